@@ -1,0 +1,135 @@
+/**
+ * Stream wiring around {@linkcode Mqtt5Adapter}: an MQTT 5 client connection on one side, a byte stream speaking
+ * MQTT 3.1.1 to aedes on the other.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import type { Duplex } from "node:stream";
+import { ByteDuplex } from "./_byte_duplex.ts";
+import {
+  Mqtt5Adapter,
+  type Mqtt5AdapterOptions,
+  type Mqtt5Output,
+} from "./mqtt5_adapter.ts";
+
+/** Options for {@linkcode bridgeMqtt5}. */
+export interface Mqtt5BridgeOptions {
+  adapter?: Mqtt5AdapterOptions;
+  /** Called when the adapter refuses the client or closes its connection for a protocol error. */
+  onError?: (message: string, clientId: string | null) => void;
+}
+
+/**
+ * Starts translating `client`, whose first bytes `head` (at least the whole CONNECT) were already read. Calls `handle`
+ * with the broker-side stream before any byte reaches it, unless the CONNECT is refused outright (enhanced
+ * authentication), in which case the client gets its CONNACK and the broker never hears of it.
+ */
+export function bridgeMqtt5(
+  client: Duplex,
+  head: Uint8Array,
+  handle: (broker: Duplex) => void,
+  options: Mqtt5BridgeOptions = {},
+): void {
+  const adapter = new Mqtt5Adapter(options.adapter);
+  const first = adapter.fromClient(head);
+  if (first.toBroker.length === 0) {
+    for (const bytes of first.toClient) client.write(bytes);
+    _endClient(client);
+    if (first.error) options.onError?.(first.error, adapter.clientId);
+    return;
+  }
+
+  let graceful = false;
+  const broker = new _BrokerSide({
+    read: () => client.isPaused() && client.resume(),
+    write: (bytes, done) => {
+      const drained = apply(adapter.fromBroker(bytes));
+      if (drained) done();
+      else client.once("drain", () => done());
+    },
+    destroy: () => _endClient(client),
+  });
+
+  /** Delivers one translation; false when the client's buffer is full and the caller should wait for `drain`. */
+  function apply(out: Mqtt5Output): boolean {
+    let drained = true;
+    for (const bytes of out.toClient) drained = client.write(bytes) && drained;
+    for (const bytes of out.toBroker) {
+      if (!broker.push(bytes)) client.pause();
+    }
+    if (out.close === "graceful") {
+      graceful = true;
+      broker.push(null);
+      _endClient(client);
+    } else if (out.close === "abort") {
+      broker.destroy();
+      _endClient(client);
+    }
+    if (out.error) options.onError?.(out.error, adapter.clientId);
+    return drained || client.destroyed;
+  }
+
+  client.on("data", (chunk: Buffer) => apply(adapter.fromClient(chunk)));
+  client.on("error", () => {});
+  client.on("close", () => {
+    // After a DISCONNECT the broker side ends by itself once aedes has read it; destroying it earlier could discard
+    // the DISCONNECT and make aedes publish the will.
+    if (!graceful) broker.destroy();
+  });
+  handle(broker);
+  apply(first);
+}
+
+/** Flushes, then closes: `end()` alone would leave a half-open socket if the peer never closes its side. */
+function _endClient(client: Duplex): void {
+  if (client.destroyed || client.writableEnded) return;
+  client.end(() => client.destroy());
+}
+
+interface _BrokerSideHooks {
+  read(): void;
+  write(bytes: Buffer, done: () => void): void;
+  destroy(): void;
+}
+
+/** What aedes reads from (v4 bytes pushed by the bridge) and writes to (v4 bytes handed to the adapter). */
+class _BrokerSide extends ByteDuplex {
+  readonly #hooks: _BrokerSideHooks;
+
+  constructor(hooks: _BrokerSideHooks) {
+    super({ allowHalfOpen: false });
+    this.#hooks = hooks;
+  }
+
+  override _read(): void {
+    this.#hooks.read();
+  }
+
+  override _write(
+    chunk: Buffer,
+    _encoding: string,
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.#hooks.write(chunk, () => callback());
+  }
+
+  override _writev(
+    chunks: { chunk: Buffer }[],
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.#hooks.write(
+      Buffer.concat(chunks.map((c) => c.chunk)),
+      () => callback(),
+    );
+  }
+
+  override _destroy(
+    error: Error | null,
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.#hooks.destroy();
+    callback(error);
+  }
+}

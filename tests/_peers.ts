@@ -1,0 +1,62 @@
+/**
+ * Real peers for interoperability tests (Debian's mosquitto and mosquitto-clients, Python paho). On a developer's
+ * machine without them, the tests that need them are ignored with a message; `.ci/run` installs them and sets
+ * `FISHTANK_REQUIRE_PEERS=1`, so that in CI a missing peer fails instead of hiding a test.
+ *
+ * @module
+ */
+
+const cache = new Map<string, boolean>();
+
+/** Whether `command` runs (`command --help`-like probe with the given args exits without a spawn error). */
+export function hasCommand(
+  command: string,
+  args: string[] = ["--help"],
+): boolean {
+  const key = [command, ...args].join(" ");
+  const known = cache.get(key);
+  if (known !== undefined) return known;
+  let ok = false;
+  try {
+    new Deno.Command(command, { args, stdout: "null", stderr: "null" })
+      .outputSync();
+    ok = true;
+  } catch {
+    ok = false;
+  }
+  cache.set(key, ok);
+  return ok;
+}
+
+/** Whether `/usr/bin/python3` can import paho.mqtt. */
+export function hasPaho(): boolean {
+  const key = "paho";
+  const known = cache.get(key);
+  if (known !== undefined) return known;
+  let ok = false;
+  try {
+    ok = new Deno.Command("/usr/bin/python3", {
+      args: ["-c", "import paho.mqtt.client"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .outputSync().success;
+  } catch {
+    ok = false;
+  }
+  cache.set(key, ok);
+  return ok;
+}
+
+/**
+ * `ignore` value for `Deno.test` options: true when the peer is missing and peers are not required. When
+ * `FISHTANK_REQUIRE_PEERS=1` the test runs anyway (and fails, naming what is missing).
+ */
+export function ignoreWithout(available: boolean, what: string): boolean {
+  if (available) return false;
+  if (Deno.env.get("FISHTANK_REQUIRE_PEERS") === "1") return false;
+  console.warn(
+    `(skipping: ${what} is not installed; run .ci/run or install it to run this test)`,
+  );
+  return true;
+}
