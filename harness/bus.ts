@@ -150,6 +150,7 @@ export class AedesBus implements Bus {
     deliver: (packet: AedesPublishPacket, done: () => void) => void;
   }[] = [];
   #closed = false;
+  #tail: Promise<void> = Promise.resolve();
 
   constructor(aedes: Aedes) {
     this.#aedes = aedes;
@@ -170,17 +171,25 @@ export class AedesBus implements Bus {
       retain: options.retain ?? false,
       dup: false,
     };
-    return new Promise((resolve, reject) => {
-      this.#aedes.publish(packet, (error) => {
-        if (error) {
-          reject(
-            new BusError(`Cannot publish to "${topic}": ${error.message}`, {
-              cause: error,
-            }),
-          );
-        } else resolve();
+    // One publish at a time, in order. aedes numbers a packet when it accepts it, but a retained or QoS 1 packet is
+    // emitted only after the store has it; a QoS 0 packet accepted meanwhile overtakes it, and each client's dedupe
+    // (a counter lower than the last one seen is a duplicate) then drops the older one. TCP clients never see this
+    // because aedes handles one packet per connection at a time; this does the same for the in-process publisher.
+    const send = () =>
+      new Promise<void>((resolve, reject) => {
+        this.#aedes.publish(packet, (error) => {
+          if (error) {
+            reject(
+              new BusError(`Cannot publish to "${topic}": ${error.message}`, {
+                cause: error,
+              }),
+            );
+          } else resolve();
+        });
       });
-    });
+    const result = this.#tail.then(send, send);
+    this.#tail = result.catch(() => {});
+    return result;
   }
 
   async subscribe(

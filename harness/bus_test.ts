@@ -172,6 +172,34 @@ Deno.test("AedesBus: retained publishes reach later TCP subscribers, and TCP pub
   await bus.close();
 });
 
+Deno.test("AedesBus: retained and QoS 1 publishes are not lost behind QoS 0 ones sent right after", async () => {
+  // Regression: the tank publishes retained QoS 1 readings and a QoS 0 clock in one go. aedes used to emit the clock
+  // first (the readings wait for the store), and the subscriber's dedupe then dropped every reading.
+  const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
+  const bus = new AedesBus(broker.aedes);
+  const client = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+  const received: string[] = [];
+  client.on(
+    "message",
+    (topic, payload) => received.push(`${topic}=${payload}`),
+  );
+  try {
+    await client.subscribeAsync("a/#", { qos: 0 });
+    const sent: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      void bus.publish("a/reading", String(i), { retain: true, qos: 1 });
+      void bus.publish("a/clock", String(i), { qos: 0 });
+      sent.push(`a/reading=${i}`, `a/clock=${i}`);
+    }
+    await waitFor("every message", () => received.length >= sent.length, 5000);
+    assert.deepEqual(received, sent, "every message, in the order published");
+  } finally {
+    await client.endAsync(true);
+    await bus.close();
+    await broker.close();
+  }
+});
+
 Deno.test("MqttBus keeps the Bus contract against the embedded broker", async (t) => {
   await using broker = await EmbeddedBroker.start({ port: 0, wsPort: 0 });
   const bus = await MqttBus.connect(broker.url);

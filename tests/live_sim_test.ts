@@ -109,7 +109,7 @@ Deno.test({
           "fishtank/#",
           "-v",
           "-C",
-          "30",
+          "60",
           "-W",
           "10",
         ],
@@ -136,6 +136,16 @@ Deno.test({
       assert.match(
         seen,
         /^fishtank\/tank1\/sensors\/temperature \d+(\.\d+)?$/m,
+      );
+      // Live readings, not only the retained ones: a subscription to everything sees sensors/all move on.
+      const times = new Set(
+        [...seen.matchAll(/^fishtank\/tank1\/sensors\/all (.*)$/gm)].map((m) =>
+          JSON.parse(m[1]!).t
+        ),
+      );
+      assert.ok(
+        times.size >= 3,
+        `only ${times.size} distinct readings:\n${seen}`,
       );
       const pub = await new Deno.Command("mosquitto_pub", {
         args: [
