@@ -1,6 +1,6 @@
 /**
- * Test support for the harness: bounded waits, free ports, child processes with a deadline, and a throwaway Debian
- * `mosquitto` broker.
+ * Test support for the harness: bounded waits, free ports, child processes with a deadline. A throwaway
+ * Debian `mosquitto` lives in `tests/_peers.ts` with the other real peers.
  *
  * @module
  */
@@ -57,61 +57,4 @@ export async function run(
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** A running Debian `mosquitto` on a free loopback port; dispose (or `stop()`) to end it. */
-export interface Mosquitto extends AsyncDisposable {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
-/** Starts `mosquitto` with a minimal anonymous configuration and waits until it accepts connections. */
-export async function startMosquitto(): Promise<Mosquitto> {
-  const port = freePort();
-  const dir = await Deno.makeTempDir({ prefix: "fishtank-mosquitto-" });
-  await Deno.writeTextFile(
-    `${dir}/mosquitto.conf`,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\n`,
-  );
-  const child = new Deno.Command("mosquitto", {
-    args: ["-c", `${dir}/mosquitto.conf`],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  let stopped: Promise<void> | null = null;
-  const stop = () =>
-    stopped ??= (async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
-    })();
-  try {
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) {
-          throw new Error(`mosquitto did not listen on port ${port}`, {
-            cause: error,
-          });
-        }
-        await delay(20);
-      }
-    }
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    port,
-    stop,
-    [Symbol.asyncDispose]: stop,
-  };
 }

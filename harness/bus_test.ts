@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import mqtt from "mqtt";
-import { hasCommand, ignoreWithout } from "../tests/_peers.ts";
+import { hasCommand, ignoreWithout, startMosquitto } from "../tests/_peers.ts";
 import { EmbeddedBroker } from "./broker.ts";
 import {
   AedesBus,
@@ -12,7 +12,7 @@ import {
   MqttBus,
   topicMatches,
 } from "./bus.ts";
-import { delay, freePort, startMosquitto, waitFor } from "./_testing.ts";
+import { delay, freePort, waitFor } from "./_testing.ts";
 
 const text = (
   message: BusMessage,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { hasCommand, ignoreWithout } from "../tests/_peers.ts";
+import { hasCommand, ignoreWithout, startMosquitto } from "../tests/_peers.ts";
 import {
   applyConnection,
   applyMessage,
@@ -300,48 +300,6 @@ Deno.test("parseDisplayArgs() applies layouts, lets --tank/--topic-root override
 // ---- With a real broker and the display as a subprocess ----
 
 const ROOT = new URL("../", import.meta.url).pathname;
-
-/** Starts mosquitto on a free port of 127.0.0.1 and waits (bounded) until it accepts connections. */
-async function startMosquitto(): Promise<
-  { url: string; stop: () => Promise<void> }
-> {
-  const dir = await Deno.makeTempDir({ prefix: "display-test-" });
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = probe.addr.port;
-  probe.close();
-  await Deno.writeTextFile(
-    `${dir}/mosquitto.conf`,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\n`,
-  );
-  const child = new Deno.Command("mosquitto", {
-    args: ["-c", `${dir}/mosquitto.conf`],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-  };
-  const deadline = Date.now() + 5_000;
-  while (true) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return { url: `mqtt://127.0.0.1:${port}`, stop };
-    } catch {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`mosquitto did not start on port ${port} within 5 s`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 /** Runs the display CLI to completion, killed after 20 s at most. */
 async function runDisplayCli(

@@ -60,3 +60,68 @@ export function ignoreWithout(available: boolean, what: string): boolean {
   );
   return true;
 }
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** A running Debian `mosquitto` on a free loopback port; dispose (or `stop()`) to end it. */
+export interface Mosquitto extends AsyncDisposable {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `mosquitto` with a minimal anonymous configuration and waits until it accepts connections. */
+export async function startMosquitto(): Promise<Mosquitto> {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "fishtank-mosquitto-" });
+  await Deno.writeTextFile(
+    `${dir}/mosquitto.conf`,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\n`,
+  );
+  const child = new Deno.Command("mosquitto", {
+    args: ["-c", `${dir}/mosquitto.conf`],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let stopped: Promise<void> | null = null;
+  const stop = () =>
+    stopped ??= (async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    })();
+  try {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) {
+          throw new Error(`mosquitto did not listen on port ${port}`, {
+            cause: error,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}

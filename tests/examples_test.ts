@@ -6,53 +6,16 @@
 
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { hasCommand, hasPaho, ignoreWithout } from "./_peers.ts";
+import {
+  hasCommand,
+  hasPaho,
+  ignoreWithout,
+  startMosquitto,
+} from "./_peers.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const PYTHON = "/usr/bin/python3";
 const WAIT_MS = 15_000;
-
-/** Starts mosquitto on a free port of 127.0.0.1 and waits (bounded) until it accepts connections. */
-async function startMosquitto(): Promise<
-  { url: string; port: number; stop: () => Promise<void> }
-> {
-  const dir = await Deno.makeTempDir({ prefix: "examples-test-" });
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = probe.addr.port;
-  probe.close();
-  await Deno.writeTextFile(
-    `${dir}/mosquitto.conf`,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\n`,
-  );
-  const child = new Deno.Command("mosquitto", {
-    args: ["-c", `${dir}/mosquitto.conf`],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-  };
-  const deadline = Date.now() + 5_000;
-  while (true) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return { url: `mqtt://127.0.0.1:${port}`, port, stop };
-    } catch {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`mosquitto did not start on port ${port} within 5 s`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 /** An example controller as a child process, its output collected for failure messages. */
 class Example {

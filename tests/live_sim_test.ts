@@ -5,7 +5,12 @@
 
 import assert from "node:assert/strict";
 import { Child, eventually, recorder, startSim } from "./_processes.ts";
-import { hasCommand, hasPaho, ignoreWithout } from "./_peers.ts";
+import {
+  hasCommand,
+  hasPaho,
+  ignoreWithout,
+  startMosquitto,
+} from "./_peers.ts";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -318,4 +323,67 @@ Deno.test("deno task sim refuses bad options with a message naming the flag, exi
     assert.equal(status.code, 2, `${args.join(" ")}: ${child.output}`);
     assert.match(child.output, message);
   }
+});
+
+Deno.test({
+  name:
+    "deno task sim --broker runs three tanks on Debian's mosquitto, whose last wills mark them offline",
+  ignore: ignoreWithout(hasCommand("mosquitto", ["-h"]), "mosquitto"),
+  async fn() {
+    await using mosquitto = await startMosquitto();
+    const sim = new Child(Deno.execPath(), [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-sys",
+      "harness/sim_cli.ts",
+      `--broker=${mosquitto.url}`,
+      "--tanks=3",
+      "--speed=600",
+      "--duration=6h",
+      "--quiet",
+    ]);
+    const rec = await recorder(mosquitto.url, [
+      "fishtank/+/status",
+      "fishtank/+/sensors/all",
+    ]);
+    try {
+      await sim.waitFor(
+        new RegExp(`MQTT\\s+${mosquitto.url.replaceAll(".", "\\.")}`),
+      );
+      const statusOf = (tank: string) =>
+        rec.messages.filter((m) => m.topic === `fishtank/${tank}/status`).map((
+          m,
+        ) => JSON.parse(m.text).state).at(-1);
+      for (const tank of ["tank1", "tank2", "tank3"]) {
+        await eventually(
+          () => statusOf(tank) === "online",
+          10_000,
+          `${tank} online on mosquitto`,
+        );
+        await eventually(
+          () =>
+            rec.messages.filter((m) =>
+              m.topic === `fishtank/${tank}/sensors/all`
+            ).length >= 3,
+          10_000,
+          `live readings of ${tank}`,
+        );
+      }
+      // A crash, not a shutdown: only the broker's last wills can say the tanks went away.
+      sim.process.kill("SIGKILL");
+      await sim.process.status;
+      for (const tank of ["tank1", "tank2", "tank3"]) {
+        await eventually(
+          () => statusOf(tank) === "offline",
+          10_000,
+          `${tank}'s last will`,
+        );
+      }
+    } finally {
+      await rec.close();
+      await sim.kill();
+    }
+  },
 });
