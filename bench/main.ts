@@ -10,6 +10,9 @@ import Table from "cli-table3";
 import pc from "picocolors";
 import { benchSimSpeed } from "./sim_speed.ts";
 import { benchLiveDrift } from "./live_drift.ts";
+import { benchLockstep } from "./lockstep_speed.ts";
+import { benchRoundTrip } from "./round_trip.ts";
+import { benchKvRecording } from "./kv_record.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -21,12 +24,21 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`deno task bench [--quick]
 
-Measures, on this machine:
+Measures, on this machine, in one run:
   - the pure simulator's speed: simulated seconds per wall second, for one tank and for 30 tanks;
-  - the live mode's accuracy at 60×: simulated-time drift over a wall minute (--quick: ten seconds).`);
+  - the live mode's accuracy at 60×: simulated-time drift over a wall minute (--quick: ten seconds);
+  - lockstep grading of a 24-hour scenario with the TypeScript and the Python examples (steps per second), against
+    the MQTT round-trip floor (an mqtt.js ping-pong client through the same embedded broker);
+  - Deno KV recording throughput (messages per second into a file store).`);
   Deno.exit(0);
 }
 
+/** A table whose header is coloured only when colours are wanted. */
+const table = (head: string[]) =>
+  new Table({
+    head,
+    ...(Deno.env.get("NO_COLOR") ? { style: { head: [], border: [] } } : {}),
+  });
 const round = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits });
 
@@ -34,9 +46,7 @@ console.log(
   pc.bold("Pure simulator (sim/), one observe() every 10 simulated seconds"),
 );
 const speed = await benchSimSpeed();
-const simTable = new Table({
-  head: ["tanks", "simulated s / wall s", "× real time"],
-});
+const simTable = table(["tanks", "simulated s / wall s", "× real time"]);
 simTable.push(["1", round(speed.oneTank), `${round(speed.oneTank)}×`]);
 simTable.push([
   "30 (stepped together)",
@@ -52,7 +62,7 @@ console.log(
   ),
 );
 const drift = await benchLiveDrift({ wallSeconds, speed: 60 });
-const liveTable = new Table({ head: ["figure", "value"] });
+const liveTable = table(["figure", "value"]);
 liveTable.push([
   "simulated / expected (60 × wall)",
   `${round(drift.simulatedSeconds, 1)} s / ${
@@ -71,3 +81,51 @@ liveTable.push([
 ]);
 liveTable.push(["clock messages received", round(drift.clockMessages)]);
 console.log(liveTable.toString());
+
+console.log(
+  pc.bold(
+    "\nLockstep grading of steady-day (24 h, 8,640 steps), recording into Deno KV",
+  ),
+);
+const floor =
+  Object.values(await benchRoundTrip({ only: ["floor"], commands: 1 }))[0] ??
+    NaN;
+const lockstep = await benchLockstep();
+const lockTable = table([
+  "controller",
+  "steps / s (whole run)",
+  "steps / s (steps only)",
+  "of the floor (steps only)",
+  "24 h scenario",
+  "outcome",
+]);
+for (const r of lockstep) {
+  lockTable.push([
+    r.controller,
+    round(r.stepsPerSecond),
+    round(r.loopStepsPerSecond),
+    `${round((100 * r.loopStepsPerSecond) / floor)} %`,
+    `${round(r.wallSeconds, 2)} s`,
+    r.outcome,
+  ]);
+}
+lockTable.push([
+  "floor: mqtt.js ping-pong through the same broker",
+  round(floor),
+  round(floor),
+  "100 %",
+  "",
+  "",
+]);
+console.log(lockTable.toString());
+
+console.log(
+  pc.bold(
+    "\nDeno KV recording (temporary file store, realistic lockstep traffic)",
+  ),
+);
+const kv = await benchKvRecording();
+const kvTable = table(["figure", "value"]);
+kvTable.push(["messages per second", round(kv.messagesPerSecond)]);
+kvTable.push(["payload MB per second", round(kv.bytesPerSecond / 1e6, 1)]);
+console.log(kvTable.toString());

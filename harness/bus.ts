@@ -216,6 +216,26 @@ export class AedesBus implements Bus {
     }
   }
 
+  /**
+   * Removes every retained message whose topic matches `filter` (publishes an empty retained payload on each), so a
+   * new run on a shared broker starts from a clean slate.
+   */
+  async clearRetained(filter: string): Promise<number> {
+    _checkFilter(filter);
+    const store =
+      (this.#aedes as unknown as { persistence: _RetainedStore }).persistence;
+    const topics: string[] = [];
+    for await (const packet of store.createRetainedStream(filter)) {
+      if (topicMatches(filter, packet.topic)) topics.push(packet.topic);
+    }
+    await Promise.all(
+      topics.map((topic) =>
+        this.publish(topic, new Uint8Array(), { retain: true })
+      ),
+    );
+    return topics.length;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -19,7 +19,13 @@ import {
   type SensorName,
   Simulation,
 } from "../sim/mod.ts";
-import { environmentAt, rangesAt, type Scenario } from "../scenarios/mod.ts";
+import {
+  activeEvents,
+  environmentAt,
+  rangesAt,
+  type Scenario,
+} from "../scenarios/mod.ts";
+import type { TruthSample } from "./run_record.ts";
 import type { Bus, BusMessage } from "./bus.ts";
 import {
   type Alarm,
@@ -59,6 +65,25 @@ export interface TankNodeOptions {
   speed?: number;
   /** Where log lines go; default nowhere. */
   log?: (entry: TankLogEntry) => void;
+  /**
+   * Lockstep mode: what the tank publishes in reaction to input (the actuator states, errors, a refused range put
+   * back) waits for the next step, so that it is recorded in the same order on every run, whatever the timing.
+   */
+  lockstep?: boolean;
+  /** Called for every message the tank publishes, when it decides to (before the bus has it). */
+  onSend?: (sent: SentMessage) => void;
+  /** Called for every input the tank refuses, with the reason. */
+  onReject?: (message: BusMessage, error: string) => void;
+  /** Called after every batch of readings, with the true state behind them. */
+  onReadings?: (truth: TruthSample) => void;
+}
+
+/** A message the tank publishes. */
+export interface SentMessage {
+  topic: string;
+  payload: string;
+  retain: boolean;
+  qos: 0 | 1;
 }
 
 const defaults = {
@@ -67,6 +92,10 @@ const defaults = {
   kitAliases: false,
   speed: 1,
   log: (_entry: TankLogEntry) => {},
+  lockstep: false,
+  onSend: (_sent: SentMessage) => {},
+  onReject: (_message: BusMessage, _error: string) => {},
+  onReadings: (_truth: TruthSample) => {},
 } satisfies Partial<TankNodeOptions>;
 
 /** Counters a run report or a test can read. */
@@ -113,6 +142,10 @@ export class TankNode {
   #speed: number;
   #lastActuators = "";
   readonly #pending = new Set<Promise<unknown>>();
+  /** Reactions waiting for the next step (lockstep mode). */
+  #deferred: (() => void)[] = [];
+  /** Times each actuator changed state. */
+  readonly switches = { heater: 0, light: 0, pump: 0, topup: 0 };
 
   private constructor(options: TankNodeOptions) {
     this.#options = { ...defaults, ...options } as Required<
@@ -137,13 +170,14 @@ export class TankNode {
   /** Creates the tank, subscribes to its input topics and publishes its first status, ranges and readings. */
   static async start(options: TankNodeOptions): Promise<TankNode> {
     const node = new TankNode(options);
-    await node.#subscribe();
     node.#publishRanges();
     node.#publishActuators();
     node.#publishStatus();
     node.#publishReadings();
     node.#nextPublish = node.scenario.publishPeriod;
+    // Our ranges are stored before we listen, so a range retained by an earlier run is not taken for an edit.
     await node.flush();
+    await node.#subscribe();
     return node;
   }
 
@@ -168,6 +202,7 @@ export class TankNode {
    * at every publish period passed on the way. Publishing does not wait for the bus; call {@linkcode flush} for that.
    */
   advance(seconds: number): void {
+    this.#runDeferred();
     const { step, publishPeriod, duration } = this.scenario;
     const end = Math.min(duration, this.sim.time + seconds);
     while (this.sim.time + step <= end + 1e-9) {
@@ -195,6 +230,7 @@ export class TankNode {
 
   /** Publishes the final status and stops publishing. The bus stays open (it may be shared). */
   async stop(): Promise<void> {
+    this.#runDeferred();
     if (this.#state !== "offline") {
       this.#state = "offline";
       this.#publishStatus();
@@ -276,8 +312,13 @@ export class TankNode {
       else inputs[command.actuator] = command.value;
     }
     this.counters.commands += commands.length;
+    const before = this.sim.inputs;
     this.sim.setInputs(inputs);
-    this.#publishActuators();
+    const after = this.sim.inputs;
+    for (const name of ACTUATOR_NAMES) {
+      if (before[name] !== after[name]) this.switches[name]++;
+    }
+    this.#react(() => this.#publishActuators());
   }
 
   #onRange(message: BusMessage): void {
@@ -291,7 +332,7 @@ export class TankNode {
       this.#reject(message, parsed.error);
       // Put back the range in force, so the retained store never keeps a range the tank refused.
       if (this.ranges.has(name as SensorName)) {
-        this.#publishRange(name as SensorName);
+        this.#react(() => this.#publishRange(name as SensorName));
       }
       return;
     }
@@ -348,17 +389,59 @@ export class TankNode {
 
   #reject(message: BusMessage, error: string): void {
     this.counters.rejected++;
+    this.#options.onReject(message, error);
     this.#log("warn", `rejected ${message.topic}: ${error}`);
-    this.#send(
-      this.topics.errors,
-      JSON.stringify({
-        time: this.sim.clock.iso(),
-        t: this.sim.time,
-        topic: message.topic,
-        error,
-      }),
-      false,
-    );
+    const payload = JSON.stringify({
+      time: this.sim.clock.iso(),
+      t: this.sim.time,
+      topic: message.topic,
+      error,
+    });
+    this.#react(() => this.#send(this.topics.errors, payload, false));
+  }
+
+  /** Publishes a reaction now, or at the next step in lockstep mode. */
+  #react(publish: () => void): void {
+    if (this.#options.lockstep) this.#deferred.push(publish);
+    else publish();
+  }
+
+  #runDeferred(): void {
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    for (const publish of deferred) publish();
+  }
+
+  /** The true state now, as the grader scores it. */
+  truth(): TruthSample {
+    const state = this.sim.state;
+    const inputs = this.sim.inputs;
+    const ranges: TruthSample["ranges"] = {};
+    for (const [name, range] of this.ranges) ranges[name] = { ...range };
+    return {
+      t: this.sim.time,
+      values: {
+        temperature: state.temperature,
+        room_temperature: state.roomTemperature,
+        ph: state.ph,
+        oxygen: state.oxygen,
+        light: state.light,
+        level: state.level,
+      },
+      inputs: {
+        heater: inputs.heater,
+        light: inputs.light,
+        pump: inputs.pump,
+        topup: inputs.topup,
+      },
+      heaterEnergy: state.heaterEnergy,
+      switches: { ...this.switches },
+      alarm: this.alarm.raised,
+      events: activeEvents(this.scenario, this.sim.time).map((event) =>
+        event.type
+      ),
+      ranges,
+    };
   }
 
   #publishReadings(): void {
@@ -387,6 +470,7 @@ export class TankNode {
       false,
     );
     this.#updateScenarioRanges();
+    this.#options.onReadings(this.truth());
   }
 
   #updateScenarioRanges(): void {
@@ -441,6 +525,7 @@ export class TankNode {
 
   #send(topic: string, payload: string, retain: boolean, qos: 0 | 1 = 0): void {
     this.counters.published++;
+    this.#options.onSend({ topic, payload, retain, qos });
     const pending: Promise<unknown> = this.#options.bus.publish(
       topic,
       payload,

@@ -9,6 +9,7 @@ import {
 } from "./load_scenario.ts";
 import { ScenarioError } from "./scenario_error.ts";
 import { parseDuration } from "./duration.ts";
+import { FAULT_EVENT_TYPES } from "./schema.ts";
 
 const REQUIRED = [
   "steady-day",
@@ -64,6 +65,28 @@ Deno.test("every built-in scenario loads, and its id is its file name", async ()
       `${id}: seed ${scenario.seed} is used twice`,
     );
     seeds.add(scenario.seed);
+  }
+});
+
+Deno.test("every built-in scenario says how it is graded; where faults need an alarm, alarms weigh most", async () => {
+  for (const id of await builtinScenarioIds()) {
+    const scenario = await loadScenario(id);
+    const text = await Deno.readTextFile(join(BUILTIN_DIR, `${id}.yaml`));
+    assert.match(
+      text,
+      /\ngrading:\n {2}pass_mark: \d+/,
+      `${id}: a grading section`,
+    );
+    const { weights, expectAlarm } = scenario.grading;
+    if (expectAlarm.some((type) => FAULT_EVENT_TYPES.includes(type))) {
+      const others = Object.entries(weights)
+        .filter(([name]) => name !== "alarms")
+        .map(([, weight]) => weight);
+      assert.ok(
+        weights.alarms > Math.max(...others),
+        `${id}: alarms weigh ${weights.alarms}, less than another component`,
+      );
+    }
   }
 });
 

@@ -35,8 +35,10 @@ export {
 } from "./load_scenario.ts";
 export { parseScenario, type ParseScenarioOptions } from "./parse_scenario.ts";
 export type {
+  GradingComponent,
   RangeRule,
   Scenario,
+  ScenarioGrading,
   ScenarioSummary,
   SensorRange,
 } from "./scenario.ts";
@@ -58,7 +60,13 @@ export {
   type SensorFaultEvent,
   type SensorNoiseEvent,
 } from "./scenario_event.ts";
-export { type ScenarioFile, scenarioFileSchema } from "./schema.ts";
+export {
+  DEFAULT_GRADING,
+  FAULT_EVENT_TYPES,
+  GRADING_COMPONENTS,
+  type ScenarioFile,
+  scenarioFileSchema,
+} from "./schema.ts";
 export {
   activeEvents,
   environmentAt,

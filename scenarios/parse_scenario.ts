@@ -23,10 +23,22 @@ import {
 } from "./_zod_issues.ts";
 import { DEFAULT_RANGES } from "./default_ranges.ts";
 import { formatDuration } from "./duration.ts";
-import type { RangeRule, Scenario } from "./scenario.ts";
+import type {
+  GradingComponent,
+  RangeRule,
+  Scenario,
+  ScenarioGrading,
+} from "./scenario.ts";
 import { ScenarioError, type ScenarioIssue } from "./scenario_error.ts";
-import type { ScenarioEvent } from "./scenario_event.ts";
-import { paramKey, type ScenarioFile, scenarioFileSchema } from "./schema.ts";
+import type { EventType, ScenarioEvent } from "./scenario_event.ts";
+import {
+  DEFAULT_GRADING,
+  FAULT_EVENT_TYPES,
+  GRADING_COMPONENTS,
+  paramKey,
+  type ScenarioFile,
+  scenarioFileSchema,
+} from "./schema.ts";
 
 /** Options for {@linkcode parseScenario}. */
 export interface ParseScenarioOptions {
@@ -107,6 +119,7 @@ function _crossChecks(
       });
     }
   }
+  problems.push(..._gradingProblems(file));
   const rawEvents = Array.isArray(raw.events) ? raw.events : [];
   file.events.forEach((event, index) => {
     if (event.at >= duration) {
@@ -121,6 +134,83 @@ function _crossChecks(
     }
   });
   return problems;
+}
+
+/** Whether `sensor` has a range in this file once the defaults are merged in. */
+function _hasRange(file: ScenarioFile, sensor: SensorName): boolean {
+  return (file.ranges[sensor] ?? DEFAULT_RANGES[sensor]).length > 0;
+}
+
+/** The weight of each component: the file's, else the default; 0 for a measurement without a range. */
+function _weights(file: ScenarioFile): Record<GradingComponent, number> {
+  const given = file.grading.weights ?? {};
+  return Object.fromEntries(GRADING_COMPONENTS.map((name) => {
+    const isSensor = name in DEFAULT_RANGES;
+    if (isSensor && !_hasRange(file, name as SensorName)) return [name, 0];
+    return [name, given[name] ?? DEFAULT_GRADING.weights[name]];
+  })) as Record<GradingComponent, number>;
+}
+
+/** Problems of `grading:` that need the rest of the file: weights vs. ranges, expected alarms vs. events. */
+function _gradingProblems(file: ScenarioFile): PathIssue[] {
+  const problems: PathIssue[] = [];
+  const given = file.grading.weights ?? {};
+  for (const name of Object.keys(DEFAULT_RANGES) as SensorName[]) {
+    const weight = given[name];
+    if (weight !== undefined && weight > 0 && !_hasRange(file, name)) {
+      problems.push({
+        path: ["grading", "weights", name],
+        message:
+          `${name} has no range in this scenario, so there is nothing to score: give it a range under ranges, or weight 0`,
+      });
+    }
+  }
+  if (
+    problems.length === 0 &&
+    Object.values(_weights(file)).every((weight) => weight === 0)
+  ) {
+    problems.push({
+      path: file.grading.weights === undefined
+        ? ["grading"]
+        : ["grading", "weights"],
+      message:
+        "expected at least one weight above 0 (the score is their weighted mean)",
+    });
+  }
+  const present = new Set<string>(file.events.map((event) => event.type));
+  (file.grading.expect_alarm ?? []).forEach((type, index) => {
+    if (!present.has(type)) {
+      problems.push({
+        path: ["grading", "expect_alarm", index],
+        message: present.size === 0
+          ? `expected an event type of this scenario, got "${type}", but it has no events`
+          : `expected one of this scenario's event types (${
+            [...present].join(", ")
+          }), got "${type}"`,
+      });
+    }
+  });
+  return problems;
+}
+
+/** `grading:` with every default filled in. */
+function _grading(file: ScenarioFile): ScenarioGrading {
+  const { grading } = file;
+  const present = new Set<string>(file.events.map((event) => event.type));
+  const expectAlarm: EventType[] = grading.expect_alarm === undefined
+    ? FAULT_EVENT_TYPES.filter((type) => present.has(type))
+    : [...new Set(grading.expect_alarm)];
+  return {
+    passMark: grading.pass_mark ?? DEFAULT_GRADING.passMark,
+    weights: _weights(file),
+    energyBudgetWh: grading.energy_budget_wh ?? DEFAULT_GRADING.energyBudgetWh,
+    maxSwitchesPerHour: grading.max_switches_per_hour ??
+      DEFAULT_GRADING.maxSwitchesPerHour,
+    detectionDeadline: grading.detection_deadline ??
+      DEFAULT_GRADING.detectionDeadline,
+    alarmGrace: grading.alarm_grace ?? DEFAULT_GRADING.alarmGrace,
+    expectAlarm,
+  };
 }
 
 const SIM_MESSAGE = /^(FishTankParams|FishTankInitial)\.([\w.]+): (.*)$/s;
@@ -225,6 +315,7 @@ function _resolve(
     daylight: file.daylight,
     ranges,
     events,
+    grading: _grading(file),
     file: options.file,
     hash: options.hash,
   });

@@ -4,6 +4,7 @@ import { FISH_TANK_DEFAULTS, resolveFishTankParams } from "../sim/mod.ts";
 import { DEFAULT_DAYLIGHT, DEFAULT_ROOM } from "./day_profile.ts";
 import { DEFAULT_RANGES } from "./default_ranges.ts";
 import { parseScenario } from "./parse_scenario.ts";
+import { DEFAULT_GRADING } from "./schema.ts";
 import { ScenarioError } from "./scenario_error.ts";
 
 const FILE = "mistakes.yaml";
@@ -432,7 +433,10 @@ Deno.test("other teacher mistakes get precise messages", () => {
     `${BASE}system: greenhouse\n`,
     'system: expected "fishtank", got "greenhouse"',
   );
-  rejects(`${BASE}grading: { pass: 60 }\n`, "grading: not supported yet");
+  rejects(
+    `${BASE}grading: { pass: 60 }\n`,
+    'grading.pass: unknown key "pass": did you mean "pass_mark"',
+  );
   rejects(
     `${BASE}room: { coldest_at: "5am" }\n`,
     'room.coldest_at: expected a time of day like "08:00" or "19:30", got "5am"',
@@ -487,6 +491,146 @@ Deno.test("other teacher mistakes get precise messages", () => {
     `${BASE}title: ""\n`.replace("title: Test tank\n", ""),
     "title: must not be empty",
   );
+});
+
+Deno.test("parseScenario() resolves grading: defaults, weights 0 for measurements without a range, fault alarms", () => {
+  const plain = parse(BASE);
+  assert.deepEqual(plain.grading, {
+    passMark: 60,
+    weights: {
+      temperature: 3,
+      room_temperature: 0,
+      ph: 1,
+      oxygen: 2,
+      light: 1,
+      level: 1,
+      energy: 1,
+      switching: 1,
+      alarms: 2,
+      hygiene: 1,
+    },
+    energyBudgetWh: null,
+    maxSwitchesPerHour: 6,
+    detectionDeadline: 1800,
+    alarmGrace: 900,
+    expectAlarm: [],
+  });
+  assert.deepEqual(plain.grading, {
+    ...DEFAULT_GRADING,
+    expectAlarm: [],
+    weights: plain.grading.weights,
+  });
+
+  const faults = parse(`${BASE}events:
+  - { at: 2h, type: feeding, grams: 0.5 }
+  - { at: 3h, type: sensor_stuck, sensor: ph, for: 1h }
+  - { at: 1h, type: heater_failure, for: 1h }
+  - { at: 5h, type: heater_failure }
+  - { at: 6h, type: lid_open, for: 1h }
+`);
+  assert.deepEqual(
+    faults.grading.expectAlarm,
+    ["heater_failure", "sensor_stuck"],
+    "the fault types present, each once, in the documented order; not feedings or an open lid",
+  );
+});
+
+Deno.test("parseScenario() reads a full grading section", () => {
+  const scenario = parse(`${BASE}events:
+  - { at: 1h, type: feeding, grams: 5 }
+  - { at: 2h, type: pump_failure, for: 1h }
+ranges:
+  room_temperature: { min: 18, max: 24 }
+grading:
+  pass_mark: 72.5
+  weights: { temperature: 5, room_temperature: 0.5, energy: 0, alarms: 4 }
+  energy_budget_wh: 450
+  max_switches_per_hour: 12
+  detection_deadline: 1h30m
+  alarm_grace: 5m
+  expect_alarm: [feeding, feeding, pump_failure]
+`);
+  assert.deepEqual(scenario.grading, {
+    passMark: 72.5,
+    weights: {
+      temperature: 5,
+      room_temperature: 0.5,
+      ph: 1,
+      oxygen: 2,
+      light: 1,
+      level: 1,
+      energy: 0,
+      switching: 1,
+      alarms: 4,
+      hygiene: 1,
+    },
+    energyBudgetWh: 450,
+    maxSwitchesPerHour: 12,
+    detectionDeadline: 5400,
+    alarmGrace: 300,
+    expectAlarm: ["feeding", "pump_failure"],
+  });
+  assert.ok(Object.isFrozen(scenario.grading.weights));
+  assert.deepEqual(
+    parse(
+      `${BASE}events:\n  - { at: 2h, type: power_cut, for: 1h }\ngrading:\n  expect_alarm: []\n`,
+    )
+      .grading.expectAlarm,
+    [],
+    "an empty list: no alarm expected, even for faults",
+  );
+});
+
+Deno.test("grading mistakes get precise messages", () => {
+  rejects(
+    `${BASE}grading:\n  pass_mark: 120\n`,
+    "grading.pass_mark: expected a number ≤ 100, got 120 (line 9)",
+  );
+  rejects(
+    `${BASE}grading:\n  weights: { ph: -1 }\n`,
+    "grading.weights.ph: expected a number ≥ 0, got -1",
+  );
+  rejects(
+    `${BASE}grading:\n  weights: { temprature: 2 }\n`,
+    'grading.weights.temprature: unknown key "temprature"; did you mean "temperature"?',
+  );
+  rejects(
+    `${BASE}grading:\n  weights: { room_temperature: 2 }\n`,
+    "grading.weights.room_temperature: room_temperature has no range in this scenario",
+    "give it a range under ranges, or weight 0",
+  );
+  rejects(
+    `${BASE}ranges: { light: ~ }\ngrading:\n  weights: { light: 1 }\n`,
+    "grading.weights.light: light has no range in this scenario",
+  );
+  rejects(
+    `${BASE}grading:
+  weights:
+    { temperature: 0, ph: 0, oxygen: 0, light: 0, level: 0, energy: 0, switching: 0, alarms: 0, hygiene: 0 }
+`,
+    "grading.weights: expected at least one weight above 0",
+  );
+  rejects(
+    `${BASE}grading:\n  detection_deadline: soon\n`,
+    'grading.detection_deadline: expected a duration like "90s", "30m", "6h" or "2d", got "soon"',
+  );
+  rejects(
+    `${BASE}grading:\n  energy_budget_wh: 0\n`,
+    "grading.energy_budget_wh: expected a number > 0, got 0",
+  );
+  rejects(
+    `${BASE}grading:\n  expect_alarm: [feeding]\n`,
+    'grading.expect_alarm[0]: expected an event type of this scenario, got "feeding", but it has no events',
+  );
+  rejects(
+    `${BASE}events:\n  - { at: 1h, type: lid_open }\ngrading:\n  expect_alarm: [heater_failure]\n`,
+    'grading.expect_alarm[0]: expected one of this scenario\'s event types (lid_open), got "heater_failure"',
+  );
+  rejects(
+    `${BASE}grading:\n  expect_alarm: [fire]\n`,
+    'grading.expect_alarm[0]: expected one of "room_step"',
+  );
+  rejects(`${BASE}grading: 60\n`, "grading: expected a mapping");
 });
 
 Deno.test("range rules must cover the day exactly once", () => {

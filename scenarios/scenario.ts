@@ -10,7 +10,7 @@ import type {
   SensorName,
 } from "../sim/mod.ts";
 import type { DaylightProfile, RoomProfile } from "./day_profile.ts";
-import type { ScenarioEvent } from "./scenario_event.ts";
+import type { EventType, ScenarioEvent } from "./scenario_event.ts";
 
 /** Acceptable values of one measurement; an omitted bound means "no limit on that side". */
 export interface SensorRange {
@@ -77,10 +77,57 @@ export interface Scenario {
   readonly ranges: Readonly<Record<SensorName, readonly RangeRule[]>>;
   /** The timeline, sorted by `at` (events with the same `at` keep their order in the file). */
   readonly events: readonly ScenarioEvent[];
+  /** How a run of this scenario is scored: weights, pass mark and the scales some components need. */
+  readonly grading: ScenarioGrading;
   /** Where the scenario came from: a built-in id (`cold-room`) or the path it was loaded from. */
   readonly file: string;
   /** SHA-256 of the file's bytes (lowercase hex), so that a recorded run can tell which version it used. */
   readonly hash: string;
+}
+
+/**
+ * A part of a run's score: one per measurement that has a range (`temperature`, `ph`, …), plus the heater's
+ * `energy`, actuator `switching`, `alarms` (faults detected in time, no false alarms) and protocol `hygiene`.
+ */
+export type GradingComponent =
+  | SensorName
+  | "energy"
+  | "switching"
+  | "alarms"
+  | "hygiene";
+
+/**
+ * A scenario's `grading:` section, resolved: every default filled in. The grader (`grader/`) documents what each
+ * figure does to the score.
+ */
+export interface ScenarioGrading {
+  /** Score (0–100) a run needs to pass. Default 60. */
+  readonly passMark: number;
+  /**
+   * Weight of each component (≥ 0; the score is the weighted mean). A measurement without a range in this scenario
+   * always has weight 0; at least one weight is above 0.
+   */
+  readonly weights: Readonly<Record<GradingComponent, number>>;
+  /**
+   * Heat the heater may give over the run, Wh, before the energy score falls (it reaches 0 at twice the budget);
+   * `null` when the file gives none: the grader then estimates what holding the middle of the temperature range
+   * takes.
+   */
+  readonly energyBudgetWh: number | null;
+  /** Switches per hour of one actuator (averaged over the run) above which the switching score falls. Default 6. */
+  readonly maxSwitchesPerHour: number;
+  /** Seconds from a fault's start within which the controller's alarm counts as detecting it. Default 30 min. */
+  readonly detectionDeadline: number;
+  /**
+   * Seconds after a fault (or another reason for an alarm) ends during which a new alarm is still not false.
+   * Default 15 min.
+   */
+  readonly alarmGrace: number;
+  /**
+   * Event types whose events the controller must notice with an alarm. Default: the fault types present in the
+   * scenario (heater, pump and sensor faults, power cuts); a feeding or an open lid counts only when listed here.
+   */
+  readonly expectAlarm: readonly EventType[];
 }
 
 /** A line of the list of built-in scenarios. */

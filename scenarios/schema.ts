@@ -23,11 +23,18 @@ import {
   DEFAULT_ROOM,
   type RoomProfile,
 } from "./day_profile.ts";
+import { deepFreeze } from "./_deep_freeze.ts";
 import { eventSchema } from "./_event_schema.ts";
 import { rangeRulesProblems } from "./_range_rules.ts";
 import { duration, startTime, strict, timeOfDay } from "./_schema_fields.ts";
 import { expected } from "./_zod_issues.ts";
-import type { RangeRule, SensorRange } from "./scenario.ts";
+import type {
+  GradingComponent,
+  RangeRule,
+  ScenarioGrading,
+  SensorRange,
+} from "./scenario.ts";
+import { EVENT_TYPES, type EventType } from "./scenario_event.ts";
 
 const KEBAB_CASE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
@@ -224,12 +231,84 @@ const daylight = strict({
   return profile;
 });
 
+/** Every grading component, in the order reports list them: the measurements, then the rest. */
+export const GRADING_COMPONENTS: readonly GradingComponent[] = Object.freeze([
+  ...SENSOR_NAMES,
+  "energy",
+  "switching",
+  "alarms",
+  "hygiene",
+]);
+
+/**
+ * The event types that are faults: something breaks, and a good controller notices and raises the alarm. A feeding,
+ * an open lid or a change of the room is not a fault (a scenario may still ask for an alarm with `expect_alarm`).
+ */
+export const FAULT_EVENT_TYPES: readonly EventType[] = Object.freeze([
+  "heater_failure",
+  "heater_stuck_on",
+  "pump_failure",
+  "power_cut",
+  "sensor_stuck",
+  "sensor_noise",
+  "sensor_dropout",
+]);
+
+/**
+ * What a scenario without a `grading:` section (or with parts of one) gets: pass mark 60; weights temperature 3,
+ * oxygen 2, alarms 2, every other component 1; 6 switches per hour; a 30-minute detection deadline; 15 minutes of
+ * grace after a fault; the energy budget estimated by the grader. `expectAlarm` is left out: it defaults to the fault
+ * types of the scenario's own events.
+ */
+export const DEFAULT_GRADING: Readonly<Omit<ScenarioGrading, "expectAlarm">> =
+  deepFreeze({
+    passMark: 60,
+    weights: {
+      temperature: 3,
+      room_temperature: 1,
+      ph: 1,
+      oxygen: 2,
+      light: 1,
+      level: 1,
+      energy: 1,
+      switching: 1,
+      alarms: 2,
+      hygiene: 1,
+    },
+    energyBudgetWh: null,
+    maxSwitchesPerHour: 6,
+    detectionDeadline: 30 * 60,
+    alarmGrace: 15 * 60,
+  });
+
+/**
+ * `grading:`: each field optional. Checks that need the rest of the file (a weight on a measurement without a range,
+ * all weights zero, an expected alarm for an event the scenario lacks) are made by {@linkcode parseScenario}.
+ */
+const grading = strict({
+  pass_mark: number.min(0).max(100).optional(),
+  weights: strict(
+    Object.fromEntries(
+      GRADING_COMPONENTS.map((name) => [name, number.min(0).optional()]),
+    ) as Record<GradingComponent, z.ZodOptional<z.ZodNumber>>,
+    { listKnown: true },
+  ).optional(),
+  energy_budget_wh: number.positive().optional(),
+  max_switches_per_hour: number.positive().optional(),
+  detection_deadline: duration({ positive: true }).optional(),
+  alarm_grace: duration({ positive: false }).optional(),
+  expect_alarm: z.array(z.enum(EVENT_TYPES)).optional(),
+}, {
+  notes: {
+    pass: 'did you mean "pass_mark" (the score out of 100 a run needs)?',
+    weight: 'did you mean "weights"?',
+  },
+});
+
 /**
  * The schema of a scenario file. Parsing gives {@linkcode ScenarioFile}: snake_case keys, durations in seconds, times
- * of day in hours, `start` in epoch ms, `room`, `daylight`, `params` and `ranges` merged over their defaults.
- *
- * `grading:` is reserved for a later version (weights and a pass mark): it is rejected with a message that says so,
- * rather than silently ignored, so that no teacher believes a grading section is in force.
+ * of day in hours, `start` in epoch ms, `room`, `daylight`, `params` and `ranges` merged over their defaults;
+ * `grading` as given (its defaults depend on the ranges and events, so {@linkcode parseScenario} fills them in).
  */
 export const scenarioFileSchema = strict({
   id: z.string().regex(KEBAB_CASE, {
@@ -255,11 +334,7 @@ export const scenarioFileSchema = strict({
   daylight: daylight.default(DEFAULT_DAYLIGHT),
   ranges: ranges.default({}),
   events: z.array(eventSchema).default([]),
-  grading: z.never({
-    error:
-      "not supported yet: a later version adds weights and a pass mark; remove it for now",
-  })
-    .optional(),
+  grading: grading.default({}),
 });
 
 /** A scenario file after the schema: snake_case keys, values converted and merged over their defaults. */

@@ -40,3 +40,4 @@ export {
 export { createRng } from "./rng.ts";
 export { type ReadonlyClock, VirtualClock } from "./clock.ts";
 export { Simulation, type SimulationOptions } from "./simulation.ts";
+export { SIMULATOR_VERSION } from "./version.ts";

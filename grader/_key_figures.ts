@@ -1,0 +1,67 @@
+/**
+ * The few figures every report shows for a run, in the same words: the temperature kept, the heat used, the alarms
+ * and the protocol slips.
+ *
+ * @module
+ */
+
+import { formatFigure, formatNumber, plural } from "./_format.ts";
+import type { RunGrade } from "./score.ts";
+
+/** `temperature 91.7 % in range (2 K·h outside)`, `heater 288 Wh`, `1/1 faults alarmed in time`, … */
+export function keyFigures(grade: RunGrade): string[] {
+  const { kpis } = grade;
+  const out: string[] = [];
+  const temperature = kpis.measurements.find((m) => m.name === "temperature");
+  if (temperature !== undefined) {
+    out.push(
+      `temperature ${
+        formatNumber(temperature.timeInRangePercent, 1)
+      } % in range${
+        temperature.areaOutside > 0
+          ? ` (${
+            formatFigure(temperature.areaOutside)
+          } ${temperature.areaUnit} outside)`
+          : ""
+      }`,
+    );
+  }
+  out.push(`heater ${formatNumber(kpis.energy.countedWh)} Wh`);
+  const most =
+    [...kpis.switching.actuators].sort((a, b) =>
+      b.countedPerHour - a.countedPerHour
+    )[0];
+  if (most !== undefined && most.counted > 0) {
+    out.push(`${most.name} ${formatFigure(most.countedPerHour)} switches/h`);
+  }
+  const expected = kpis.alarms.faults.filter((fault) => fault.expected);
+  if (expected.length > 0) {
+    const inTime = expected.filter((fault) => fault.withinDeadline).length;
+    out.push(`${inTime}/${expected.length} faults alarmed in time`);
+  }
+  out.push(plural(kpis.alarms.falseAlarms.length, "false alarm"));
+  const { rejected, strayMessages } = kpis.hygiene;
+  if (rejected > 0) out.push(`${formatNumber(rejected)} rejected`);
+  if (strayMessages > 0) out.push(`${formatNumber(strayMessages)} stray`);
+  return out;
+}
+
+/** `pass` or `fail`, with why a run that did not complete cannot pass. */
+export function verdict(grade: RunGrade): string {
+  if (grade.pass) return "pass";
+  return grade.outcome === "completed" ? "fail" : `fail (${grade.outcome})`;
+}
+
+/** `steady-day v1`. */
+export function scenarioLabel(grade: RunGrade): string {
+  return `${grade.scenario.id} v${grade.scenario.version}`;
+}
+
+/** Components that lost the most points, worst first: `temperature 61 %, alarms 0 %`. */
+export function weakestComponents(grade: RunGrade, count = 2): string[] {
+  return [...grade.components]
+    .filter((c) => c.score < 1)
+    .sort((a, b) => b.weight * (1 - b.score) - a.weight * (1 - a.score))
+    .slice(0, count)
+    .map((c) => `${c.name} ${formatNumber(c.score * 100)} %`);
+}

@@ -1,0 +1,171 @@
+/**
+ * What a run leaves behind: its metadata and every message, as stored in the data store and read by the grader.
+ * Scoring is a pure function of these records (and the scenario text stored with the run), so a run can be rescored
+ * years later.
+ *
+ * @module
+ */
+
+/** How a run ended. */
+export type RunOutcome =
+  /** Still being written (or the harness died before it could say: see `interrupted`). */
+  | "running"
+  /** The scenario ran to its end with a controller that answered. */
+  | "completed"
+  /** The controller process exited before the end (or crashed). */
+  | "crashed"
+  /** The controller stopped answering: steps timed out one after another, the run finished without it. */
+  | "unresponsive"
+  /** No MQTT client connected for the controller within the connect timeout: the tank ran uncontrolled. */
+  | "no_connect"
+  /** The controller connected but never subscribed to the tank's readings. */
+  | "no_subscribe"
+  /** The controller sent more messages than the rate cap allows; it was cut off and the tank ran on without it. */
+  | "flooding"
+  /** The harness was stopped (Ctrl-C) or killed before the end; a later start marks such runs. */
+  | "interrupted"
+  /** The harness itself failed; `error` says how. */
+  | "error";
+
+/** How the lockstep runner knew the controller had dealt with each batch of readings. */
+export type AckMode = "explicit" | "puback" | "timeout" | "none";
+
+/** What kind of event a record is. */
+export type RecordKind =
+  /** A PUBLISH as the broker received it: from a client, or from the harness itself (`client` = `$harness`). */
+  | "publish"
+  /** A publish the harness refused or the tank rejected (`note` says why); the payload is kept. */
+  | "rejected"
+  | "connect"
+  | "disconnect"
+  | "subscribe"
+  | "unsubscribe"
+  /**
+   * The simulator's true state at a publish period (JSON payload, never sent on the broker): the grader scores what
+   * the fish lived through, not what a faulty sensor said.
+   */
+  | "truth"
+  /** A line of the controller's stdout or stderr (`topic` = `$stdout` / `$stderr`). */
+  | "output"
+  /** Something the harness noted (a step timeout, a late command, the ack mode chosen); `note` says what. */
+  | "note";
+
+/** One recorded event of a run. */
+export interface MessageRecord {
+  runId: string;
+  /** 0, 1, 2, … in the order the harness saw the events. */
+  seq: number;
+  /** Simulated seconds since the scenario's start when the event happened. */
+  t: number;
+  /** Wall-clock time, epoch milliseconds. Not part of the determinism guarantee. */
+  wall: number;
+  kind: RecordKind;
+  /**
+   * Who: `$harness` for the simulator and harness, `controller-1`, `controller-2`, … for the controller's connections
+   * in the order they connected (stable across runs), `$broker`, or the raw id for other clients (displays).
+   */
+  client: string;
+  topic: string;
+  payload: Uint8Array;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  /** Why a publish was rejected, the raw client id of a connect, or a harness note. */
+  note?: string;
+}
+
+/** The volatile fields of a record: left out when runs are compared for determinism. */
+export const VOLATILE_FIELDS = ["runId", "wall"] as const;
+
+/** A controller's stdout/stderr and exit, kept with the run. */
+export interface ControllerInfo {
+  /** The command line as given to `--controller`, or null when the harness waited for an external client. */
+  command: string | null;
+  exitCode: number | null;
+  signal: string | null;
+}
+
+/** Everything known about a run apart from its messages. */
+export interface RunMeta {
+  runId: string;
+  /** Scenario id, version, title, content hash (sha256 hex), and the file's text so rescoring needs no file. */
+  scenario: {
+    id: string;
+    version: number;
+    title: string;
+    hash: string;
+    source: string;
+  };
+  seed: number;
+  /** The simulator's version (the project's version plus the model's), bumped when dynamics change. */
+  simulatorVersion: string;
+  controller: ControllerInfo;
+  /** `--name`, else git's user.name, else the login name. */
+  student: string;
+  /** Optional class or group, for the leaderboard. */
+  group?: string;
+  tank: string;
+  root: string;
+  /** `lockstep`, `live` or `record` (a recording of any broker's traffic). */
+  mode: "lockstep" | "live" | "record";
+  ackMode: AckMode;
+  /** Wall-clock start and end, ISO. */
+  startedAt: string;
+  endedAt?: string;
+  outcome: RunOutcome;
+  /** A sentence for people: why the run ended the way it did. */
+  outcomeMessage?: string;
+  /** Simulated seconds covered. */
+  simulated: number;
+  /** Counts the grader and the report use. */
+  stats: RunStats;
+  /** The grade as computed when the run ended (rescoring recomputes it from the records). */
+  grade?: { score: number; pass: boolean; passMark: number };
+}
+
+/** Counters kept while a run goes. */
+export interface RunStats {
+  messages: number;
+  steps: number;
+  /** Steps whose barrier was the wall-clock deadline rather than an ack. */
+  timedOutSteps: number;
+  /** Commands that arrived after their step had been closed by the deadline. */
+  lateCommands: number;
+  rejected: number;
+  /** Median and 95th-percentile wall time from publishing readings to the controller's answer, ms. */
+  medianResponseMs: number | null;
+  p95ResponseMs: number | null;
+  /** Wall seconds from the first step to the last (the controller's start-up left out); wall-clock, not simulated. */
+  loopSeconds?: number;
+}
+
+/**
+ * The payload of a `truth` record (JSON): the simulator's true state at a publish period, what the controller was
+ * applying, and what was in force. The grader scores runs from these samples.
+ */
+export interface TruthSample {
+  /** Simulated seconds since the start. */
+  t: number;
+  /** True values, named as the sensors are (°C, pH, mg/L, lux, cm). */
+  values: {
+    temperature: number;
+    room_temperature: number;
+    ph: number;
+    oxygen: number;
+    light: number;
+    level: number;
+  };
+  /** What the tank applies from the controller's commands (heater as a fraction 0–1). */
+  inputs: { heater: number; light: boolean; pump: boolean; topup: boolean };
+  /** Heat the heater really gave since the start, joules (faults included: a failed heater gives none). */
+  heaterEnergy: number;
+  /** Times each actuator changed state since the start, counted at every accepted command. */
+  switches: { heater: number; light: number; pump: number; topup: number };
+  /** The controller's alarm at this instant. */
+  alarm: boolean;
+  /** Types of the scenario events in force now (`heater_failure`, `sensor_stuck`, …). */
+  events: string[];
+  /** The target ranges in force now, per measurement. */
+  ranges: Partial<
+    Record<keyof TruthSample["values"], { min?: number; max?: number }>
+  >;
+}
