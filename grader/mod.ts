@@ -59,3 +59,4 @@ export {
   type RunGrade,
   scoreRun,
 } from "./score.ts";
+export { type ChartOptions, renderRunCharts } from "./report_charts.ts";

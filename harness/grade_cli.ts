@@ -22,6 +22,7 @@ import {
 import { SIMULATOR_VERSION } from "../sim/mod.ts";
 import {
   computeKpis,
+  renderRunCharts,
   renderScoreCard,
   type RunGrade,
   scoreRun,
@@ -70,7 +71,7 @@ ${pc.bold("Controller")}
                        (${
     mode === "challenge"
       ? "default: the starter controller examples/starter.ts"
-      : "required unless --external"
+      : "default: wait for an external controller"
   })
   --external           do not start a program: wait for a controller to connect (prints where)
   --step-timeout MS    wall milliseconds a step waits for a controller that neither acks on …/ack
@@ -93,6 +94,7 @@ ${pc.bold("Data store and reports")}
   --junit FILE         write JUnit XML: one test case per scenario, failing below its pass mark
   --markdown FILE      write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)
   --rescore RUN-ID     grade a stored run again from its records (no controller is run)
+  --plot               with --rescore: chart each measurement against its range over the run
   --quiet              no progress bars
   -h, --help           show this help
 
@@ -120,6 +122,7 @@ interface GradeOptions {
   junit?: string;
   markdown?: string;
   rescore?: string;
+  plot: boolean;
   stepTimeoutMs: number;
   connectTimeoutMs: number;
   quiet: boolean;
@@ -149,6 +152,7 @@ export function parseGradeArgs(
         junit: { type: "string" },
         markdown: { type: "string" },
         rescore: { type: "string" },
+        plot: { type: "boolean", default: false },
         "step-timeout": { type: "string", default: "100" },
         "connect-timeout": { type: "string" },
         quiet: { type: "boolean", default: false },
@@ -176,14 +180,9 @@ export function parseGradeArgs(
       "--controller and --external exclude each other: give one",
     );
   }
-  if (
-    mode === "grade" && values.controller === undefined && !values.external &&
-    values.rescore === undefined && !values.help
-  ) {
-    throw new UsageError(
-      `--controller is required (or --external, or --rescore <run-id>). See deno task grade --help`,
-    );
-  }
+  // `grade` without a program waits for an external controller; `challenge` runs the starter.
+  const external = values.external ||
+    (mode === "grade" && values.controller === undefined);
   const scenarios = (values.scenario ?? PRACTICE_SET.join(",")).split(",").map((
     s,
   ) => s.trim()).filter(Boolean);
@@ -195,7 +194,7 @@ export function parseGradeArgs(
     ...(values.controller !== undefined
       ? { controller: values.controller }
       : {}),
-    external: values.external,
+    external,
     scenarios,
     parallel: number(values.parallel, "--parallel", 1, 64),
     db: values.db,
@@ -205,10 +204,11 @@ export function parseGradeArgs(
     ...(values.junit !== undefined ? { junit: values.junit } : {}),
     ...(values.markdown !== undefined ? { markdown: values.markdown } : {}),
     ...(values.rescore !== undefined ? { rescore: values.rescore } : {}),
+    plot: values.plot,
     stepTimeoutMs: number(values["step-timeout"], "--step-timeout", 1, 600_000),
     connectTimeoutMs: 1000 *
       number(
-        values["connect-timeout"] ?? (values.external ? "300" : "10"),
+        values["connect-timeout"] ?? (external ? "300" : "10"),
         "--connect-timeout",
         0.1,
         3600,
@@ -391,6 +391,17 @@ export async function main(
     if (options.rescore) {
       const grade = await gradeStoredRun(store, options.rescore);
       console.log(renderScoreCard([grade], { color }));
+      if (options.plot) {
+        const meta = (await store.getRun(options.rescore))!;
+        const scenario = parseScenario(meta.scenario.source, {
+          file: meta.scenario.id,
+        });
+        const records: MessageRecord[] = [];
+        for await (
+          const record of store.messages(options.rescore, { kinds: ["truth"] })
+        ) records.push(record);
+        console.log("\n" + renderRunCharts(scenario, records, { color }));
+      }
       await writeReports(options, [grade]);
       return grade.pass ? 0 : 1;
     }
@@ -531,15 +542,23 @@ async function runAll(
   const done = grades.filter(Boolean);
   console.log("\n" + renderScoreCard(done, { color }));
   await writeReports(options, done);
-  console.log(
-    pc.dim(
-      `Stored ${done.length} run${
-        done.length > 1 ? "s" : ""
-      } in ${options.db}: ${
-        done.map((g) => g.runId).join(", ")
-      }\nRescore one with: deno task grade --rescore <run-id>`,
-    ),
-  );
+  if (options.db === ":memory:") {
+    console.log(pc.dim("Nothing was stored (--db :memory:)."));
+  } else {
+    console.log(
+      pc.dim(
+        `Stored ${done.length} run${
+          done.length > 1 ? "s" : ""
+        } in ${options.db}: ${
+          done.map((g) => g.runId).join(", ")
+        }\nSee a run's graphs (and grade it again) with: deno task grade --rescore <run-id> --plot${
+          options.db === join("data", "fishtank.kv")
+            ? ""
+            : ` --db ${options.db}`
+        }`,
+      ),
+    );
+  }
   if (abort.signal.aborted) return 2;
   return done.every((grade) => grade.pass) ? 0 : 1;
 }

@@ -451,19 +451,20 @@ export class TankNode {
       time: this.sim.clock.iso(),
       t: this.sim.time,
     };
-    for (const name of SENSOR_NAMES) {
-      const value = readings[name];
-      all[name] = value;
-      if (value !== null) {
-        this.#send(this.topics.sensor(name), formatReading(value), true, 1);
-      }
-    }
+    for (const name of SENSOR_NAMES) all[name] = readings[name];
     if (this.#options.kitAliases) {
       all.lux = readings.light;
       all.ambient_temperature = readings.room_temperature;
       all.humidity = readings.oxygen;
     }
+    // `sensors/all` first: most controllers wait for it, and can start answering while the single readings follow.
     this.#send(this.topics.sensorsAll, JSON.stringify(all), true, 1);
+    for (const name of SENSOR_NAMES) {
+      const value = readings[name];
+      if (value !== null) {
+        this.#send(this.topics.sensor(name), formatReading(value), true, 1);
+      }
+    }
     this.#send(
       this.topics.clock,
       JSON.stringify({ time: all.time, t: all.t, speed: this.#speed }),

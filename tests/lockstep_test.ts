@@ -282,9 +282,19 @@ Deno.test("deno task challenge and deno task grade run, report, store and rescor
     assert.equal(rescored.code, status.code, rescore.output);
     assert.match(rescore.output, /short-day/);
 
-    const bad = cli(["grade", "--scenario=short-day"]);
+    const bad = cli(["grade", "--parallel=0", `--db=${db}`]);
     assert.equal((await bad.exit(30_000)).code, 2);
-    assert.match(bad.output, /--controller is required/);
+    assert.match(
+      bad.output,
+      /--parallel: expected a number from 1 to 64, got "0"/,
+    );
+
+    const plot = cli(["grade", `--rescore=${runId}`, `--db=${db}`, "--plot"]);
+    await plot.exit(60_000);
+    assert.match(
+      plot.output,
+      /temperature \(°C\): true value, with the range's min and max/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -177,8 +177,8 @@ Deno.test({
       "all",
     ]);
     try {
-      const [, oneRun] = await one.waitFor(/into run (\S+) /);
-      const [, allRun] = await all.waitFor(/into run (\S+) /);
+      const [, oneRun] = await one.waitFor(/into run (\S+) /, 60_000);
+      const [, allRun] = await all.waitFor(/into run (\S+) /, 60_000);
       const binary = new Uint8Array(256).map((_, i) => i);
       const file = `${temp.db}.bin`;
       await Deno.writeFile(file, binary);
@@ -274,7 +274,7 @@ Deno.test({
     await using temp = await tempDb();
     await using mosquitto = await startMosquitto();
     const cli = recordCli(["--broker", mosquitto.url, "--db", temp.db]);
-    const [, runId] = await cli.waitFor(/into run (\S+) /);
+    const [, runId] = await cli.waitFor(/into run (\S+) /, 60_000);
     cli.process.kill("SIGKILL");
     await cli.exit();
     const store = await RunStore.open(temp.db, { staleAfterMs: 200 });
