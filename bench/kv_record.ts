@@ -8,7 +8,11 @@
  */
 
 import { RunStore } from "../harness/run_store.ts";
-import type { MessageRecord, RunMeta } from "../harness/run_record.ts";
+import {
+  emptyRunStats,
+  type MessageRecord,
+  type RunMeta,
+} from "../harness/run_record.ts";
 
 /** Options for {@linkcode benchKvRecording}. */
 export interface BenchKvRecordingOptions {
@@ -138,15 +142,7 @@ function benchMeta(runId: string): RunMeta {
     startedAt: new Date().toISOString(),
     outcome: "running",
     simulated: 0,
-    stats: {
-      messages: 0,
-      steps: 0,
-      timedOutSteps: 0,
-      lateCommands: 0,
-      rejected: 0,
-      medianResponseMs: null,
-      p95ResponseMs: null,
-    },
+    stats: emptyRunStats(),
   };
 }
 

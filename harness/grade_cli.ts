@@ -37,7 +37,11 @@ import {
   type LockstepProgress,
   runLockstep,
 } from "./lockstep.ts";
-import type { MessageRecord, RunMeta } from "./run_record.ts";
+import {
+  emptyRunStats,
+  type MessageRecord,
+  type RunMeta,
+} from "./run_record.ts";
 import { newRunId, RunStore } from "./run_store.ts";
 import { studentName } from "./student_name.ts";
 
@@ -306,15 +310,7 @@ export async function gradeScenario(
     startedAt: new Date().toISOString(),
     outcome: "running",
     simulated: 0,
-    stats: {
-      messages: 0,
-      steps: 0,
-      timedOutSteps: 0,
-      lateCommands: 0,
-      rejected: 0,
-      medianResponseMs: null,
-      p95ResponseMs: null,
-    },
+    stats: emptyRunStats(),
   };
   await store.createRun(meta);
   const recorder = store.recorder(runId);

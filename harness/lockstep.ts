@@ -20,11 +20,12 @@ import type { Scenario } from "../scenarios/mod.ts";
 import type { AedesBus } from "./bus.ts";
 import type { EmbeddedBroker } from "./broker.ts";
 import { controllerEnv, ControllerProcess } from "./controller_process.ts";
-import type {
-  AckMode,
-  MessageRecord,
-  RunOutcome,
-  RunStats,
+import {
+  type AckMode,
+  emptyRunStats,
+  type MessageRecord,
+  type RunOutcome,
+  type RunStats,
 } from "./run_record.ts";
 import { TankNode } from "./tank_node.ts";
 import { topicMatches } from "./bus.ts";
@@ -258,15 +259,7 @@ class LockstepRun {
   /** Simulated time of the readings the controller last answered (an answer may come before the barrier waits). */
   #answeredAt = -1;
   readonly #responseMs: number[] = [];
-  readonly #stats: RunStats = {
-    messages: 0,
-    steps: 0,
-    timedOutSteps: 0,
-    lateCommands: 0,
-    rejected: 0,
-    medianResponseMs: null,
-    p95ResponseMs: null,
-  };
+  readonly #stats: RunStats = emptyRunStats();
   #wake: (() => void) | undefined;
 
   constructor(harness: LockstepHarness, options: Resolved) {

@@ -12,7 +12,7 @@ import mqtt from "mqtt";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../scenarios/mod.ts";
 import { describeConnectionError, normalizeBroker } from "./display.ts";
-import type { RunMeta } from "./run_record.ts";
+import { emptyRunStats, type RunMeta } from "./run_record.ts";
 import { DEFAULT_STORE_PATH, newRunId, RunStore } from "./run_store.ts";
 import { studentName } from "./student_name.ts";
 import { DEFAULT_ROOT, DEFAULT_TANK, validateTopicPart } from "./topics.ts";
@@ -221,15 +221,7 @@ function recordingMeta(
     startedAt: new Date().toISOString(),
     outcome: "running",
     simulated: 0,
-    stats: {
-      messages: 0,
-      steps: 0,
-      timedOutSteps: 0,
-      lateCommands: 0,
-      rejected: 0,
-      medianResponseMs: null,
-      p95ResponseMs: null,
-    },
+    stats: emptyRunStats(),
   };
 }
 

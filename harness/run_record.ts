@@ -169,3 +169,16 @@ export interface TruthSample {
     Record<keyof TruthSample["values"], { min?: number; max?: number }>
   >;
 }
+
+/** The counters of a run that has not started yet. */
+export function emptyRunStats(): RunStats {
+  return {
+    messages: 0,
+    steps: 0,
+    timedOutSteps: 0,
+    lateCommands: 0,
+    rejected: 0,
+    medianResponseMs: null,
+    p95ResponseMs: null,
+  };
+}

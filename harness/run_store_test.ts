@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { INDEXED_FIELDS, indexPrefix, runKey } from "./_run_keys.ts";
-import type { MessageRecord, RunMeta } from "./run_record.ts";
+import {
+  emptyRunStats,
+  type MessageRecord,
+  type RunMeta,
+} from "./run_record.ts";
 import { newRunId, RunRecorder, RunStore, RunStoreError } from "./run_store.ts";
 
 const STORE_URL = new URL("./run_store.ts", import.meta.url).href;
@@ -31,15 +35,7 @@ function meta(overrides: Partial<RunMeta> = {}): RunMeta {
     startedAt: "2026-01-15T10:00:00.000Z",
     outcome: "running",
     simulated: 0,
-    stats: {
-      messages: 0,
-      steps: 0,
-      timedOutSteps: 0,
-      lateCommands: 0,
-      rejected: 0,
-      medianResponseMs: null,
-      p95ResponseMs: null,
-    },
+    stats: emptyRunStats(),
     ...overrides,
   };
 }
