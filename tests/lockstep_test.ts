@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadScenario, type Scenario } from "../scenarios/mod.ts";
 import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness } from "../harness/lockstep.ts";
+import { LockstepHarness, runLockstep } from "../harness/lockstep.ts";
 import { gradeScenario, gradeStoredRun } from "../harness/grade_cli.ts";
 import type { RunGrade } from "../grader/mod.ts";
 import type { MessageRecord } from "../harness/run_record.ts";
@@ -194,8 +194,14 @@ Deno.test("a crashing, a silent, a flooding and a hanging controller each get th
     assert.equal(flood.outcome, "flooding");
     const hang = await run(scenario, FIXTURE("hang.ts"));
     assert.equal(hang.outcome, "unresponsive");
+    const deaf = await run(scenario, FIXTURE("no_subscribe.ts"), 2_000);
+    assert.equal(deaf.outcome, "no_subscribe");
+    assert.match(
+      (await store.getRun(deaf.runId))!.outcomeMessage!,
+      /did not subscribe to fishtank\/tank1\/sensors/,
+    );
     // Each broken run still covered the whole scenario, uncontrolled, and was graded.
-    for (const grade of [crash, silent, flood, hang]) {
+    for (const grade of [crash, silent, flood, hang, deaf]) {
       const meta = await store.getRun(grade.runId);
       assert.equal(
         meta!.simulated,
@@ -297,5 +303,47 @@ Deno.test("deno task challenge and deno task grade run, report, store and rescor
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an answer that comes after its step closed is counted late and its command applied at the next step", async () => {
+  const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
+  const bus = new AedesBus(broker.aedes);
+  const harness = new LockstepHarness(broker, bus);
+  const records: Omit<MessageRecord, "runId" | "seq">[] = [];
+  try {
+    const scenario = await loadScenario(SHORT_DAY);
+    const result = await runLockstep(harness, {
+      scenario: { ...scenario, duration: 1800 }, // 180 steps: enough for 36 late answers
+      controller: FIXTURE("late.ts"),
+      sink: { append: (record) => records.push(record) },
+      ackTimeoutMs: 150,
+    });
+    assert.equal(result.outcome, "completed", result.outcomeMessage);
+    assert.equal(result.ackMode, "explicit");
+    // Every fifth answer missed its step: each of those steps timed out, and its command was late.
+    assert.ok(
+      result.stats.timedOutSteps >= 30,
+      `timed out: ${result.stats.timedOutSteps}`,
+    );
+    assert.ok(
+      result.stats.lateCommands >= 30,
+      `late: ${result.stats.lateCommands}`,
+    );
+    assert.ok(
+      records.some((r) =>
+        r.kind === "note" && /timed out after 150 ms without an ack/.test(
+          new TextDecoder().decode(r.payload),
+        )
+      ),
+    );
+    // A late command is still applied: it is recorded while the next step is open.
+    const late = records.filter((r) =>
+      r.client === "controller-1" && r.topic.endsWith("/control/heater")
+    );
+    assert.ok(late.length >= 170);
+  } finally {
+    await bus.close();
+    await broker.close();
   }
 });
