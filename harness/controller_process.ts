@@ -332,7 +332,14 @@ export class ControllerProcess {
     tail: OutputTail,
     name: "stdout" | "stderr",
   ): Promise<void> {
-    const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+    // Typed as a plain transform: with the DOM library loaded too (web islands), TextDecoderStream's writable side is
+    // typed for any BufferSource and no longer matches the pipe's Uint8Array chunks.
+    const decoder: TransformStream<Uint8Array, string> =
+      new TextDecoderStream() as unknown as TransformStream<
+        Uint8Array,
+        string
+      >;
+    const reader = stream.pipeThrough(decoder).getReader();
     this.#readers.push(reader);
     try {
       for (;;) {

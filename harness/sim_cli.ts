@@ -18,6 +18,7 @@ import { EmbeddedBroker } from "./broker.ts";
 import { AedesBus, type Bus, MqttBus } from "./bus.ts";
 import { type LiveStats, runLive } from "./live.ts";
 import { type TankLogEntry, TankNode } from "./tank_node.ts";
+import type { LiveServer } from "../web/live_server.ts";
 import {
   DEFAULT_ROOT,
   DEFAULT_TANK,
@@ -62,6 +63,10 @@ ${pc.bold("Broker")}
   --port N             MQTT/TCP port (default: 1883; 0 picks a free one)
   --ws-port N          MQTT over WebSocket port for browsers (default: 9001; 0 picks a free one)
 
+${pc.bold("Web")}
+  --web                also serve the live web page (one card per tank, charts, range editing)
+  --web-port N         its port (default: 8000; 0 picks a free one); it listens on --host
+
 ${pc.bold("Output")}
   --quiet              print only the connection banner, alarms and errors
   -h, --help           show this help
@@ -70,6 +75,7 @@ ${pc.bold("Examples")}
   deno task sim
   deno task sim --scenario cold-room --tanks 3 --host 0.0.0.0
   deno task sim --layout olp --speed 600
+  deno task sim --web --tanks 2
   deno task sim --broker mqtt://127.0.0.1:1883 --scenario heater-failure
 `;
 
@@ -93,6 +99,9 @@ export interface SimCliOptions {
   host: string;
   port: number;
   wsPort: number;
+  /** Serve the live web page beside the simulation. */
+  web: boolean;
+  webPort: number;
   quiet: boolean;
   help: boolean;
 }
@@ -135,6 +144,8 @@ export function parseSimArgs(args: string[]): SimCliOptions {
         host: { type: "string", default: "127.0.0.1" },
         port: { type: "string", default: "1883" },
         "ws-port": { type: "string", default: "9001" },
+        web: { type: "boolean", default: false },
+        "web-port": { type: "string", default: "8000" },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -227,6 +238,8 @@ export function parseSimArgs(args: string[]): SimCliOptions {
     host: values.host,
     port: integer(values.port, "--port", 0, 65535),
     wsPort: integer(values["ws-port"], "--ws-port", 0, 65535),
+    web: values.web,
+    webPort: integer(values["web-port"], "--web-port", 0, 65535),
     quiet: values.quiet,
     help: values.help,
   };
@@ -367,6 +380,30 @@ async function connectBuses(options: SimCliOptions): Promise<{
   };
 }
 
+/**
+ * Starts the live web page on the simulation's broker. Bundling the islands runs `deno bundle` in a temporary
+ * folder, so it needs the run and write permissions; without them the message says so instead of a stack trace.
+ */
+async function startWebBeside(
+  options: SimCliOptions,
+  brokerUrl: string,
+): Promise<LiveServer> {
+  for (const name of ["run", "write"] as const) {
+    if ((await Deno.permissions.query({ name })).state !== "granted") {
+      throw new UsageError(
+        `--web: needs --allow-${name} (to bundle the page's scripts with deno bundle); run with deno run -A harness/sim_cli.ts --web`,
+      );
+    }
+  }
+  // Loaded only with --web, so the plain simulator does not load the web app.
+  const { startLiveServer } = await import("../web/live_server.ts");
+  return await startLiveServer({
+    broker: { url: brokerUrl, root: options.root },
+    port: options.webPort,
+    hostname: options.host,
+  });
+}
+
 /** Runs `deno task sim` with the given arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let options: SimCliOptions;
@@ -419,6 +456,7 @@ export async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", stop);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
 
+  let web: LiveServer | undefined;
   try {
     printBanner(options, scenario, connection.brokerUrl, connection.wsUrl);
     const speed = options.speed === "max" ? 0 : options.speed;
@@ -442,6 +480,19 @@ export async function main(args: string[]): Promise<number> {
           },
         }),
       );
+    }
+    if (options.web) {
+      try {
+        web = await startWebBeside(options, connection.brokerUrl);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        console.error(
+          pc.red(message.startsWith("--web") ? message : `--web: ${message}`),
+        );
+        for (const tank of tanks) await tank.stop();
+        return 2;
+      }
+      console.log(`   ${pc.bold("Web")}        ${pc.green(web.url)}\n`);
     }
     // A summary line per tank every simulated hour (every 10 minutes for short runs).
     const every = scenario.duration > 6 * 3600 ? 3600 : 600;
@@ -476,6 +527,7 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", stop);
     if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", stop);
+    await web?.close();
     await connection.close();
   }
 }

@@ -1,0 +1,59 @@
+/**
+ * Real runs for the web tests: the short scenario played in lockstep by example controllers on an embedded broker,
+ * stored in an in-memory store.
+ *
+ * @module
+ */
+
+import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
+import { LockstepHarness } from "../harness/lockstep.ts";
+import { gradeScenario } from "../harness/grade_cli.ts";
+import { RunStore } from "../harness/run_store.ts";
+import { loadScenario } from "../scenarios/mod.ts";
+import type { RunGrade } from "../grader/mod.ts";
+
+const DENO = `"${Deno.execPath()}"`;
+/** The example thermostat (scores well). */
+export const THERMOSTAT =
+  `${DENO} run --allow-net --allow-env examples/thermostat.ts`;
+/** The starter controller (scores badly, on purpose). */
+export const STARTER =
+  `${DENO} run --allow-net --allow-env examples/starter.ts`;
+/** Six simulated hours. */
+export const SHORT_DAY = "tests/fixtures/scenarios/short-day.yaml";
+
+/** An in-memory store with one run per `{student, controller}`, in order; `close()` ends everything. */
+export async function storeWithRuns(
+  runs: readonly { student: string; controller: string; group?: string }[],
+  scenarioPath: string = SHORT_DAY,
+): Promise<{ store: RunStore; grades: RunGrade[]; close(): Promise<void> }> {
+  const store = await RunStore.open(":memory:");
+  const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
+  const bus = new AedesBus(broker.aedes);
+  const harness = new LockstepHarness(broker, bus);
+  const grades: RunGrade[] = [];
+  try {
+    const scenario = await loadScenario(scenarioPath);
+    for (const run of runs) {
+      grades.push(
+        await gradeScenario({
+          options: {
+            stepTimeoutMs: 100,
+            connectTimeoutMs: 10_000,
+            ...(run.group !== undefined ? { group: run.group } : {}),
+          },
+          store,
+          harness,
+          scenario,
+          student: run.student,
+          tank: "tank1",
+          controller: run.controller,
+        }),
+      );
+    }
+  } finally {
+    await bus.close();
+    await broker.close();
+  }
+  return { store, grades, close: () => store.close() };
+}

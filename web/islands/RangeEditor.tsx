@@ -1,0 +1,125 @@
+/// <reference lib="dom" />
+/**
+ * The form that changes one measurement's range on a live tank. It refuses bad input (not a number, min ≥ max,
+ * outside the physical bounds) with a message before anything is sent, then posts `{min, max}` to
+ * `/api/live/tanks/:tank/ranges/:name`. The range shown on the card is the one the tank publishes, not this form's.
+ *
+ * @module
+ */
+
+import { useState } from "preact/hooks";
+import { hydrateIslands } from "./_hydrate.ts";
+import { checkRangeInput } from "../live_range.ts";
+import { LABELS, type RangeView, unit } from "../live_view.ts";
+import type { SensorName } from "../../sim/fish_tank_types.ts";
+
+/** Props of {@linkcode RangeEditor}. */
+export interface RangeEditorProps {
+  tank: string;
+  name: SensorName;
+  /** The range in use, to start from. */
+  range?: RangeView;
+}
+
+type Message = { kind: "error" | "info"; text: string } | undefined;
+
+/** A form: min, max, Save. */
+export function RangeEditor({ tank, name, range }: RangeEditorProps) {
+  const [min, setMin] = useState(range?.min?.toString() ?? "");
+  const [max, setMax] = useState(range?.max?.toString() ?? "");
+  const [message, setMessage] = useState<Message>(undefined);
+  const [busy, setBusy] = useState(false);
+  const id = `range-${tank}-${name}`;
+  const u = unit(name);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    const check = checkRangeInput(name, min, max);
+    if (!check.ok) {
+      setMessage({ kind: "error", text: check.error });
+      return;
+    }
+    setBusy(true);
+    setMessage({ kind: "info", text: "Sending…" });
+    try {
+      const response = await fetch(
+        `/api/live/tanks/${encodeURIComponent(tank)}/ranges/${name}`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            min: check.range.min ?? null,
+            max: check.range.max ?? null,
+          }),
+        },
+      );
+      const json = await response.json().catch(() => ({}));
+      setMessage(
+        response.ok
+          ? {
+            kind: "info",
+            text: "Sent: the card shows it once the tank uses it.",
+          }
+          : {
+            kind: "error",
+            text: json.error ?? `The server said ${response.status}`,
+          },
+      );
+    } catch (error) {
+      setMessage({ kind: "error", text: `Could not send: ${error}` });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form
+      class="inline range-form"
+      data-range={name}
+      onSubmit={submit}
+      method="post"
+      action={`/api/live/tanks/${encodeURIComponent(tank)}/ranges/${name}`}
+      noValidate
+    >
+      <strong style="min-width:10rem">{LABELS[name]}</strong>
+      <label for={`${id}-min`}>
+        min{" "}
+        <input
+          id={`${id}-min`}
+          name="min"
+          inputMode="decimal"
+          size={6}
+          value={min}
+          onInput={(e) => setMin((e.target as HTMLInputElement).value)}
+          aria-invalid={message?.kind === "error" ? "true" : undefined}
+          aria-describedby={`${id}-msg`}
+        />
+      </label>
+      <label for={`${id}-max`}>
+        max{" "}
+        <input
+          id={`${id}-max`}
+          name="max"
+          inputMode="decimal"
+          size={6}
+          value={max}
+          onInput={(e) => setMax((e.target as HTMLInputElement).value)}
+          aria-invalid={message?.kind === "error" ? "true" : undefined}
+          aria-describedby={`${id}-msg`}
+        />
+      </label>
+      {u && <span class="muted">{u}</span>}
+      <button type="submit" disabled={busy}>Save</button>
+      <span
+        id={`${id}-msg`}
+        role={message?.kind === "error" ? "alert" : "status"}
+        class={message?.kind === "error" ? "error" : "muted"}
+        data-field="message"
+      >
+        {message?.text ?? ""}
+      </span>
+    </form>
+  );
+}
+
+if (typeof document !== "undefined") hydrateIslands("RangeEditor", RangeEditor);

@@ -1,0 +1,192 @@
+/**
+ * What the live page shows of a tank, as plain JSON: built on the server by the relay from the terminal display's
+ * state, sent to the browser in the page and over server-sent events, and judged and formatted the same way on both
+ * sides. Nothing here touches the network or the DOM, so the browser bundles it.
+ *
+ * @module
+ */
+
+import {
+  type ActuatorName,
+  SENSOR_NAMES,
+  SENSOR_UNITS,
+  type SensorName,
+} from "../sim/fish_tank_types.ts";
+
+/** A target range; either bound may be absent. */
+export interface RangeView {
+  min?: number;
+  max?: number;
+}
+
+/** One reading: `value` is `null` when the sensor has dropped out; `wallAt` is when it arrived (server ms). */
+export interface ReadingView {
+  value: number | null;
+  wallAt: number;
+}
+
+/** One point of the live chart: simulated seconds and the readings of that batch. */
+export interface HistoryPoint {
+  t: number;
+  values: Partial<Record<SensorName, number | null>>;
+}
+
+/** Where the relay stands with the broker. */
+export interface ConnectionView {
+  state: "connecting" | "connected" | "reconnecting" | "closed";
+  /** Server wall ms since when. */
+  since: number;
+  error?: string;
+}
+
+/** Everything the card of one tank shows. Times named `wallAt` are server wall-clock milliseconds. */
+export interface TankView {
+  tank: string;
+  readings: Partial<Record<SensorName, ReadingView>>;
+  /** The last `sensors/all` batch: when it arrived, its simulated time, the wall ms since the batch before. */
+  batch?: { wallAt: number; t?: number; time?: string; interval?: number };
+  /** The newest simulated time known (batch, clock or status). */
+  sim?: { t: number; time?: string };
+  /** The ranges the tank publishes (retained `…/ranges/{name}`): the ones it actually uses. */
+  ranges: Partial<Record<SensorName, RangeView>>;
+  /** What the tank applies (`…/actuators`); the heater in percent. */
+  actuators?: {
+    heater?: number;
+    light?: boolean;
+    pump?: boolean;
+    topup?: boolean;
+    source?: string;
+  };
+  /** The last command seen per actuator (`value` absent: the tank refuses it). */
+  commands: Partial<
+    Record<ActuatorName, { value?: number | boolean; text: string }>
+  >;
+  alarm?: { raised: boolean; message: string; wallAt: number };
+  status?: {
+    state?: string;
+    scenario?: string;
+    title?: string;
+    speed?: number;
+  };
+  lastError?: { time?: string; topic?: string; error: string; wallAt: number };
+  /** The last payload that could not be understood. */
+  problem?: { topic: string; message: string; wallAt: number };
+}
+
+/** The whole live state: `GET /api/live/state` and the first server-sent event. */
+export interface LiveSnapshot {
+  broker: string;
+  root: string;
+  connection: ConnectionView;
+  /** Server wall ms when the snapshot was taken, so a browser can correct for its own clock. */
+  now: number;
+  /** Simulated seconds of history kept per tank. */
+  historySeconds: number;
+  tanks: TankView[];
+  history: Record<string, HistoryPoint[]>;
+}
+
+/** An update fanned out to subscribers of the relay (one server-sent event each). */
+export type LiveUpdate =
+  | { type: "tank"; now: number; tank: TankView; points: HistoryPoint[] }
+  | { type: "connection"; now: number; connection: ConnectionView }
+  | { type: "history"; now: number; tank: string; points: HistoryPoint[] };
+
+/** How a reading compares with its range. */
+export type Verdict = "in range" | "LOW" | "HIGH" | "no range";
+
+/** Compares a reading with its range; either bound may be absent (same rule as the terminal display). */
+export function judge(value: number, range: RangeView | undefined): Verdict {
+  if (range?.min === undefined && range?.max === undefined) return "no range";
+  if (range.min !== undefined && value < range.min) return "LOW";
+  if (range.max !== undefined && value > range.max) return "HIGH";
+  return "in range";
+}
+
+/** Labels for people. */
+export const LABELS: Readonly<Record<SensorName, string>> = {
+  temperature: "Temperature",
+  room_temperature: "Room temperature",
+  ph: "pH",
+  oxygen: "Oxygen",
+  light: "Light",
+  level: "Level",
+};
+
+const DECIMALS: Readonly<Record<SensorName, number>> = {
+  temperature: 2,
+  room_temperature: 1,
+  ph: 2,
+  oxygen: 2,
+  light: 0,
+  level: 1,
+};
+
+/** The unit after a number (`°C`), empty for pH. */
+export function unit(name: SensorName): string {
+  return name === "ph" ? "" : SENSOR_UNITS[name];
+}
+
+/** A reading with its unit, e.g. `24.88 °C`; `—` for a dropped-out sensor. */
+export function formatReading(name: SensorName, value: number | null): string {
+  if (value === null) return "— (dropped out)";
+  const u = unit(name);
+  return `${value.toFixed(DECIMALS[name])}${u ? ` ${u}` : ""}`;
+}
+
+/** A range, e.g. `24–26 °C`, `≥ 6 mg/L`, or `no range`. */
+export function formatRange(name: SensorName, range?: RangeView): string {
+  const u = unit(name) ? ` ${unit(name)}` : "";
+  if (range?.min !== undefined && range.max !== undefined) {
+    return `${range.min}–${range.max}${u}`;
+  }
+  if (range?.min !== undefined) return `≥ ${range.min}${u}`;
+  if (range?.max !== undefined) return `≤ ${range.max}${u}`;
+  return "no range";
+}
+
+/** A duration for people: `0.8 s`, `42 s`, `3 min 05 s`, `2 h 04 min`, `3 d 02 h`. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, seconds);
+  if (s < 10) return `${s.toFixed(1)} s`;
+  if (s < 60) return `${Math.floor(s)} s`;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (s < 3600) return `${Math.floor(s / 60)} min ${pad(Math.floor(s % 60))} s`;
+  if (s < 86_400) {
+    return `${Math.floor(s / 3600)} h ${pad(Math.floor((s % 3600) / 60))} min`;
+  }
+  return `${Math.floor(s / 86_400)} d ${
+    pad(Math.floor((s % 86_400) / 3600))
+  } h`;
+}
+
+/** A simulated ISO date-time as published (`2026-01-15 06:00:10`), without converting to the local zone. */
+export function formatSimTime(iso: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(iso);
+  return match ? `${match[1]} ${match[2]}` : iso;
+}
+
+/** Readings are fresh for at least this long, and for three publishing intervals. */
+const MIN_STALE_MS = 5_000;
+
+/** How old the last readings are at server time `now` (wall seconds), and whether they are stale. */
+export function readingAge(
+  view: TankView,
+  now: number,
+): { seconds: number; stale: boolean } | undefined {
+  const at = view.batch?.wallAt ??
+    Math.max(
+      -Infinity,
+      ...Object.values(view.readings).map((r) => r?.wallAt ?? -Infinity),
+    );
+  if (!Number.isFinite(at)) return undefined;
+  const ms = Math.max(0, now - at);
+  const interval = view.batch?.interval ?? 0;
+  return {
+    seconds: ms / 1000,
+    stale: ms > Math.max(MIN_STALE_MS, 3 * interval),
+  };
+}
+
+/** The measurements in display order. */
+export const MEASUREMENTS: readonly SensorName[] = SENSOR_NAMES;

@@ -1,0 +1,168 @@
+/**
+ * `deno task web`: the web front end on the data store: runs, run reports with graphs, the leaderboard (and the live
+ * pages when a broker is given). {@linkcode startWeb} starts the same server in-process for tests and
+ * `deno task sim --web`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { Hono } from "hono";
+import { DEFAULT_STORE_PATH, RunStore } from "../harness/run_store.ts";
+import { createApp, type RouteModule, type WebContext } from "./app.ts";
+import { buildIslands, type IslandBundles } from "./islands/_build.ts";
+import { apiRunsRoutes } from "./routes/api_runs.ts";
+import { leaderboardRoutes } from "./routes/leaderboard.tsx";
+import { runReportRoutes } from "./routes/run_report.tsx";
+import { runsRoutes } from "./routes/runs.tsx";
+import { liveRoutes } from "./routes/live.tsx";
+import { closeLiveRelay } from "./live_context.ts";
+
+/** Every route module of the app, in registration order. */
+export const ROUTES: readonly RouteModule[] = [
+  liveRoutes,
+  apiRunsRoutes,
+  runsRoutes,
+  runReportRoutes,
+  leaderboardRoutes,
+];
+
+/** Options of {@linkcode startWeb}. */
+export interface WebOptions {
+  /** An open store to serve (left open on close); else `db` is opened (and closed on close). */
+  store?: RunStore;
+  /** Store path when no `store` is given. Default `./data/fishtank.kv`. */
+  db?: string;
+  /** Port, 0 for any free one. Default 8000. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** The broker the live pages show. */
+  broker?: { url: string; root: string };
+  /** Prebuilt islands (tests build them once); else built now. */
+  islands?: IslandBundles;
+  /** Route modules; default {@linkcode ROUTES}. */
+  routes?: readonly RouteModule[];
+}
+
+const defaults = {
+  db: DEFAULT_STORE_PATH,
+  port: 8000,
+  host: "127.0.0.1",
+};
+
+/** A running server. */
+export interface WebServer {
+  /** `http://127.0.0.1:8000`. */
+  url: string;
+  app: Hono;
+  close(): Promise<void>;
+}
+
+/** Opens the store, builds the islands and serves the app until `close()`. */
+export async function startWeb(options: WebOptions = {}): Promise<WebServer> {
+  const store = options.store ?? await RunStore.open(options.db ?? defaults.db);
+  try {
+    const context: WebContext = {
+      store,
+      islands: options.islands ?? await buildIslands(),
+      ...(options.broker ? { broker: options.broker } : {}),
+    };
+    const app = await createApp(context, [...(options.routes ?? ROUTES)]);
+    const host = options.host ?? defaults.host;
+    const server = Deno.serve({
+      hostname: host,
+      port: options.port ?? defaults.port,
+      onListen: () => {},
+    }, app.fetch);
+    const shown = host === "0.0.0.0" ? "127.0.0.1" : host;
+    const url = `http://${
+      shown.includes(":") ? `[${shown}]` : shown
+    }:${server.addr.port}`;
+    return {
+      url,
+      app,
+      async close() {
+        await server.shutdown();
+        await closeLiveRelay(context);
+        if (options.store === undefined) await store.close();
+      },
+    };
+  } catch (error) {
+    if (options.store === undefined) await store.close();
+    throw error;
+  }
+}
+
+const HELP =
+  `deno task web [options]: the web front end (runs, reports with graphs, leaderboard, live tank)
+
+  --db PATH          data store (default ${DEFAULT_STORE_PATH})
+  --port N           port (default 8000; 0 for any free port)
+  --host ADDR        interface (default 127.0.0.1; 0.0.0.0 to serve the classroom)
+  --broker URL       MQTT broker for the live pages, e.g. mqtt://127.0.0.1:1883
+  --topic-root ROOT  topic root on that broker (default fishtank)
+  --help             this text`;
+
+/** Runs `deno task web`; returns the exit code when it cannot start, else serves until killed. */
+export async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        db: { type: "string" },
+        port: { type: "string" },
+        host: { type: "string" },
+        broker: { type: "string" },
+        "topic-root": { type: "string" },
+        help: { type: "boolean" },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const port = values.port === undefined ? defaults.port : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(
+      `--port: expected a port number 0–65535, got "${values.port}"`,
+    );
+    return 2;
+  }
+  const started = performance.now();
+  const server = await startWeb({
+    db: values.db ?? defaults.db,
+    port,
+    host: values.host ?? defaults.host,
+    ...(values.broker
+      ? {
+        broker: {
+          url: values.broker,
+          root: values["topic-root"] ?? "fishtank",
+        },
+      }
+      : {}),
+  });
+  console.log(
+    `Fish tank web on ${server.url} (store ${
+      values.db ?? defaults.db
+    }, ready in ${
+      Math.round(performance.now() - started)
+    } ms). Ctrl-C to stop.`,
+  );
+  Deno.addSignalListener("SIGINT", () => {
+    server.close().finally(() => Deno.exit(0));
+  });
+  return await new Promise<number>(() => {});
+}
+
+if (import.meta.main) {
+  const code = await main(Deno.args);
+  Deno.exit(code);
+}

@@ -1,0 +1,88 @@
+/**
+ * The live display at `/`: one card per tank on the broker, rendered on the server (a snapshot that reads without
+ * JavaScript), then kept live by the `LiveTank` island; and the live API (see `api_live.ts`).
+ *
+ * @module
+ */
+
+import type { ComponentChildren } from "preact";
+import { renderToString } from "preact-render-to-string";
+import type { RouteModule } from "../app.ts";
+import { Island } from "../components/island.tsx";
+import { Layout } from "../components/layout.tsx";
+import { LiveTank } from "../islands/LiveTank.tsx";
+import { liveRelayFor } from "../live_context.ts";
+import { UPLOT_CSS } from "../live_chart_css.ts";
+import { registerLiveApi } from "./api_live.ts";
+
+/** Simulated seconds the live chart shows. */
+const CHART_SECONDS = 2 * 3600;
+
+function page(body: ComponentChildren): string {
+  return "<!doctype html>" +
+    renderToString(<Layout title="Live tanks" active="live">{body}</Layout>);
+}
+
+/** The live page and API. Starts the context's relay (see `live_context.ts`). */
+export const liveRoutes: RouteModule = (app, context) => {
+  const relay = liveRelayFor(context);
+  registerLiveApi(app, context, relay);
+  app.get("/", async (c) => {
+    if (relay === undefined) {
+      return c.html(
+        page(
+          <section class="card" data-field="no-broker">
+            <h2>No MQTT broker configured</h2>
+            <p>
+              This server shows stored runs only. To watch tanks live, start the
+              simulation with its web page: <code>deno task sim --web</code>
+              {" "}
+              (add <code>--broker mqtt://host:1883</code>{" "}
+              to watch tanks on another broker).
+            </p>
+          </section>,
+        ),
+      );
+    }
+    // Give a freshly started relay a moment to receive the retained state, so the first page is not empty.
+    if (!relay.connected) await relay.waitConnected(1000);
+    if (relay.tanks.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    const snapshot = relay.snapshot();
+    const cards = snapshot.tanks.map((view) => (
+      <Island
+        name="LiveTank"
+        component={LiveTank}
+        props={{
+          view,
+          history: (snapshot.history[view.tank] ?? []).filter((p, _, all) =>
+            p.t >= (all.at(-1)?.t ?? 0) - CHART_SECONDS
+          ),
+          connection: snapshot.connection,
+          now: snapshot.now,
+          chartSeconds: CHART_SECONDS,
+        }}
+      />
+    ));
+    return c.html(page(
+      <>
+        <style dangerouslySetInnerHTML={{ __html: UPLOT_CSS }} />
+        <p class="muted" data-field="broker">
+          Broker <code>{snapshot.broker}</code>, topics{" "}
+          <code>{snapshot.root}/+/#</code> · {snapshot.connection.state}
+          {snapshot.connection.error ? ` (${snapshot.connection.error})` : ""}
+        </p>
+        {cards.length === 0
+          ? (
+            <p data-field="no-tanks">
+              No tank has published under <code>{snapshot.root}/</code>{" "}
+              yet. Start one with <code>deno task sim</code>{" "}
+              and reload this page.
+            </p>
+          )
+          : <div class="cards">{cards}</div>}
+      </>,
+    ));
+  });
+};

@@ -1,0 +1,301 @@
+/**
+ * What the run pages and the runs API read from the store, shared so both say the same: run summaries, a run's grade
+ * and truth (cached for finished runs, which never change), the message log with time jumps, and the parsing of query
+ * parameters into clear 400 errors.
+ *
+ * @module
+ */
+
+import { gradeStoredRun } from "../harness/grade_cli.ts";
+import type {
+  MessageRecord,
+  RecordKind,
+  RunMeta,
+  RunOutcome,
+} from "../harness/run_record.ts";
+import type { RunStore } from "../harness/run_store.ts";
+import type { RunGrade } from "../grader/mod.ts";
+import { parseScenario } from "../scenarios/mod.ts";
+import { readTruth, type RunTruth } from "./series.ts";
+
+/** A bad request: the status and a message naming the parameter. */
+export class RequestError extends Error {
+  override name = "RequestError";
+  readonly status: 400 | 404;
+  constructor(status: 400 | 404, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Every outcome a run can have, for filters. */
+export const OUTCOMES: readonly RunOutcome[] = [
+  "running",
+  "completed",
+  "crashed",
+  "unresponsive",
+  "no_connect",
+  "no_subscribe",
+  "flooding",
+  "interrupted",
+  "error",
+];
+
+/** Every kind of record, for the message log filter. */
+export const RECORD_KINDS: readonly RecordKind[] = [
+  "publish",
+  "rejected",
+  "connect",
+  "disconnect",
+  "subscribe",
+  "unsubscribe",
+  "truth",
+  "output",
+  "note",
+];
+
+/** A query parameter as a number within bounds; `fallback` when absent or empty. */
+export function numberParam(
+  query: URLSearchParams,
+  name: string,
+  options: { min?: number; max?: number; integer?: boolean },
+): number | undefined {
+  const raw = query.get(name);
+  if (raw === null || raw.trim() === "") return undefined;
+  const value = Number(raw);
+  const { min = -Infinity, max = Infinity, integer = false } = options;
+  if (
+    !Number.isFinite(value) || (integer && !Number.isInteger(value)) ||
+    value < min || value > max
+  ) {
+    throw new RequestError(
+      400,
+      `${name}: expected ${integer ? "a whole number" : "a number"}${
+        Number.isFinite(min) ? ` from ${min}` : ""
+      }${Number.isFinite(max) ? ` to ${max}` : ""}, got "${raw}"`,
+    );
+  }
+  return value;
+}
+
+/** A query parameter as text, undefined when absent or empty. */
+export function textParam(
+  query: URLSearchParams,
+  name: string,
+): string | undefined {
+  const raw = query.get(name)?.trim();
+  return raw === undefined || raw === "" ? undefined : raw;
+}
+
+/** The `outcome` parameter, checked against the known outcomes. */
+export function outcomeParam(query: URLSearchParams): RunOutcome | undefined {
+  const raw = textParam(query, "outcome");
+  if (raw === undefined) return undefined;
+  if (!OUTCOMES.includes(raw as RunOutcome)) {
+    throw new RequestError(
+      400,
+      `outcome: expected one of ${OUTCOMES.join(", ")}, got "${raw}"`,
+    );
+  }
+  return raw as RunOutcome;
+}
+
+/** What the runs list shows of a run. */
+export interface RunSummary {
+  id: string;
+  scenario: string;
+  scenarioTitle: string;
+  scenarioVersion: number;
+  student: string;
+  group: string | null;
+  outcome: RunOutcome;
+  score: number | null;
+  pass: boolean | null;
+  startedAt: string;
+  endedAt: string | null;
+  /** Simulated seconds covered. */
+  simulated: number;
+}
+
+/** A run's summary for lists. */
+export function summarize(meta: RunMeta): RunSummary {
+  return {
+    id: meta.runId,
+    scenario: meta.scenario.id,
+    scenarioTitle: meta.scenario.title,
+    scenarioVersion: meta.scenario.version,
+    student: meta.student,
+    group: meta.group ?? null,
+    outcome: meta.outcome,
+    score: meta.grade?.score ?? null,
+    pass: meta.grade?.pass ?? null,
+    startedAt: meta.startedAt,
+    endedAt: meta.endedAt ?? null,
+    simulated: meta.simulated,
+  };
+}
+
+const CACHED_RUNS = 8;
+
+interface Cached {
+  grade?: Promise<RunGrade>;
+  truth?: Promise<RunTruth>;
+}
+
+/** Reads runs from a store; grades and truth of finished runs are kept for the last few runs asked for. */
+export class RunData {
+  readonly store: RunStore;
+  readonly #cache = new Map<string, Cached>();
+
+  constructor(store: RunStore) {
+    this.store = store;
+  }
+
+  /** The run's summary. @throws {RequestError} 404 when there is no such run */
+  async meta(runId: string): Promise<RunMeta> {
+    const meta = await this.store.getRun(runId);
+    if (meta === null) {
+      throw new RequestError(404, `run: no run "${runId}" in the data store`);
+    }
+    return meta;
+  }
+
+  /** The run's scenario start, epoch ms (the tank's local time stored as UTC), or 0 if its text no longer parses. */
+  scenarioStart(meta: RunMeta): number {
+    try {
+      return parseScenario(meta.scenario.source, { file: meta.scenario.id })
+        .start;
+    } catch {
+      return 0;
+    }
+  }
+
+  #entry(meta: RunMeta): Cached {
+    if (meta.outcome === "running") return {};
+    let entry = this.#cache.get(meta.runId);
+    if (entry !== undefined) {
+      this.#cache.delete(meta.runId);
+    } else entry = {};
+    this.#cache.set(meta.runId, entry);
+    while (this.#cache.size > CACHED_RUNS) {
+      this.#cache.delete(this.#cache.keys().next().value!);
+    }
+    return entry;
+  }
+
+  /** The run graded from its records (as `deno task grade --rescore` does). */
+  grade(meta: RunMeta): Promise<RunGrade> {
+    const entry = this.#entry(meta);
+    entry.grade ??= gradeStoredRun(this.store, meta.runId);
+    entry.grade.catch(() => this.#cache.delete(meta.runId));
+    return entry.grade;
+  }
+
+  /** The run's truth samples. */
+  truth(meta: RunMeta): Promise<RunTruth> {
+    const entry = this.#entry(meta);
+    entry.truth ??= readTruth(
+      this.store.messages(meta.runId, { kinds: ["truth"] }),
+    );
+    return entry.truth;
+  }
+
+  /**
+   * A page of the message log: records from `seq` (or from the first at simulated time `from`) matching `topic`
+   * (a substring, or an MQTT filter when it has `+` or `#`) and `kinds`.
+   */
+  async messages(
+    meta: RunMeta,
+    options: {
+      topic?: string;
+      kinds?: readonly RecordKind[];
+      from?: number;
+      seq?: number;
+      limit: number;
+    },
+  ): Promise<{ records: MessageRecord[]; next: number | null }> {
+    const fromSeq = options.seq ??
+      (options.from !== undefined
+        ? await this.seqAt(meta.runId, options.from)
+        : 0);
+    const match = topicMatcher(options.topic);
+    const records: MessageRecord[] = [];
+    const iterable = this.store.messages(meta.runId, {
+      fromSeq,
+      ...(options.kinds ? { kinds: options.kinds } : {}),
+    });
+    for await (const record of iterable) {
+      if (!match(record.topic)) continue;
+      if (records.length === options.limit) {
+        return { records, next: record.seq };
+      }
+      records.push(record);
+    }
+    return { records, next: null };
+  }
+
+  /** The seq of the first record at or after simulated time `t`, found by bisection (records are in time order). */
+  async seqAt(runId: string, t: number): Promise<number> {
+    let low = 0;
+    let high = await this.store.countMessages(runId);
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      let at: number | undefined;
+      for await (
+        const record of this.store.messages(runId, { fromSeq: middle })
+      ) {
+        at = record.t;
+        break;
+      }
+      if (at === undefined || at >= t) high = middle;
+      else low = middle + 1;
+    }
+    return low;
+  }
+}
+
+/** A test of topics: substring, or MQTT filter (`+` one level, `#` the rest) when the text has a wildcard. */
+export function topicMatcher(
+  filter: string | undefined,
+): (topic: string) => boolean {
+  if (filter === undefined || filter === "") return () => true;
+  if (!/[+#]/.test(filter)) return (topic) => topic.includes(filter);
+  const levels = filter.split("/");
+  return (topic) => {
+    const parts = topic.split("/");
+    for (let i = 0; i < levels.length; i++) {
+      const level = levels[i];
+      if (level === "#") return true;
+      if (i >= parts.length) return false;
+      if (level !== "+" && level !== parts[i]) return false;
+    }
+    return parts.length === levels.length;
+  };
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A payload as text, or base64 when it is not UTF-8. */
+export function payloadText(
+  payload: Uint8Array,
+): { payload: string; encoding: "utf8" | "base64" } {
+  try {
+    return { payload: utf8.decode(payload), encoding: "utf8" };
+  } catch {
+    let binary = "";
+    for (const byte of payload) binary += String.fromCharCode(byte);
+    return { payload: btoa(binary), encoding: "base64" };
+  }
+}
+
+const perStore = new WeakMap<RunStore, RunData>();
+
+/** The one {@linkcode RunData} of a store, so pages and API share its cache. */
+export function runData(store: RunStore): RunData {
+  let data = perStore.get(store);
+  if (data === undefined) {
+    data = new RunData(store);
+    perStore.set(store, data);
+  }
+  return data;
+}
