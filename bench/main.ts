@@ -13,6 +13,7 @@ import { benchLiveDrift } from "./live_drift.ts";
 import { benchLockstep } from "./lockstep_speed.ts";
 import { benchRoundTrip } from "./round_trip.ts";
 import { benchKvRecording } from "./kv_record.ts";
+import { benchWeb } from "./web_speed.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -30,7 +31,9 @@ Measures, on this machine, in one run:
   - lockstep grading of a 24-hour scenario with the TypeScript and the Python examples (steps per second), against
     the MQTT round-trip floor (an mqtt.js ping-pong client through the same embedded broker, in another process
     and in the harness's own);
-  - Deno KV recording throughput (messages per second into a file store).`);
+  - Deno KV recording throughput (messages per second into a file store);
+  - the web front end on a 24-hour run at 1 s resolution: server time of a run report and of the series API (first
+    and repeated), and the time to the report's first drawn chart in headless Chromium.`);
   Deno.exit(0);
 }
 
@@ -146,3 +149,36 @@ const kvTable = table(["figure", "value"]);
 kvTable.push(["messages per second", round(kv.messagesPerSecond)]);
 kvTable.push(["payload MB per second", round(kv.bytesPerSecond / 1e6, 1)]);
 console.log(kvTable.toString());
+
+console.log(
+  pc.bold(
+    "\nWeb front end on a 24-hour run at 1 s resolution (steady-day, TypeScript example, Deno KV file)",
+  ),
+);
+const web = await benchWeb({ repeats: values.quick ? 3 : 5 });
+const webTable = table(["figure", "first (nothing cached)", "repeated"]);
+webTable.push([
+  "GET /runs/:id (server time)",
+  `${round(web.reportMs)} ms`,
+  `${round(web.reportCachedMs)} ms`,
+]);
+webTable.push([
+  "GET /api/runs/:id/series?points=1000",
+  `${round(web.seriesMs)} ms`,
+  `${round(web.seriesCachedMs)} ms`,
+]);
+webTable.push([
+  "navigation start → first drawn chart (Chromium)",
+  Number.isNaN(web.firstChartMs)
+    ? "no Chromium"
+    : `${round(web.firstChartMs)} ms`,
+  Number.isNaN(web.firstChartCachedMs)
+    ? ""
+    : `${round(web.firstChartCachedMs)} ms`,
+]);
+webTable.push([
+  "run measured",
+  `${round(web.truthSamples)} truth samples, ${round(web.messages)} messages`,
+  `graded in ${round(web.gradeSeconds, 1)} s`,
+]);
+console.log(webTable.toString());
