@@ -15,6 +15,7 @@ import { apiRunsRoutes } from "./routes/api_runs.ts";
 import { leaderboardRoutes } from "./routes/leaderboard.tsx";
 import { runReportRoutes } from "./routes/run_report.tsx";
 import { runsRoutes } from "./routes/runs.tsx";
+import { replayRoutes } from "./routes/replay.tsx";
 import { liveRoutes } from "./routes/live.tsx";
 import { closeLiveRelay } from "./live_context.ts";
 
@@ -24,6 +25,7 @@ export const ROUTES: readonly RouteModule[] = [
   apiRunsRoutes,
   runsRoutes,
   runReportRoutes,
+  replayRoutes,
   leaderboardRoutes,
 ];
 
