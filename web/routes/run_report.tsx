@@ -204,7 +204,10 @@ export const runReportRoutes: RouteModule = (app, context) => {
           <RunStyles />
           <p>
             <a href="/runs">← All runs</a> ·{" "}
-            <a href="/leaderboard">Leaderboard</a>
+            <a href={`/runs/${encodeURIComponent(meta.runId)}/replay`}>
+              ▶ Replay this run
+            </a>{" "}
+            · <a href="/leaderboard">Leaderboard</a>
           </p>
           <p>
             Run <code>{meta.runId}</code>: scenario{" "}
