@@ -19,8 +19,6 @@ import type { Range } from "./payloads.ts";
 import type { DisplayState } from "./_display_state.ts";
 import { formatDuration, formatSimTime } from "./time_format.ts";
 
-export { formatDuration, formatSimTime };
-
 /** How a reading compares with its range. */
 export type Verdict = "in range" | "LOW" | "HIGH" | "no range";
 

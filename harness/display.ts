@@ -29,6 +29,7 @@ import {
   renderDisplay,
   renderPlainLine,
 } from "./_display_render.ts";
+export { formatDuration } from "./time_format.ts";
 
 export {
   applyConnection,
@@ -39,7 +40,6 @@ export {
 } from "./_display_state.ts";
 export {
   describeChanges,
-  formatDuration,
   judgeReading,
   latestSimTime,
   readingAge,

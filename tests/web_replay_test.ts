@@ -12,7 +12,8 @@ import {
 import { startWeb } from "../web/main.ts";
 import { storeWithRuns, THERMOSTAT } from "../web/_run_fixtures.ts";
 import { lastBatch } from "../harness/_replay_testing.ts";
-import { formatDuration, formatReading } from "../web/live_view.ts";
+import { formatReading } from "../web/live_view.ts";
+import { formatDuration } from "../harness/time_format.ts";
 
 Deno.test({
   name:

@@ -14,8 +14,6 @@ import {
 } from "../sim/fish_tank_types.ts";
 import { formatDuration, formatSimTime } from "../harness/time_format.ts";
 
-export { formatDuration, formatSimTime };
-
 /** A target range; either bound may be absent. */
 export interface RangeView {
   min?: number;

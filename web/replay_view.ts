@@ -9,6 +9,7 @@
 import type { RecordKind } from "../harness/run_record.ts";
 import type { RunSeries } from "./series.ts";
 import type { TankView } from "./live_view.ts";
+import type { MessageRow } from "./components/message_log.tsx";
 
 /** Playback speeds offered, in simulated seconds per wall second. */
 export const REPLAY_SPEEDS: readonly number[] = [60, 600, 3600];
@@ -29,16 +30,7 @@ export const LOG_KINDS: readonly RecordKind[] = [
 ];
 
 /** One row of the message log, as `GET /api/runs/:id/messages` sends it. */
-export interface LogRow {
-  seq: number;
-  t: number;
-  kind: string;
-  client: string;
-  topic: string;
-  payload: string;
-  encoding: "utf8" | "base64";
-  note?: string;
-}
+export type LogRow = MessageRow;
 
 /** The tank at one simulated time, as `GET /api/runs/:id/replay?t=` sends it. */
 export interface ReplayFrameJson {

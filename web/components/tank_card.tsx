@@ -8,12 +8,11 @@
 
 import type { ComponentChildren } from "preact";
 import type { SensorName } from "../../sim/fish_tank_types.ts";
+import { formatDuration, formatSimTime } from "../../harness/time_format.ts";
 import {
   type ConnectionView,
-  formatDuration,
   formatRange,
   formatReading,
-  formatSimTime,
   judge,
   LABELS,
   MEASUREMENTS,

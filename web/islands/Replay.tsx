@@ -14,7 +14,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { hydrateIslands } from "./_hydrate.ts";
 import RunCharts from "./RunCharts.tsx";
 import { TankCard } from "../components/tank_card.tsx";
-import { formatDuration } from "../live_view.ts";
+import { formatDuration } from "../../harness/time_format.ts";
 import {
   elapsedClock,
   frameUrl,
@@ -25,6 +25,7 @@ import {
   type ReplayProps,
   tankClock,
 } from "../replay_view.ts";
+import { MessageLog } from "../components/message_log.tsx";
 
 export type { ReplayProps } from "../replay_view.ts";
 
@@ -91,58 +92,27 @@ function LogTable(
   const current = rows.findLastIndex((r) => r.t <= t);
   return (
     <div class="table-scroll">
-      <table class="log replay-log">
-        <caption class="visually-hidden">
-          Messages around the current time; the highlighted row is the last one
-          sent, greyed rows are still to come
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col" class="num">#</th>
-            <th scope="col">Time</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Client</th>
-            <th scope="col">Topic</th>
-            <th scope="col">Payload</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r, i) => {
-            const text = r.encoding === "base64"
-              ? `(binary, base64) ${r.payload}`
-              : r.payload;
-            return (
-              <tr
-                key={r.seq}
-                data-seq={r.seq}
-                class={i === current
-                  ? "replay-now"
-                  : r.t > t
-                  ? "replay-later"
-                  : undefined}
-                aria-current={i === current ? "true" : undefined}
-              >
-                <td class="num">{r.seq}</td>
-                <td>
-                  {tankClock(start, r.t)}{" "}
-                  <span class="muted">+{elapsedClock(r.t)}</span>
-                </td>
-                <td>{r.kind}</td>
-                <td>{r.client}</td>
-                <td>{r.topic}</td>
-                <td>
-                  <code>
-                    {text.length > PAYLOAD_CHARS
-                      ? `${text.slice(0, PAYLOAD_CHARS)}…`
-                      : text}
-                  </code>
-                  {r.note && <div class="muted">{r.note}</div>}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <MessageLog
+        rows={rows}
+        className="replay-log"
+        caption="Messages around the current time; the highlighted row is the last one sent, greyed rows are still to come"
+        maxChars={PAYLOAD_CHARS}
+        time={(r) => (
+          <>
+            {tankClock(start, r.t)}{" "}
+            <span class="muted">+{elapsedClock(r.t)}</span>
+          </>
+        )}
+        rowAttributes={(r, i) => ({
+          "data-seq": String(r.seq),
+          class: i === current
+            ? "replay-now"
+            : r.t > t
+            ? "replay-later"
+            : undefined,
+          "aria-current": i === current ? "true" : undefined,
+        })}
+      />
     </div>
   );
 }

@@ -31,6 +31,7 @@ import {
   textParam,
 } from "../run_data.ts";
 import { type Marker, runSeries } from "../series.ts";
+import { MessageLog } from "../components/message_log.tsx";
 
 /** Points per chart in the server-rendered fallback (and the island's first paint). */
 const FALLBACK_POINTS = 240;
@@ -330,46 +331,19 @@ export const runReportRoutes: RouteModule = (app, context) => {
             </p>
             {log.records.length > 0 && (
               <div class="table-scroll">
-                <table class="log">
-                  <thead>
-                    <tr>
-                      <th scope="col" class="num">#</th>
-                      <th scope="col">Time</th>
-                      <th scope="col">Kind</th>
-                      <th scope="col">Client</th>
-                      <th scope="col">Topic</th>
-                      <th scope="col">Payload</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {log.records.map((r) => {
-                      const body = payloadText(r.payload);
-                      const text = body.encoding === "base64"
-                        ? `(binary, base64) ${body.payload}`
-                        : body.payload;
-                      return (
-                        <tr>
-                          <td class="num">{r.seq}</td>
-                          <td>
-                            {clockAt(start, r.t, withDay)}{" "}
-                            <span class="muted">+{elapsed(r.t)}</span>
-                          </td>
-                          <td>{r.kind}</td>
-                          <td>{r.client}</td>
-                          <td>{r.topic}</td>
-                          <td>
-                            <code>
-                              {text.length > PAYLOAD_CHARS
-                                ? `${text.slice(0, PAYLOAD_CHARS)}…`
-                                : text}
-                            </code>
-                            {r.note && <div class="muted">{r.note}</div>}
-                          </td>
-                        </tr>
-                      );
-                    })}
-                  </tbody>
-                </table>
+                <MessageLog
+                  rows={log.records.map((r) => ({
+                    ...r,
+                    ...payloadText(r.payload),
+                  }))}
+                  maxChars={PAYLOAD_CHARS}
+                  time={(r) => (
+                    <>
+                      {clockAt(start, r.t, withDay)}{" "}
+                      <span class="muted">+{elapsed(r.t)}</span>
+                    </>
+                  )}
+                />
               </div>
             )}
             <nav class="pager" aria-label="Message log pages">
