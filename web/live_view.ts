@@ -12,7 +12,6 @@ import {
   SENSOR_UNITS,
   type SensorName,
 } from "../sim/fish_tank_types.ts";
-import { formatDuration, formatSimTime } from "../harness/time_format.ts";
 
 /** A target range; either bound may be absent. */
 export interface RangeView {
