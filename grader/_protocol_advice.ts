@@ -51,7 +51,7 @@ export function outcomeAdvice(meta: RunMeta, kpis: RunKpis): string | null {
     case "no_subscribe":
       return `your controller connected but did not subscribe to the readings: check TANK_ID and TOPIC_ROOT, and subscribe to ${base}/sensors/all`;
     case "flooding":
-      return `your controller sent too many messages in one step and was cut off: publish a command only when it changes, never in a loop${message}`;
+      return `your controller sent too many messages per step and was cut off: publish a command only when it changes, never in a loop${message}`;
     case "interrupted":
       return `the run was stopped before the end: ${partial}`;
     case "running":

@@ -239,7 +239,7 @@ Deno.test("every other outcome shows in the advice", () => {
     unresponsive: /stopped answering/,
     no_subscribe:
       /did not subscribe to the readings: check TANK_ID and TOPIC_ROOT/,
-    flooding: /too many messages in one step/,
+    flooding: /too many messages per step/,
     interrupted:
       /stopped before the end: the score covers only the first 1 d of 1 d/,
     running: /has not finished/,

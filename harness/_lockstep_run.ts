@@ -61,6 +61,9 @@ export class LockstepRun implements HarnessRun {
   #connected = false;
   #subscribed = false;
   #stepMessages = 0;
+  /** Messages of the last `floodWindow` closed steps, oldest first, and their sum. */
+  readonly #windowCounts: number[] = [];
+  #windowSum = 0;
   #sinceAck = 0;
   #consecutiveTimeouts = 0;
   #readingTopics: string[] = [];
@@ -308,6 +311,11 @@ export class LockstepRun implements HarnessRun {
       }
       if (!this.#uncontrolled) await this.#barrier();
       this.#stats.steps++;
+      this.#windowCounts.push(this.#stepMessages);
+      this.#windowSum += this.#stepMessages;
+      if (this.#windowCounts.length >= this.#options.floodWindow) {
+        this.#windowSum -= this.#windowCounts.shift()!;
+      }
       this.#stepMessages = 0;
       this.#readingTopics = [];
       this.#responded = false;
@@ -469,10 +477,10 @@ export class LockstepRun implements HarnessRun {
     const alias = this.#aliases.get(client) ?? client.id;
     if (this.#outcome === "flooding") return new Error("flooding: cut off");
     this.#stepMessages++;
-    if (this.#stepMessages > this.#options.floodLimit) {
+    if (this.#windowSum + this.#stepMessages > this.#options.floodLimit) {
       this.#giveUp(
         "flooding",
-        `the controller published more than ${this.#options.floodLimit} messages in one step: it was disconnected`,
+        `the controller published more than ${this.#options.floodLimit} messages within ${this.#options.floodWindow} steps (a controller needs a few per step): it was disconnected`,
       );
       this.#record({
         kind: "rejected",

@@ -47,8 +47,13 @@ export interface LockstepOptions {
   ackTimeoutMs?: number;
   /** Wall milliseconds to wait for the controller to connect and subscribe. */
   connectTimeoutMs?: number;
-  /** Messages a controller may publish in one step before it is cut off as flooding. */
+  /**
+   * Messages a controller may publish within `floodWindow` consecutive steps before it is cut off as flooding. Counted
+   * in steps, not wall time, so the verdict does not depend on how fast the machine runs the steps.
+   */
   floodLimit?: number;
+  /** Steps the flood limit counts over. */
+  floodWindow?: number;
   /** Consecutive timed-out steps (with no ack mechanism, and nothing ever published) before giving up on it. */
   unresponsiveSteps?: number;
   /** Called about ten times a second with the run's progress. */
@@ -66,6 +71,7 @@ const defaults = {
   ackTimeoutMs: 5_000,
   connectTimeoutMs: 10_000,
   floodLimit: 1_000,
+  floodWindow: 100,
   unresponsiveSteps: 30,
 } satisfies Partial<LockstepOptions>;
 
