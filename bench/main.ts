@@ -168,6 +168,16 @@ webTable.push([
   `${round(web.seriesCachedMs)} ms`,
 ]);
 webTable.push([
+  "GET /api/runs/:id/series, one hour at 2,000 points",
+  `${round(web.zoomMs)} ms`,
+  "",
+]);
+webTable.push([
+  "GET /runs/:id of a run without a stored digest",
+  `${round(web.reportWithoutDigestMs)} ms`,
+  "",
+]);
+webTable.push([
   "navigation start → first drawn chart (Chromium)",
   Number.isNaN(web.firstChartMs)
     ? "no Chromium"

@@ -13,8 +13,9 @@ import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
 import { LockstepHarness } from "../harness/lockstep.ts";
 import { gradeScenario } from "../harness/grade_cli.ts";
 import { RunStore } from "../harness/run_store.ts";
+import { DIGEST_ATTACHMENT } from "../harness/run_digest.ts";
 import { startWeb } from "../web/main.ts";
-import type { RunSeries } from "../web/series.ts";
+import type { RunSeries } from "../grader/series.ts";
 import { launchBrowser } from "../tests/_browser.ts";
 
 /** The figures of {@linkcode benchWeb}, in wall milliseconds unless named otherwise. */
@@ -37,6 +38,10 @@ export interface WebSpeed {
   reportBytes: number;
   /** Size of the series answer, bytes. */
   seriesBytes: number;
+  /** First `GET /api/runs/:id/series` of one hour at 2,000 points (finer than the digest: read from the records). */
+  zoomMs: number;
+  /** First `GET /runs/:id` of the same run with its stored digest removed (as for a run stored before digests). */
+  reportWithoutDigestMs: number;
   /** Navigation start to the RunCharts island's `data-drawn="true"`, on a fresh server (nothing cached). */
   firstChartMs: number;
   /** The same with the server's cache warm. */
@@ -178,6 +183,19 @@ export async function benchWeb(
       };
     });
 
+    const zoom = `/api/runs/${
+      encodeURIComponent(runId)
+    }/series?from=43200&to=46800&points=2000`;
+    const zoomMs = await serve(async (base) => (await timed(base + zoom)).ms);
+    {
+      const store = await RunStore.open(path);
+      await store.deleteAttachment(runId, DIGEST_ATTACHMENT);
+      await store.close();
+    }
+    const reportWithoutDigestMs = await serve(async (base) =>
+      (await timed(base + report)).ms
+    );
+
     let firstChartMs = NaN;
     let firstChartCachedMs = NaN;
     if (useBrowser) {
@@ -225,6 +243,8 @@ export async function benchWeb(
       seriesMs: seriesFigures.first.ms,
       seriesCachedMs: seriesFigures.cached,
       seriesBytes: seriesFigures.first.bytes,
+      zoomMs,
+      reportWithoutDigestMs,
       firstChartMs,
       firstChartCachedMs,
     };

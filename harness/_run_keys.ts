@@ -10,6 +10,8 @@
  * | `["run_index", field, value, startedMs, runId]`  | the same, per student, scenario, outcome, group |
  * | `["msgs", runId, firstSeq]`                      | a page of records (`_kv_pages.ts`)           |
  * | `["msg_chunks", runId, seq, i]`                  | a record too big for a page, in slices       |
+ * | `["run_attach", runId, name]`                    | how many slices an attachment has            |
+ * | `["run_attach", runId, name, i]`                 | a slice of an attachment (gzipped JSON)      |
  *
  * @module
  */
@@ -60,4 +62,16 @@ export function chunkKey(runId: string, seq?: number, i?: number): Deno.KvKey {
     seq,
     i,
   ];
+}
+
+/** `["run_attach", runId]`, `["run_attach", runId, name]` or one slice of it. */
+export function attachmentKey(
+  runId: string,
+  name?: string,
+  i?: number,
+): Deno.KvKey {
+  if (name === undefined) return ["run_attach", runId];
+  return i === undefined
+    ? ["run_attach", runId, name]
+    : ["run_attach", runId, name, i];
 }

@@ -21,11 +21,9 @@ import {
 } from "../scenarios/mod.ts";
 import { SIMULATOR_VERSION } from "../sim/mod.ts";
 import {
-  computeKpis,
   renderRunCharts,
   renderScoreCard,
   type RunGrade,
-  scoreRun,
   toJson,
   toJUnit,
   toMarkdown,
@@ -43,6 +41,7 @@ import {
   type RunMeta,
 } from "./run_record.ts";
 import { newRunId, RunStore } from "./run_store.ts";
+import { digestStoredRun, gradeRecords } from "./run_digest.ts";
 import { studentName } from "./student_name.ts";
 
 /** The scenarios `deno task challenge` runs when no `--scenario` is given. */
@@ -241,16 +240,9 @@ export async function gradeStoredRun(
       `No run "${runId}" in the data store. List runs with: deno task runs`,
     );
   }
-  const scenario = parseScenario(meta.scenario.source, {
-    file: meta.scenario.id,
-  });
   const records: MessageRecord[] = [];
   for await (const record of store.messages(runId)) records.push(record);
-  return scoreRun(
-    computeKpis({ scenario, meta, records }),
-    scenario.grading,
-    meta,
-  );
+  return gradeRecords(meta, records);
 }
 
 async function writeReports(
@@ -338,8 +330,10 @@ export async function gradeScenario(
       signal: result.signal,
     },
   };
-  await store.finishRun(runId, patch);
-  const grade = await gradeStoredRun(store, runId);
+  const { grade } = await digestStoredRun(
+    store,
+    await store.finishRun(runId, patch),
+  );
   await store.finishRun(runId, {
     grade: { score: grade.score, pass: grade.pass, passMark: grade.passMark },
   });

@@ -22,6 +22,12 @@ import { dirname } from "node:path";
 import { commitRetrying } from "./_kv_commit.ts";
 import { withDefaults } from "./_options.ts";
 import {
+  attachmentHeader,
+  readAttachment,
+  writeAttachment,
+} from "./_run_attachments.ts";
+import {
+  attachmentKey,
   chunkKey,
   type IndexedField,
   indexPrefix,
@@ -49,6 +55,7 @@ import { RunStoreError } from "./run_store_error.ts";
 
 export { RunRecorder, type RunRecorderOptions } from "./run_recorder.ts";
 export { RunStoreError } from "./run_store_error.ts";
+export { MAX_ATTACHMENT_BYTES } from "./_run_attachments.ts";
 export type { MessagesOptions } from "./_run_messages.ts";
 
 /** Where the store lives when no path is given. */
@@ -340,7 +347,9 @@ export class RunStore {
       if ((await this.#commit(atomic, `delete run "${runId}"`)).ok) break;
     }
     this.#owned.delete(runId);
-    for (const prefix of [pageKey(runId), chunkKey(runId)]) {
+    for (
+      const prefix of [pageKey(runId), chunkKey(runId), attachmentKey(runId)]
+    ) {
       let keys: Deno.KvKey[] = [];
       for await (const entry of this.#kv.list({ prefix })) {
         keys.push(entry.key);
@@ -352,6 +361,56 @@ export class RunStore {
       await this.#deleteKeys(keys);
     }
     return true;
+  }
+
+  /**
+   * Stores `value` (JSON) as the run's attachment `name`, replacing any: a value derived from the run's records, such
+   * as its grade and chart digest, kept so that pages need not read every record again.
+   *
+   * @throws {RunStoreError} when there is no such run
+   * @throws {RangeError} when the value is too big to store (see `MAX_ATTACHMENT_BYTES`)
+   */
+  async putAttachment(
+    runId: string,
+    name: string,
+    value: unknown,
+  ): Promise<void> {
+    this.#checkOpen();
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const run = await this.#kv.get(runKey(runId));
+      if (run.value === null) {
+        throw new RunStoreError(
+          `Cannot attach "${name}" to run "${runId}": no such run in ${this.path}`,
+        );
+      }
+      const { entry, slices } = await attachmentHeader(this.#kv, runId, name);
+      const atomic = this.#kv.atomic().check(run).check(entry);
+      await writeAttachment(atomic, runId, name, value, slices);
+      const what = `attach "${name}" to run "${runId}"`;
+      if ((await this.#commit(atomic, what)).ok) return;
+    }
+    throw new RunStoreError(
+      `Cannot attach "${name}" to run "${runId}": it kept changing meanwhile`,
+    );
+  }
+
+  /** Removes the run's attachment `name`; false when it had none. */
+  async deleteAttachment(runId: string, name: string): Promise<boolean> {
+    this.#checkOpen();
+    const { entry, slices } = await attachmentHeader(this.#kv, runId, name);
+    if (entry.value === null) return false;
+    const atomic = this.#kv.atomic().check(entry);
+    for (let i = 0; i < slices; i++) {
+      atomic.delete(attachmentKey(runId, name, i));
+    }
+    atomic.delete(attachmentKey(runId, name));
+    return (await this.#commit(atomic, `detach "${name}" from "${runId}"`)).ok;
+  }
+
+  /** The run's attachment `name` as stored by {@linkcode putAttachment}, or null when it has none. */
+  async getAttachment(runId: string, name: string): Promise<unknown> {
+    this.#checkOpen();
+    return await readAttachment(this.#kv, runId, name);
   }
 
   /**

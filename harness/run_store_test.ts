@@ -387,6 +387,52 @@ Deno.test("a long scenario text is stored beside the summary and comes back whol
   assert.equal((await handle.store.listRuns())[0]?.scenario.source, source);
 });
 
+Deno.test("an attachment comes back equal across slices, is replaced whole, and goes with its run", async () => {
+  await using handle = {
+    store: await RunStore.open(":memory:"),
+    async [Symbol.asyncDispose]() {
+      await this.store.close();
+    },
+  };
+  const { store } = handle;
+  const run = meta();
+  await store.createRun(run);
+  assert.equal(await store.getAttachment(run.runId, "digest"), null);
+  // Noise compresses badly, so this takes several 60 kB slices.
+  let x = 12345;
+  const big = Array.from({ length: 60_000 }, () => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return x / 2 ** 31;
+  });
+  await store.putAttachment(run.runId, "digest", { big, text: "ünïcode" });
+  assert.deepEqual(await store.getAttachment(run.runId, "digest"), {
+    big,
+    text: "ünïcode",
+  });
+  await store.putAttachment(run.runId, "digest", { small: true });
+  assert.deepEqual(await store.getAttachment(run.runId, "digest"), {
+    small: true,
+  });
+  await assert.rejects(
+    store.putAttachment(run.runId, "digest", {
+      noise: Array.from({ length: 400_000 }, (_, i) => (i * 7919) % 104729),
+    }),
+    (error: Error) =>
+      error instanceof RangeError &&
+      /at most \d+ can be stored/.test(error.message),
+  );
+  assert.deepEqual(await store.getAttachment(run.runId, "digest"), {
+    small: true,
+  });
+  assert.equal(await store.deleteRun(run.runId), true);
+  assert.equal(await store.getAttachment(run.runId, "digest"), null);
+  await assert.rejects(
+    store.putAttachment(run.runId, "digest", {}),
+    (error: Error) =>
+      error instanceof RunStoreError && /no such run/.test(error.message),
+  );
+});
+
 Deno.test("RunStore.open() names the path it cannot open", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -7,7 +7,7 @@
  */
 
 import type { RecordKind } from "../harness/run_record.ts";
-import type { RunSeries } from "./series.ts";
+import type { RunSeries } from "../grader/series.ts";
 import type { TankView } from "./live_view.ts";
 import type { MessageRow } from "./components/message_log.tsx";
 

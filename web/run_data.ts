@@ -6,7 +6,12 @@
  * @module
  */
 
-import { gradeStoredRun } from "../harness/grade_cli.ts";
+import {
+  DIGEST_POINTS,
+  digestStoredRun,
+  type RunDigest,
+  storedDigest,
+} from "../harness/run_digest.ts";
 import type {
   MessageRecord,
   RecordKind,
@@ -16,7 +21,14 @@ import type {
 import type { RunStore } from "../harness/run_store.ts";
 import type { RunGrade } from "../grader/mod.ts";
 import { parseScenario } from "../scenarios/mod.ts";
-import { readTruth, type RunTruth } from "./series.ts";
+import {
+  readTruth,
+  reduceSeries,
+  type RunSeries,
+  runSeries,
+  type RunTruth,
+  type SeriesOptions,
+} from "../grader/series.ts";
 
 /** A bad request: the status and a message naming the parameter. */
 export class RequestError extends Error {
@@ -138,11 +150,14 @@ export function summarize(meta: RunMeta): RunSummary {
 const CACHED_RUNS = 8;
 
 interface Cached {
-  grade?: Promise<RunGrade>;
+  digest?: Promise<RunDigest>;
   truth?: Promise<RunTruth>;
 }
 
-/** Reads runs from a store; grades and truth of finished runs are kept for the last few runs asked for. */
+/**
+ * Reads runs from a store. A finished run's grade and charts come from its digest (stored when it ended, or made
+ * from its records on first use and stored then); digests and truth are kept for the last few runs asked for.
+ */
 export class RunData {
   readonly store: RunStore;
   readonly #cache = new Map<string, Cached>();
@@ -183,12 +198,68 @@ export class RunData {
     return entry;
   }
 
-  /** The run graded from its records (as `deno task grade --rescore` does). */
-  grade(meta: RunMeta): Promise<RunGrade> {
+  /**
+   * The run's digest (grade and reduced charts): the stored one, else made from the records, and stored when the run
+   * has finished.
+   */
+  digest(meta: RunMeta): Promise<RunDigest> {
     const entry = this.#entry(meta);
-    entry.grade ??= gradeStoredRun(this.store, meta.runId);
-    entry.grade.catch(() => this.#cache.delete(meta.runId));
-    return entry.grade;
+    entry.digest ??= (async () => {
+      const stored = meta.outcome === "running"
+        ? null
+        : await storedDigest(this.store, meta.runId);
+      return stored ?? await digestStoredRun(this.store, meta, {
+        save: meta.outcome !== "running",
+      });
+    })();
+    entry.digest.catch(() => this.#cache.delete(meta.runId));
+    return entry.digest;
+  }
+
+  /** The run's grade, as `deno task grade --rescore` computes it from the records. */
+  async grade(meta: RunMeta): Promise<RunGrade> {
+    return (await this.digest(meta)).grade;
+  }
+
+  /**
+   * The run's chart data in `[from, to]`, about `points` per series: cut from the digest when its resolution is
+   * enough, else read from the truth records in the window (a zoom into a long run). Without a digest (a scenario
+   * text that no longer parses) the charts still come from the records.
+   */
+  async series(meta: RunMeta, options: SeriesOptions): Promise<RunSeries> {
+    let digest: RunDigest;
+    try {
+      digest = await this.digest(meta);
+    } catch {
+      return runSeries(await this.truth(meta), options);
+    }
+    const chart = digest.chart;
+    const from = options.from ?? chart.from;
+    const to = options.to ?? chart.to;
+    const points = options.points ?? 1000;
+    const names = options.names ?? digest.bounded;
+    const coarse = (chart.to - chart.from) / DIGEST_POINTS <=
+      (to - from) / points;
+    if (coarse) return reduceSeries(chart, { names, from, to, points });
+    const truth = await readTruth(this.#truthBetween(meta.runId, from, to));
+    return {
+      ...runSeries(truth, { names, from, to, points }),
+      markers: chart.markers.filter((m) => m.t >= from && m.t <= to),
+    };
+  }
+
+  async *#truthBetween(
+    runId: string,
+    from: number,
+    to: number,
+  ): AsyncIterable<MessageRecord> {
+    const fromSeq = await this.seqAt(runId, from);
+    for await (
+      const record of this.store.messages(runId, { fromSeq, kinds: ["truth"] })
+    ) {
+      if (record.t > to) return;
+      yield record;
+    }
   }
 
   /** The run's truth samples. */

@@ -7,6 +7,9 @@ import { createApp } from "./app.ts";
 import { SENSOR_NAMES } from "../sim/mod.ts";
 import { ROUTES } from "./main.ts";
 import { STARTER, storeWithRuns, THERMOSTAT } from "./_run_fixtures.ts";
+import { DIGEST_ATTACHMENT, storedDigest } from "../harness/run_digest.ts";
+import { gradeStoredRun } from "../harness/grade_cli.ts";
+import { readTruth, runSeries } from "../grader/series.ts";
 
 Deno.test("the runs pages and API answer on real runs, and bad requests get a 4xx naming the parameter", async (t) => {
   const fixture = await storeWithRuns([
@@ -103,6 +106,52 @@ Deno.test("the runs pages and API answer on real runs, and bad requests get a 4x
         assert.equal(
           full.measurements[0].t.length,
           full.measurements[0].samples,
+        );
+      },
+    );
+
+    await t.step(
+      "charts come from the digest stored when the run ended, or from the records in a zoom; both keep the peaks",
+      async () => {
+        const digest = await storedDigest(fixture.store, id);
+        assert.ok(digest, "gradeScenario stored a digest");
+        assert.deepEqual(
+          digest.grade,
+          await gradeStoredRun(fixture.store, id),
+          "the stored grade is the rescored grade",
+        );
+        const truth = await readTruth(fixture.store.messages(id));
+        const exact = runSeries(truth, { names: ["temperature"] });
+        const peak = (values: number[]) => [
+          Math.min(...values),
+          Math.max(...values),
+        ];
+        const coarse = (await json(
+          `/api/runs/${id}/series?names=temperature&points=300`,
+        )).body.measurements[0];
+        assert.ok(coarse.t.length <= 300);
+        assert.deepEqual(
+          peak(coarse.value),
+          peak(exact.measurements[0]!.value),
+        );
+        const zoom = { from: 3600, to: 5400, points: 5000 };
+        const zoomed = (await json(
+          `/api/runs/${id}/series?names=temperature&from=3600&to=5400&points=5000`,
+        )).body;
+        const expected = runSeries(truth, { names: ["temperature"], ...zoom });
+        assert.deepEqual(zoomed.measurements, expected.measurements);
+        assert.deepEqual(zoomed.actuators, expected.actuators);
+        // A run stored without a digest gets one made, and stored, by its first report.
+        const other = bob!.runId;
+        assert.equal(
+          await fixture.store.deleteAttachment(other, DIGEST_ATTACHMENT),
+          true,
+        );
+        assert.equal(await storedDigest(fixture.store, other), null);
+        assert.equal((await get(`/runs/${other}`)).status, 200);
+        assert.deepEqual(
+          (await storedDigest(fixture.store, other))?.grade,
+          await gradeStoredRun(fixture.store, other),
         );
       },
     );

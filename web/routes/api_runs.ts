@@ -18,7 +18,6 @@ import {
   summarize,
   textParam,
 } from "../run_data.ts";
-import { runSeries } from "../series.ts";
 import type { RecordKind } from "../../harness/run_record.ts";
 
 /** Most points per series the API sends. */
@@ -146,12 +145,11 @@ export const apiRunsRoutes: RouteModule = (app, context) => {
         integer: true,
       }) ?? 1000;
       const meta = await data.meta(c.req.param("id"));
-      const truth = await data.truth(meta);
       return {
         runId: meta.runId,
         scenarioStart: data.scenarioStart(meta),
         points,
-        ...runSeries(truth, {
+        ...await data.series(meta, {
           ...(names ? { names } : {}),
           ...window,
           points,

@@ -22,7 +22,6 @@ import {
   type LogRow,
   type ReplayProps,
 } from "../replay_view.ts";
-import { runSeries } from "../series.ts";
 import { apiReplayRoutes } from "./api_replay.ts";
 
 /** Points per chart in the first paint (the island then loads the full series). */
@@ -55,8 +54,8 @@ export const replayRoutes: RouteModule = (app, context) => {
       const asked = numberParam(query, "t", { min: 0 });
       const meta = await data.meta(c.req.param("id"));
       const start = data.scenarioStart(meta);
-      const truth = await data.truth(meta);
-      const end = Math.max(meta.simulated, truth.samples.at(-1)?.t ?? 0);
+      const fallback = await data.series(meta, { points: FALLBACK_POINTS });
+      const end = Math.max(meta.simulated, fallback.to);
       const step = meta.stats.steps > 0 && meta.simulated > 0
         ? Math.max(1, Math.round(meta.simulated / meta.stats.steps))
         : 1;
@@ -87,7 +86,7 @@ export const replayRoutes: RouteModule = (app, context) => {
         step,
         frame,
         log,
-        fallback: runSeries(truth, { points: FALLBACK_POINTS }),
+        fallback,
       };
       const report = `/runs/${encodeURIComponent(meta.runId)}`;
       return renderPage(
@@ -112,7 +111,7 @@ export const replayRoutes: RouteModule = (app, context) => {
             s of tank time. To watch it in any MQTT display:{" "}
             <code>deno task replay {meta.runId}</code>.
           </p>
-          {truth.samples.length === 0 && (
+          {fallback.actuators.t.length === 0 && (
             <p class="muted">
               This run has no truth samples: the charts stay empty.
             </p>

@@ -30,7 +30,7 @@ import {
   runData,
   textParam,
 } from "../run_data.ts";
-import { type Marker, runSeries } from "../series.ts";
+import type { Marker } from "../../grader/series.ts";
 import { MessageLog } from "../components/message_log.tsx";
 
 /** Points per chart in the server-rendered fallback (and the island's first paint). */
@@ -175,11 +175,10 @@ export const runReportRoutes: RouteModule = (app, context) => {
       }) ?? 100;
       const meta = await data.meta(c.req.param("id"));
       const start = data.scenarioStart(meta);
-      const [grade, truth] = await Promise.all([
+      const [grade, series] = await Promise.all([
         data.grade(meta).catch((error: Error) => error),
-        data.truth(meta),
+        data.series(meta, { points: FALLBACK_POINTS }),
       ]);
-      const series = runSeries(truth, { points: FALLBACK_POINTS });
       const log = await data.messages(meta, {
         ...(topic ? { topic } : {}),
         ...(kinds ? { kinds } : {}),
@@ -245,7 +244,7 @@ export const runReportRoutes: RouteModule = (app, context) => {
           </div>
           <section aria-labelledby="charts-heading">
             <h2 id="charts-heading">What the fish lived through</h2>
-            {truth.samples.length === 0
+            {series.actuators.t.length === 0
               ? (
                 <p class="muted">
                   This run has no truth samples: nothing to chart.

@@ -70,7 +70,10 @@ export interface MeasurementSeries {
   /** The range's bounds in force at each point, null where there is none. */
   min: (number | null)[];
   max: (number | null)[];
-  /** Truth samples in the requested time window, before downsampling. */
+  /**
+   * Truth samples in the requested time window, before downsampling (in proportion to the window's share of the run
+   * when the series was cut from a stored digest by {@linkcode reduceSeries}).
+   */
   samples: number;
 }
 
@@ -250,4 +253,53 @@ export function markers(samples: readonly TruthSample[]): Marker[] {
     events = now;
   }
   return out;
+}
+
+/**
+ * `series` (already reduced, e.g. a run's stored digest) reduced again to about `points` per series for `names`
+ * within `[from, to]`. Bucket extremes of bucket extremes are still the extremes, so no peak is lost on the way.
+ */
+export function reduceSeries(
+  series: RunSeries,
+  options: SeriesOptions & { names: readonly SensorName[] },
+): RunSeries {
+  const from = Math.max(options.from ?? series.from, series.from);
+  const to = Math.min(options.to ?? series.to, series.to);
+  const points = options.points ?? 1000;
+  const inside = (t: number) => t >= from && t <= to;
+  const span = series.to - series.from;
+  const share = span > 0 ? Math.max(0, to - from) / span : 1;
+  const measurements = options.names.flatMap((name) => {
+    const stored = series.measurements.find((m) => m.name === name);
+    if (stored === undefined) return [];
+    const at = stored.t.flatMap((t, i) => inside(t) ? [i] : []);
+    const keep = downsampleIndices(at.map((i) => stored.value[i]!), points)
+      .map((k) => at[k]!);
+    return [{
+      ...stored,
+      t: keep.map((i) => stored.t[i]!),
+      value: keep.map((i) => stored.value[i]!),
+      min: keep.map((i) => stored.min[i] ?? null),
+      max: keep.map((i) => stored.max[i] ?? null),
+      samples: Math.round(stored.samples * share),
+    }];
+  });
+  const actuators = series.actuators;
+  const at = actuators.t.flatMap((t, i) => inside(t) ? [i] : []);
+  const keep = downsampleIndices(at.map((i) => actuators.heater[i]!), points)
+    .map((k) => at[k]!);
+  const pick = (column: number[]) => keep.map((i) => column[i]!);
+  return {
+    from,
+    to,
+    measurements,
+    actuators: {
+      t: pick(actuators.t),
+      heater: pick(actuators.heater),
+      light: pick(actuators.light),
+      pump: pick(actuators.pump),
+      topup: pick(actuators.topup),
+    },
+    markers: series.markers.filter((m) => inside(m.t)),
+  };
 }
