@@ -18,7 +18,9 @@ import { EmbeddedBroker } from "./broker.ts";
 import { AedesBus, type Bus, MqttBus } from "./bus.ts";
 import { type LiveStats, runLive } from "./live.ts";
 import { type TankLogEntry, TankNode } from "./tank_node.ts";
-import type { LiveServer } from "../web/live_server.ts";
+import type { WebServer } from "../web/main.ts";
+import { recordBroker, type RecordingResult } from "./record_cli.ts";
+import { DEFAULT_STORE_PATH, RunStore } from "./run_store.ts";
 import {
   DEFAULT_ROOT,
   DEFAULT_TANK,
@@ -63,9 +65,13 @@ ${pc.bold("Broker")}
   --port N             MQTT/TCP port (default: 1883; 0 picks a free one)
   --ws-port N          MQTT over WebSocket port for browsers (default: 9001; 0 picks a free one)
 
-${pc.bold("Web")}
-  --web                also serve the live web page (one card per tank, charts, range editing)
+${pc.bold("Web and data store")}
+  --web                also serve the web pages: live tanks (cards, charts, range editing),
+                       stored runs, leaderboard; records the session (implies --record)
   --web-port N         its port (default: 8000; 0 picks a free one); it listens on --host
+  --record             record every message of every tank into the data store, as a run
+                       (the live charts' longer history comes from it)
+  --db PATH            the data store (default: ${DEFAULT_STORE_PATH}; :memory: keeps nothing)
 
 ${pc.bold("Output")}
   --quiet              print only the connection banner, alarms and errors
@@ -99,9 +105,12 @@ export interface SimCliOptions {
   host: string;
   port: number;
   wsPort: number;
-  /** Serve the live web page beside the simulation. */
+  /** Serve the web pages beside the simulation (and record it). */
   web: boolean;
   webPort: number;
+  /** Record the session into the data store (`--record`, or implied by `--web`). */
+  record: boolean;
+  db: string;
   quiet: boolean;
   help: boolean;
 }
@@ -146,6 +155,8 @@ export function parseSimArgs(args: string[]): SimCliOptions {
         "ws-port": { type: "string", default: "9001" },
         web: { type: "boolean", default: false },
         "web-port": { type: "string", default: "8000" },
+        record: { type: "boolean", default: false },
+        db: { type: "string", default: DEFAULT_STORE_PATH },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -240,6 +251,8 @@ export function parseSimArgs(args: string[]): SimCliOptions {
     wsPort: integer(values["ws-port"], "--ws-port", 0, 65535),
     web: values.web,
     webPort: integer(values["web-port"], "--web-port", 0, 65535),
+    record: values.record || values.web,
+    db: values.db,
     quiet: values.quiet,
     help: values.help,
   };
@@ -381,13 +394,15 @@ async function connectBuses(options: SimCliOptions): Promise<{
 }
 
 /**
- * Starts the live web page on the simulation's broker. Bundling the islands runs `deno bundle` in a temporary
- * folder, so it needs the run and write permissions; without them the message says so instead of a stack trace.
+ * Starts the web pages on the simulation's broker and data store. Bundling the islands runs `deno bundle` in a
+ * temporary folder, so it needs the run and write permissions; without them the message says so instead of a stack
+ * trace.
  */
 async function startWebBeside(
   options: SimCliOptions,
   brokerUrl: string,
-): Promise<LiveServer> {
+  store: RunStore,
+): Promise<WebServer> {
   for (const name of ["run", "write"] as const) {
     if ((await Deno.permissions.query({ name })).state !== "granted") {
       throw new UsageError(
@@ -396,12 +411,72 @@ async function startWebBeside(
     }
   }
   // Loaded only with --web, so the plain simulator does not load the web app.
-  const { startLiveServer } = await import("../web/live_server.ts");
-  return await startLiveServer({
+  const { startWeb } = await import("../web/main.ts");
+  return await startWeb({
+    store,
     broker: { url: brokerUrl, root: options.root },
     port: options.webPort,
-    hostname: options.host,
+    host: options.host,
   });
+}
+
+/** A recording of the session into the data store, running until `stop()`. */
+interface SessionRecording {
+  runId: string;
+  store: RunStore;
+  stop(): Promise<RecordingResult | undefined>;
+}
+
+/** Opens the data store and starts recording every tank under the root; resolves once the run exists. */
+async function startRecording(
+  options: SimCliOptions,
+  brokerUrl: string,
+): Promise<SessionRecording> {
+  const store = await RunStore.open(options.db);
+  try {
+    await store.markInterrupted();
+    const stop = new AbortController();
+    let started!: (runId: string) => void;
+    const ready = new Promise<string>((resolve) => started = resolve);
+    const recording = recordBroker(store, {
+      broker: brokerUrl,
+      root: options.root,
+      tank: null,
+      db: options.db,
+    }, { signal: stop.signal, onStart: (runId) => started(runId) });
+    // Settles once the run exists, or with the error that kept it from existing.
+    const runId = await new Promise<string>((resolve, reject) => {
+      ready.then(resolve);
+      recording.then(
+        () => reject(new Error("the recording ended before it started")),
+        reject,
+      );
+    });
+    return {
+      runId,
+      store,
+      async stop() {
+        stop.abort();
+        try {
+          return await recording;
+        } catch (error) {
+          console.error(
+            pc.red(
+              `--record: ${
+                error instanceof Error ? error.message : String(error)
+              }`,
+            ),
+          );
+          return undefined;
+        } finally {
+          await store.close();
+        }
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }
 
 /** Runs `deno task sim` with the given arguments; returns the exit code. */
@@ -456,9 +531,29 @@ export async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", stop);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
 
-  let web: LiveServer | undefined;
+  let web: WebServer | undefined;
+  let recording: SessionRecording | undefined;
   try {
     printBanner(options, scenario, connection.brokerUrl, connection.wsUrl);
+    if (options.record) {
+      try {
+        recording = await startRecording(options, connection.brokerUrl);
+      } catch (error) {
+        console.error(
+          pc.red(
+            `--record: ${
+              error instanceof Error ? error.message : String(error)
+            }`,
+          ),
+        );
+        return 2;
+      }
+      console.log(
+        `   ${pc.bold("Recording")}  run ${
+          pc.green(recording.runId)
+        } into ${options.db}\n`,
+      );
+    }
     const speed = options.speed === "max" ? 0 : options.speed;
     const tanks: TankNode[] = [];
     for (const [i, tank] of options.tanks.entries()) {
@@ -483,7 +578,11 @@ export async function main(args: string[]): Promise<number> {
     }
     if (options.web) {
       try {
-        web = await startWebBeside(options, connection.brokerUrl);
+        web = await startWebBeside(
+          options,
+          connection.brokerUrl,
+          recording!.store,
+        );
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         console.error(
@@ -528,6 +627,14 @@ export async function main(args: string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", stop);
     if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", stop);
     await web?.close();
+    const recorded = await recording?.stop();
+    if (recorded !== undefined) {
+      console.log(
+        `Recorded ${
+          recorded.messages.toLocaleString("en-US")
+        } messages in run ${recorded.runId}.`,
+      );
+    }
     await connection.close();
   }
 }

@@ -1,15 +1,25 @@
 /**
  * The live page in a real browser, beside a running simulation (in-process broker and tank, advanced at 600× real
- * time): readings change as the tank publishes; a range typed into the page reaches MQTT and the tank; a bad range is
- * refused in the page and nothing is published.
+ * time, recorded into a data store as `deno task sim --web` does): readings change as the tank publishes; a range
+ * typed into the page reaches MQTT and the tank; a bad range is refused in the page and nothing is published; the
+ * chart's longer window comes from the recording; a tank started after the page loaded gets its card; on a phone the
+ * page fits the screen.
  */
 
 import assert from "node:assert/strict";
 import { loadScenario } from "../scenarios/mod.ts";
 import { AedesBus, EmbeddedBroker, runLive, TankNode } from "../harness/mod.ts";
-import { startLiveServer } from "../web/live_server.ts";
+import { startWeb } from "../web/main.ts";
+import { RunStore } from "../harness/run_store.ts";
+import { recordBroker } from "../harness/record_cli.ts";
 import { chromium } from "playwright-core";
-import { CHROMIUM, ignoreWithoutChromium, SCREENSHOTS } from "./_browser.ts";
+import {
+  CHROMIUM,
+  ignoreWithoutChromium,
+  PHONE,
+  phoneMisfits,
+  SCREENSHOTS,
+} from "./_browser.ts";
 import { eventually, recorder } from "./_processes.ts";
 
 Deno.test({
@@ -27,10 +37,25 @@ Deno.test({
     });
     const stop = new AbortController();
     const running = runLive([tank], { speed: 600, signal: stop.signal });
-    const web = await startLiveServer({
+    const store = await RunStore.open(":memory:");
+    const stopRecording = new AbortController();
+    let recordingId = "";
+    const recording = recordBroker(store, {
+      broker: broker.url,
+      root: "fishtank",
+      tank: null,
+      db: ":memory:",
+    }, {
+      signal: stopRecording.signal,
+      onStart: (runId) => recordingId = runId,
+    });
+    await eventually(() => recordingId !== "", 5000, "the recording to start");
+    const web = await startWeb({
+      store,
       broker: { url: broker.url, root: "fishtank" },
       port: 0,
     });
+    let tank2: TankNode | undefined;
     const watcher = await recorder(broker.url, [
       "fishtank/tank1/ranges/temperature",
     ]);
@@ -115,17 +140,70 @@ Deno.test({
         null,
         { timeout: 5000 },
       );
+
+      // The longer window comes from the recording in the data store.
+      await card.locator('[data-field="chart-span"]').selectOption("Infinity");
+      await page.waitForFunction(
+        (id) =>
+          document.querySelector(
+            '[data-tank="tank1"] [data-field="chart-source"]',
+          )
+            ?.textContent?.includes(`from the data store (run ${id})`),
+        recordingId,
+        { timeout: 10_000 },
+      );
+      const drawn = Number(
+        await card.locator('[data-field="chart"]').getAttribute("data-points"),
+      );
+      assert.ok(drawn > 10, `${drawn} points drawn from the data store`);
+
+      // A tank that starts after the page loaded gets a card without a reload.
+      tank2 = await TankNode.start({
+        bus,
+        scenario: await loadScenario("cold-room"),
+        tank: "tank2",
+        speed: 600,
+      });
+      await page.locator('article[data-tank="tank2"]').waitFor({
+        timeout: 10_000,
+      });
       assert.deepEqual(errors, []);
       await Deno.mkdir(SCREENSHOTS, { recursive: true });
       await page.evaluate(() => scrollTo(0, 0));
       await page.screenshot({
         path: new URL("live.png", SCREENSHOTS).pathname,
       });
+
+      // A phone: everything fits the width (no sideways scrolling), and the edit form is still there.
+      await page.setViewportSize(PHONE);
+      await page.evaluate(() => scrollTo(0, 0));
+      assert.deepEqual(await phoneMisfits(page), []);
+      const sticking = await page.evaluate(() =>
+        [...document.querySelectorAll("article[data-tank]")].flatMap((card) => {
+          const right = card.getBoundingClientRect().right;
+          return [
+            card,
+            ...card.querySelectorAll(
+              ".table-scroll, form, .chart, table:not(.table-scroll table)",
+            ),
+          ]
+            .filter((e) => e.getBoundingClientRect().right > right + 1)
+            .map((e) => e.className || e.tagName);
+        })
+      );
+      assert.deepEqual(sticking, [], "nothing sticks out of a card");
+      await page.screenshot({
+        path: new URL("live-phone.png", SCREENSHOTS).pathname,
+      });
     } finally {
       await browser.close();
       await Deno.remove(profile, { recursive: true });
       await watcher.close();
       await web.close();
+      stopRecording.abort();
+      await recording;
+      await store.close();
+      await tank2?.stop();
       stop.abort();
       await running;
       await tank.stop();

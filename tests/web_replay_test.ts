@@ -46,6 +46,11 @@ Deno.test({
       const first = await lastBatch(fixture.store, runId, 0);
       assert.match(await simTime.textContent() ?? "", /t = 0\.0 s/);
       assert.equal(
+        await page.locator('[data-field="connection"]').textContent(),
+        "replay, paused",
+        "the card says it is a replay, not a live connection",
+      );
+      assert.equal(
         await temperature.textContent(),
         formatReading("temperature", first.temperature),
       );

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import {
   ignoreWithoutChromium,
   launchBrowser,
+  PHONE,
+  phoneMisfits,
   SCREENSHOTS,
 } from "./_browser.ts";
 import { startWeb } from "../web/main.ts";
@@ -94,6 +96,26 @@ Deno.test({
       await page.screenshot({
         path: new URL("leaderboard.png", SCREENSHOTS).pathname,
       });
+
+      // On a phone every page fits the width (wide tables scroll inside their box).
+      await page.setViewportSize(PHONE);
+      for (
+        const path of [
+          `/runs/${ada!.runId}`,
+          "/runs",
+          "/leaderboard",
+          `/runs/${ada!.runId}/replay`,
+        ]
+      ) {
+        await page.goto(web.url + path);
+        if (path === `/runs/${ada!.runId}`) {
+          await page.waitForSelector('.run-charts[data-drawn="true"]');
+          await page.screenshot({
+            path: new URL("run-report-phone.png", SCREENSHOTS).pathname,
+          });
+        }
+        assert.deepEqual(await phoneMisfits(page), [], path);
+      }
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

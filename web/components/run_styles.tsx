@@ -12,7 +12,6 @@ const UPLOT_CSS =
 const RUN_CSS = `
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .num{text-align:right;font-variant-numeric:tabular-nums}
-.table-scroll{overflow-x:auto}
 .filters{margin-bottom:.5rem}
 .filters label{display:flex;flex-direction:column;font-size:.9rem}
 .score-big{font-size:3rem;font-weight:700;line-height:1}

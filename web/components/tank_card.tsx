@@ -31,6 +31,8 @@ export interface TankCardProps {
   editor?: (name: SensorName) => ComponentChildren;
   /** Under the table: the live chart. */
   children?: ComponentChildren;
+  /** Shown instead of the connection state (a replay says it is one). */
+  mode?: string;
 }
 
 const VERDICT_CLASS: Record<Verdict, string> = {
@@ -64,7 +66,7 @@ function connectionText(connection: ConnectionView): string {
 
 /** One tank, as a card. */
 export function TankCard(
-  { view, connection, now, editor, children }: TankCardProps,
+  { view, connection, now, editor, children, mode }: TankCardProps,
 ) {
   const age = readingAge(view, now);
   const a = view.actuators;
@@ -76,13 +78,18 @@ export function TankCard(
       aria-labelledby={headingId}
     >
       <h2 id={headingId}>
-        {view.tank}{" "}
-        <small
-          class={connection.state === "connected" ? "state-ok" : "state-high"}
-          data-field="connection"
-        >
-          {connectionText(connection)}
-        </small>
+        {view.tank} {mode === undefined
+          ? (
+            <small
+              class={connection.state === "connected"
+                ? "state-ok"
+                : "state-high"}
+              data-field="connection"
+            >
+              {connectionText(connection)}
+            </small>
+          )
+          : <small class="muted" data-field="connection">{mode}</small>}
       </h2>
       {view.status && (
         <p class="muted">
@@ -122,51 +129,53 @@ export function TankCard(
           ? `🚨 ALARM: ${view.alarm.message || "(no message)"}`
           : "Alarm: off"}
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Measurement</th>
-            <th scope="col">Reading</th>
-            <th scope="col">Range in use</th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
-        <tbody>
-          {MEASUREMENTS.map((name) => {
-            const reading = view.readings[name];
-            const range = view.ranges[name];
-            const verdict = reading?.value == null
-              ? undefined
-              : judge(reading.value, range);
-            return (
-              <tr data-measurement={name}>
-                <th scope="row">{LABELS[name]}</th>
-                <td data-field="value">
-                  {reading === undefined
-                    ? "—"
-                    : formatReading(name, reading.value)}
-                </td>
-                <td data-field="range">{formatRange(name, range)}</td>
-                <td data-field="verdict">
-                  {verdict === undefined
-                    ? <span class="muted">—</span>
-                    : (
-                      <span class={VERDICT_CLASS[verdict]}>
-                        {verdict === "LOW"
-                          ? "▼ LOW"
-                          : verdict === "HIGH"
-                          ? "▲ HIGH"
-                          : verdict === "in range"
-                          ? "✓ in range"
-                          : verdict}
-                      </span>
-                    )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <div class="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Measurement</th>
+              <th scope="col">Reading</th>
+              <th scope="col">Range in use</th>
+              <th scope="col">State</th>
+            </tr>
+          </thead>
+          <tbody>
+            {MEASUREMENTS.map((name) => {
+              const reading = view.readings[name];
+              const range = view.ranges[name];
+              const verdict = reading?.value == null
+                ? undefined
+                : judge(reading.value, range);
+              return (
+                <tr data-measurement={name}>
+                  <th scope="row">{LABELS[name]}</th>
+                  <td data-field="value">
+                    {reading === undefined
+                      ? "—"
+                      : formatReading(name, reading.value)}
+                  </td>
+                  <td data-field="range">{formatRange(name, range)}</td>
+                  <td data-field="verdict">
+                    {verdict === undefined
+                      ? <span class="muted">—</span>
+                      : (
+                        <span class={VERDICT_CLASS[verdict]}>
+                          {verdict === "LOW"
+                            ? "▼ LOW"
+                            : verdict === "HIGH"
+                            ? "▲ HIGH"
+                            : verdict === "in range"
+                            ? "✓ in range"
+                            : verdict}
+                        </span>
+                      )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
       <p data-field="actuators">
         Heater <strong>{heaterText(a?.heater)}</strong> · Light{" "}
         <strong>{onOff(a?.light)}</strong> · Pump{" "}

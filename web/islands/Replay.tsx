@@ -297,6 +297,7 @@ export default function Replay(props: ReplayProps) {
           view={frame.view}
           connection={{ state: "connected", since: 0 }}
           now={frame.now}
+          mode={playing ? `replay, playing at ${speed}×` : "replay, paused"}
         />
         <section aria-labelledby="replay-log-heading" class="replay-log-box">
           <h2 id="replay-log-heading">Messages around this time</h2>

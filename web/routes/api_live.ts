@@ -1,7 +1,9 @@
 /**
  * The live JSON and event API: `GET /api/live/state` (a snapshot), `GET /api/live/events` (server-sent events: a
- * `snapshot`, then `tank` and `connection` updates) and `POST /api/live/tanks/:tank/ranges/:name` (`{min, max}`,
- * checked with the tank's own rules, then published retained on `{root}/{tank}/ranges/{name}`).
+ * `snapshot`, then `tank` and `connection` updates), `POST /api/live/tanks/:tank/ranges/:name` (`{min, max}`,
+ * checked with the tank's own rules, then published retained on `{root}/{tank}/ranges/{name}`) and
+ * `GET /api/live/tanks/:tank/history?names=&from=&to=&points=` (the tank's readings from its newest recording in the
+ * data store, for charts longer than the relay keeps).
  *
  * @module
  */
@@ -12,6 +14,10 @@ import type { WebContext } from "../app.ts";
 import type { LiveRelay } from "../live_relay.ts";
 import { checkRangeBody, checkRangeInput } from "../live_range.ts";
 import type { LiveUpdate } from "../live_view.ts";
+import { findRecording, liveHistory } from "../live_history.ts";
+import { numberParam, RequestError } from "../run_data.ts";
+import { jsonOrError, MAX_POINTS, namesParam, timeWindow } from "./api_runs.ts";
+import { DEFAULT_ROOT } from "../../harness/topics.ts";
 
 /** Largest request body accepted for a range, in bytes. */
 const MAX_BODY = 4096;
@@ -28,9 +34,46 @@ function noBroker(c: Context) {
 /** Registers the live API, reading from `relay` (absent: every route answers 503). */
 export function registerLiveApi(
   app: Hono,
-  _context: WebContext,
+  context: WebContext,
   relay: LiveRelay | undefined,
 ): void {
+  app.get(
+    "/api/live/tanks/:tank/history",
+    (c) =>
+      jsonOrError(c, async (query) => {
+        const names = namesParam(query) ?? ["temperature"];
+        const window = timeWindow(query);
+        const points = numberParam(query, "points", {
+          min: 10,
+          max: MAX_POINTS,
+          integer: true,
+        }) ?? 1000;
+        const tank = c.req.param("tank");
+        const root = relay?.root ?? DEFAULT_ROOT;
+        const meta = await findRecording(context.store, root, tank);
+        if (meta === null) {
+          throw new RequestError(
+            404,
+            `tank: no recording of "${tank}" under ${root}/ in the data store; deno task sim --web records its session, deno task record records any broker`,
+          );
+        }
+        const history = await liveHistory(context.store, meta, {
+          root,
+          tank,
+          names,
+          ...window,
+          points,
+        });
+        if (history.readings === 0) {
+          throw new RequestError(
+            404,
+            `tank: no readings of "${tank}" in the recording ${meta.runId} (${root}/${tank}/sensors/all never came)`,
+          );
+        }
+        return { tank, points, ...history };
+      }),
+  );
+
   app.get("/api/live/state", (c) => {
     if (relay === undefined) return noBroker(c);
     return c.json(relay.snapshot());

@@ -73,7 +73,7 @@ Deno.test("GET /api/live/state and / show the tank with its readings and ranges"
     const page = await app.request("/");
     assert.equal(page.status, 200);
     const html = await page.text();
-    assert.match(html, /data-island="LiveTank"/);
+    assert.match(html, /data-island="LiveBoard"/);
     assert.match(html, /data-tank="tank1"/);
     assert.match(html, /Temperature/);
     assert.match(html, /in range|LOW|HIGH/);

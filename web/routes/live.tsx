@@ -1,6 +1,7 @@
 /**
  * The live display at `/`: one card per tank on the broker, rendered on the server (a snapshot that reads without
- * JavaScript), then kept live by the `LiveTank` island; and the live API (see `api_live.ts`).
+ * JavaScript), then kept live by the `LiveBoard` island (which adds a card for a tank that appears later); and the
+ * live API (see `api_live.ts`).
  *
  * @module
  */
@@ -10,7 +11,7 @@ import { renderToString } from "preact-render-to-string";
 import type { RouteModule } from "../app.ts";
 import { Island } from "../components/island.tsx";
 import { Layout } from "../components/layout.tsx";
-import { LiveTank } from "../islands/LiveTank.tsx";
+import LiveBoard from "../islands/LiveBoard.tsx";
 import { liveRelayFor } from "../live_context.ts";
 import { UPLOT_CSS } from "../live_chart_css.ts";
 import { registerLiveApi } from "./api_live.ts";
@@ -50,21 +51,15 @@ export const liveRoutes: RouteModule = (app, context) => {
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
     const snapshot = relay.snapshot();
-    const cards = snapshot.tanks.map((view) => (
-      <Island
-        name="LiveTank"
-        component={LiveTank}
-        props={{
-          view,
-          history: (snapshot.history[view.tank] ?? []).filter((p, _, all) =>
-            p.t >= (all.at(-1)?.t ?? 0) - CHART_SECONDS
-          ),
-          connection: snapshot.connection,
-          now: snapshot.now,
-          chartSeconds: CHART_SECONDS,
-        }}
-      />
-    ));
+    const tanks = snapshot.tanks.map((view) => ({
+      view,
+      history: (snapshot.history[view.tank] ?? []).filter((p, _, all) =>
+        p.t >= (all.at(-1)?.t ?? 0) - CHART_SECONDS
+      ),
+      connection: snapshot.connection,
+      now: snapshot.now,
+      chartSeconds: CHART_SECONDS,
+    }));
     return c.html(page(
       <>
         <style dangerouslySetInnerHTML={{ __html: UPLOT_CSS }} />
@@ -73,15 +68,11 @@ export const liveRoutes: RouteModule = (app, context) => {
           <code>{snapshot.root}/+/#</code> · {snapshot.connection.state}
           {snapshot.connection.error ? ` (${snapshot.connection.error})` : ""}
         </p>
-        {cards.length === 0
-          ? (
-            <p data-field="no-tanks">
-              No tank has published under <code>{snapshot.root}/</code>{" "}
-              yet. Start one with <code>deno task sim</code>{" "}
-              and reload this page.
-            </p>
-          )
-          : <div class="cards">{cards}</div>}
+        <Island
+          name="LiveBoard"
+          component={LiveBoard}
+          props={{ tanks, root: snapshot.root, chartSeconds: CHART_SECONDS }}
+        />
       </>,
     ));
   });
