@@ -42,7 +42,7 @@ const REPLAY_CSS = `
 .replay-log tr.replay-later{opacity:.55}
 .replay-cursor{position:absolute;top:0;bottom:0;width:2px;margin-left:-1px;background:#e67e22;pointer-events:none}
 .live-card h2{margin:.2rem 0 .4rem}.live-card table{margin:.5rem 0}
-@media (max-width:900px){.replay-grid{grid-template-columns:1fr}}
+@media (max-width:900px){.replay-grid{grid-template-columns:minmax(0,1fr)}}
 `;
 
 /** Registers `/runs/:id/replay` and `/api/runs/:id/replay`. */
