@@ -61,6 +61,14 @@ Deno.test("deno task sim --web records the session; the live history and the run
     assert.equal(missing.status, 404, await missing.clone().text());
     assert.match((await missing.json()).error, /no readings of "tank9"/);
 
+    for (const bad of ["points=abc", "names=salinity", "from=9&to=1"]) {
+      const response = await fetch(
+        `${web}/api/live/tanks/tank1/history?${bad}`,
+      );
+      assert.equal(response.status, 400, bad);
+      assert.match((await response.json()).error, /^(points|names|from):/);
+    }
+
     const runs = await (await fetch(`${web}/runs`)).text();
     assert.ok(runs.includes(runId), "the recording is listed with the runs");
 
