@@ -4,6 +4,7 @@
  * @module
  */
 
+import { controllerPublish, controllerSubscribe } from "./acl.ts";
 import type { Client } from "aedes";
 import { controllerEnv, ControllerProcess } from "./controller_process.ts";
 import {
@@ -452,6 +453,24 @@ export class LockstepRun implements HarnessRun {
     }
   }
 
+  authorizeSubscribe(client: Client, filter: string): string | undefined {
+    const access = controllerSubscribe(this.#tank.topics, filter);
+    if (access.ok) return undefined;
+    if (!this.#clientsDone) {
+      this.#stats.rejected++;
+      this.#record({
+        kind: "rejected",
+        client: this.#aliases.get(client) ?? client.id,
+        topic: filter,
+        payload: new Uint8Array(),
+        qos: 0,
+        retain: false,
+        note: `access denied: ${access.reason}`,
+      });
+    }
+    return access.reason;
+  }
+
   onClientUnsubscribe(client: Client, filter: string): void {
     if (this.#clientsDone) return;
     this.#qos1Filters.get(client)?.delete(filter);
@@ -465,14 +484,17 @@ export class LockstepRun implements HarnessRun {
     });
   }
 
-  /** Returns an error to refuse the publish (aedes then closes the connection). */
+  /**
+   * Records the publish; returns an error to refuse it and close the connection (flooding), or `"drop"` to
+   * acknowledge and discard it (a topic the controller may not publish on).
+   */
   onClientPublish(
     client: Client,
     topic: string,
     payload: Uint8Array,
     qos: number,
     retain: boolean,
-  ): Error | undefined {
+  ): Error | "drop" | undefined {
     if (this.#closed || this.#clientsDone) return undefined;
     const alias = this.#aliases.get(client) ?? client.id;
     if (this.#outcome === "flooding") return new Error("flooding: cut off");
@@ -492,6 +514,20 @@ export class LockstepRun implements HarnessRun {
         note: "flood limit reached: connection closed",
       });
       return new Error("flooding");
+    }
+    const access = controllerPublish(this.#tank.topics, topic);
+    if (!access.ok) {
+      this.#stats.rejected++;
+      this.#record({
+        kind: "rejected",
+        client: alias,
+        topic,
+        payload,
+        qos: Math.min(2, qos) as 0 | 1 | 2,
+        retain,
+        note: `access denied: ${access.reason}`,
+      });
+      return "drop";
     }
     this.#everPublished = true;
     this.#record({

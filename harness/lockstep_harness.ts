@@ -16,18 +16,39 @@ export interface HarnessRun {
   /** Whether clients that connect now may belong to this run. */
   readonly acceptsClients: boolean;
   onClientConnect(client: Client): void;
+  /** Access control: the reason a subscription is refused (it is recorded), or undefined to allow it. */
+  authorizeSubscribe(client: Client, filter: string): string | undefined;
   onClientSubscribe(client: Client, filter: string, qos: number): void;
   onClientUnsubscribe(client: Client, filter: string): void;
-  /** Returns an error to refuse the publish (aedes then closes the connection). */
+  /**
+   * Returns an error to refuse the publish (aedes then closes the connection), or `"drop"` to acknowledge it and
+   * deliver it to nobody (MQTT 3.1.1 has no other way to refuse a publish, [MQTT-3.3.5-2]).
+   */
   onClientPublish(
     client: Client,
     topic: string,
     payload: Uint8Array,
     qos: number,
     retain: boolean,
-  ): Error | undefined;
+  ): Error | "drop" | undefined;
   onClientPuback(client: Client, topic: string, payload: Uint8Array): void;
   onClientDisconnect(client: Client): void;
+}
+
+/** Where a refused publish goes: acknowledged, matched by no subscription. */
+const DROPPED_TOPIC = "$fishtank/refused";
+
+/** Whether MQTT filter `filter` can match a topic at or under `base` (which has no wildcards). */
+export function reaches(filter: string, base: string): boolean {
+  const levels = filter.split("/");
+  const baseLevels = base.split("/");
+  for (let i = 0; i < baseLevels.length; i++) {
+    const level = levels[i];
+    if (level === undefined) return false;
+    if (level === "#") return true;
+    if (level !== "+" && level !== baseLevels[i]) return false;
+  }
+  return true;
 }
 
 /**
@@ -47,15 +68,48 @@ export class LockstepHarness {
     const aedes = broker.aedes;
     aedes.authorizePublish = (client, packet, callback) => {
       if (!client) return callback(null);
+      if (packet.topic.startsWith("$")) {
+        return callback(new Error(`${packet.topic}: $ topics are reserved`));
+      }
       const run = this.#assign(client, packet.topic);
-      const error = run?.onClientPublish(
+      const verdict = run?.onClientPublish(
         client,
         packet.topic,
         packet.payload as Uint8Array,
         packet.qos,
         packet.retain,
       );
-      callback(error ?? null);
+      if (verdict === "drop") {
+        // Acknowledged as usual, delivered to nobody and not retained: "$" topics match no wildcard.
+        packet.topic = DROPPED_TOPIC;
+        packet.retain = false;
+        return callback(null);
+      }
+      callback(verdict ?? null);
+    };
+    aedes.authorizeSubscribe = (client, subscription, callback) => {
+      if (!client) return callback(null, subscription);
+      const filter = subscription.topic;
+      const run = this.#assign(client, filter);
+      const refused = run
+        ? run.authorizeSubscribe(client, filter)
+        : [...this.#runs].some((r) => reaches(filter, r.topicBase))
+        ? `subscription to "${filter}" refused: it reaches the topics of a run this client is not part of`
+        : undefined;
+      callback(null, refused === undefined ? subscription : null);
+    };
+    aedes.authenticate = (client, _username, _password, callback) => {
+      // A connected client's id cannot be taken over (aedes would disconnect the first one): another run's
+      // controller, or the harness's own clients, keep theirs.
+      const connected = (aedes as unknown as { clients: object }).clients;
+      if (client.id.startsWith("$") || client.id in connected) {
+        const error = Object.assign(
+          new Error(`client id "${client.id}" is in use`),
+          { returnCode: 2 },
+        );
+        return callback(error as Error & { returnCode: 2 }, false);
+      }
+      callback(null, true);
     };
     aedes.on("client", (client) => {
       this.#assign(client);
@@ -63,6 +117,8 @@ export class LockstepHarness {
     aedes.on("subscribe", (subscriptions, client) => {
       if (!client) return;
       for (const sub of subscriptions) {
+        // A refused subscription is listed with QoS 128; it was recorded when it was refused.
+        if ((sub.qos as number) === 128) continue;
         this.#assign(client, sub.topic)?.onClientSubscribe(
           client,
           sub.topic,

@@ -76,13 +76,30 @@ export interface Mosquitto extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Starts `mosquitto` with a minimal anonymous configuration and waits until it accepts connections. */
-export async function startMosquitto(): Promise<Mosquitto> {
+/** Starts `mosquitto` (anonymous, unless `options.config` says otherwise) and waits until it accepts connections. */
+export async function startMosquitto(
+  options: {
+    /** Config lines instead of `allow_anonymous true`; `{dir}` stands for the broker's own folder. */
+    config?: string;
+    /** Files to write into that folder first (name → text). */
+    files?: Record<string, string>;
+    /** Run before the broker starts, with the folder (e.g. to make a password file). */
+    prepare?: (dir: string) => Promise<void>;
+  } = {},
+): Promise<Mosquitto> {
   const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "fishtank-mosquitto-" });
+  // Started as root, mosquitto reads its files as the "mosquitto" user.
+  await Deno.chmod(dir, 0o755);
+  for (const [name, text] of Object.entries(options.files ?? {})) {
+    await Deno.writeTextFile(`${dir}/${name}`, text);
+  }
+  await options.prepare?.(dir);
+  const config = (options.config ?? "allow_anonymous true\n")
+    .replaceAll("{dir}", dir);
   await Deno.writeTextFile(
     `${dir}/mosquitto.conf`,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\n`,
+    `listener ${port} 127.0.0.1\n${config}`,
   );
   const child = new Deno.Command("mosquitto", {
     args: ["-c", `${dir}/mosquitto.conf`],

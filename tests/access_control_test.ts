@@ -1,0 +1,133 @@
+/**
+ * Access control in lockstep runs, attacked the way a clever student would: fake readings (live, retained and as a
+ * last will), a widened range, another tank's heater, a subscription to everything, and a stolen client id. Each is
+ * refused, recorded and reported in the grade, and the run itself carries on.
+ */
+
+import assert from "node:assert/strict";
+import mqtt from "mqtt";
+import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
+import { LockstepHarness } from "../harness/lockstep.ts";
+import { gradeScenario } from "../harness/grade_cli.ts";
+import { RunStore } from "../harness/run_store.ts";
+import type { MessageRecord, TruthSample } from "../harness/run_record.ts";
+import { loadScenario } from "../scenarios/mod.ts";
+
+const CHEAT =
+  `"${Deno.execPath()}" run --allow-net --allow-env tests/fixtures/controllers/cheat.ts`;
+const decoder = new TextDecoder();
+
+Deno.test("a cheating controller cannot fake readings, widen its range, reach another tank or read everything", async () => {
+  const store = await RunStore.open(":memory:");
+  const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
+  const bus = new AedesBus(broker.aedes);
+  try {
+    const grade = await gradeScenario({
+      options: { stepTimeoutMs: 100, connectTimeoutMs: 10_000 },
+      store,
+      harness: new LockstepHarness(broker, bus),
+      scenario: await loadScenario("tests/fixtures/scenarios/short-day.yaml"),
+      student: "mallory",
+      tank: "tank1",
+      controller: CHEAT,
+    });
+    assert.equal(grade.outcome, "completed", "the run carried on");
+    const records: MessageRecord[] = [];
+    for await (const r of store.messages(grade.runId)) records.push(r);
+    const refused = records.filter((r) => r.kind === "rejected");
+    const refusedOn = (topic: string, why: RegExp) =>
+      refused.filter((r) => r.topic === topic && why.test(r.note ?? ""));
+
+    assert.ok(
+      refusedOn(
+        "fishtank/tank1/sensors/all",
+        /access denied: only the simulator publishes the tank's readings/,
+      ).length > 10,
+    );
+    assert.ok(
+      refusedOn("fishtank/tank1/sensors/temperature", /readings/).length > 10,
+    );
+    assert.ok(
+      refusedOn(
+        "fishtank/tank1/ranges/temperature",
+        /set by the scenario or the teacher/,
+      )
+        .length > 10,
+    );
+    assert.ok(
+      refusedOn("fishtank/tank2/control/heater", /outside this tank's topics/)
+        .length >
+        10,
+    );
+    assert.equal(refusedOn("#", /subscription to "#" refused/).length, 1);
+    assert.equal(
+      refusedOn("fishtank/+/sensors/all", /reaches beyond this tank/).length,
+      1,
+    );
+
+    // Only the simulator's readings were ever published, and the controller never saw a fake one come back.
+    const readings = records.filter((r) =>
+      r.kind === "publish" && r.topic.includes("/sensors/")
+    );
+    assert.ok(readings.length > 0);
+    assert.ok(readings.every((r) => r.client === "$harness"));
+    const output = records.filter((r) => r.kind === "output")
+      .map((r) => r.note ?? decoder.decode(r.payload)).join("\n");
+    assert.match(output, /cheat.ts: refused: Subscribe error/);
+    assert.doesNotMatch(output, /saw fake/);
+
+    // The range in force stayed the scenario's, and the controller's own commands still worked.
+    const truth = records.filter((r) => r.kind === "truth")
+      .map((r) => JSON.parse(decoder.decode(r.payload)) as TruthSample);
+    const scenarioRange = truth[0]?.ranges?.temperature;
+    assert.ok(scenarioRange && scenarioRange.max !== 100);
+    assert.ok(
+      truth.every((s) => s.ranges?.temperature?.max === scenarioRange.max),
+    );
+    assert.ok(
+      records.some((r) =>
+        r.kind === "publish" && r.topic === "fishtank/tank1/control/heater" &&
+        r.client.startsWith("controller-")
+      ),
+    );
+
+    // The grade says so.
+    assert.ok(
+      grade.kpis.hygiene.rejected > 40,
+      `${grade.kpis.hygiene.rejected}`,
+    );
+    assert.ok(
+      grade.advice.some((line) => /access denied/.test(line)),
+      grade.advice.join("\n"),
+    );
+  } finally {
+    await bus.close();
+    await broker.close();
+    await store.close();
+  }
+});
+
+Deno.test("a connected client's id cannot be taken over, and $ ids are refused", async () => {
+  const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
+  const bus = new AedesBus(broker.aedes);
+  new LockstepHarness(broker, bus);
+  const first = await mqtt.connectAsync(broker.url, {
+    clientId: "student-1",
+    reconnectPeriod: 0,
+  });
+  try {
+    for (const clientId of ["student-1", "$harness"]) {
+      await assert.rejects(
+        mqtt.connectAsync(broker.url, { clientId, reconnectPeriod: 0 }),
+        /Identifier rejected/,
+        clientId,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(first.connected, "the first client kept its connection");
+  } finally {
+    await first.endAsync();
+    await bus.close();
+    await broker.close();
+  }
+});
