@@ -10,6 +10,7 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import { Aedes, type Client } from "aedes";
 import { frontDoor } from "./_front_door.ts";
+import { guardPackets } from "./_packet_guard.ts";
 import { withDefaults } from "./_options.ts";
 import { WebSocketDuplex } from "./_websocket_duplex.ts";
 
@@ -23,6 +24,12 @@ export interface BrokerOptions {
   wsPort?: number | null | false;
   /** Largest CONNECT packet accepted, in bytes: a client claiming more is dropped before it is buffered. */
   maxConnectPacket?: number;
+  /** Largest packet of any kind, in bytes: a client whose packet header claims more is disconnected at once. */
+  maxPacketSize?: number;
+  /** Open connections allowed from one address (IP); more are closed at once. */
+  maxConnectionsPerAddress?: number;
+  /** Open connections allowed in all. */
+  maxConnections?: number;
   /** Milliseconds a new connection has to send its CONNECT. */
   connectTimeout?: number;
   /** Connections, disconnections and errors, for logs; it must not throw (if it does, the error is only printed). */
@@ -34,6 +41,9 @@ const defaults = {
   port: 1883,
   wsPort: 9001,
   maxConnectPacket: 65_536,
+  maxPacketSize: 65_536,
+  maxConnectionsPerAddress: 64,
+  maxConnections: 1024,
   connectTimeout: 10_000,
   onEvent: () => {},
 } satisfies Required<BrokerOptions>;
@@ -100,6 +110,8 @@ export class EmbeddedBroker {
   readonly #ws: Deno.HttpServer<Deno.NetAddr> | null;
   /** Every live client connection (socket or WebSocket), so that close() can end them. */
   readonly #transports = new Set<Duplex>();
+  /** Open connections per remote IP. */
+  readonly #perAddress = new Map<string, number>();
   /** What aedes sees as a client's `conn` → where it came from. */
   readonly #connections = new WeakMap<Duplex, _Connection>();
   #closing: Promise<void> | null = null;
@@ -226,8 +238,43 @@ export class EmbeddedBroker {
 
   #accept(transport: Duplex, kind: "tcp" | "ws", remoteAddress: string): void {
     if (this.#closing) return void transport.destroy();
+    const ip = remoteAddress.replace(/:\d+$/, "");
+    const fromIp = this.#perAddress.get(ip) ?? 0;
+    const limit = this.#transports.size >= this.#options.maxConnections
+      ? `${this.#options.maxConnections} connections in all`
+      : fromIp >= this.#options.maxConnectionsPerAddress
+      ? `${this.#options.maxConnectionsPerAddress} connections from ${ip}`
+      : undefined;
+    if (limit !== undefined) {
+      transport.on("error", () => {});
+      transport.destroy();
+      this.#emit({
+        type: "error",
+        clientId: null,
+        remoteAddress,
+        message: `refused: already ${limit}`,
+      });
+      return;
+    }
+    this.#perAddress.set(ip, fromIp + 1);
     this.#transports.add(transport);
-    transport.once("close", () => this.#transports.delete(transport));
+    transport.once("close", () => {
+      this.#transports.delete(transport);
+      const left = (this.#perAddress.get(ip) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(ip, left);
+      else this.#perAddress.delete(ip);
+    });
+    guardPackets(
+      transport,
+      this.#options.maxPacketSize,
+      (reason) =>
+        this.#emit({
+          type: "error",
+          clientId: this.#clientIdOf(transport),
+          remoteAddress,
+          message: `${reason}: disconnected`,
+        }),
+    );
     frontDoor(transport, this.#options, {
       handle: (stream) => this.aedes.handle(stream),
       admitted: (stream, protocolVersion) => {
@@ -245,6 +292,15 @@ export class EmbeddedBroker {
           message,
         }),
     });
+  }
+
+  /** The id of the MQTT client on `transport`, null before its CONNECT (or behind the MQTT 5 bridge). */
+  #clientIdOf(transport: Duplex): string | null {
+    const clients =
+      (this.aedes as unknown as { clients: Record<string, Client> })
+        .clients;
+    return Object.values(clients).find((c) => c.conn === transport)?.id ??
+      null;
   }
 
   /** aedes events become BrokerEvents; listening to `error` also keeps an aedes error from crashing the process. */

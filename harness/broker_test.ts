@@ -532,3 +532,104 @@ Deno.test("port 0 picks distinct free ports; a taken port is a clear BrokerError
     ),
   );
 });
+
+Deno.test("a packet header claiming 232 MB after CONNECT is cut off at once on 14 connections; memory stays flat", async () => {
+  const events: BrokerEvent[] = [];
+  await using broker = await EmbeddedBroker.start({
+    port: 0,
+    wsPort: false,
+    onEvent: (event) => events.push(event),
+  });
+  const connect = mqttPacket.generate({
+    cmd: "connect",
+    clientId: "",
+    protocolVersion: 4,
+    clean: true,
+  });
+  // PUBLISH, remaining length 232,000,000 (four length bytes).
+  const claim = Uint8Array.of(0x30, 0x80, 0xc6, 0xd0, 0x6e);
+  const before = Deno.memoryUsage().rss;
+  const chunk = new Uint8Array(1024 * 1024);
+  const sent = await Promise.all(
+    Array.from({ length: 14 }, async (_, n) => {
+      const conn = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: broker.port,
+      });
+      let bytes = 0;
+      try {
+        await conn.write(new Uint8Array(connect));
+        const connack = new Uint8Array(4);
+        assert.equal(await conn.read(connack), 4, `connection ${n}: CONNACK`);
+        await conn.write(claim);
+        // Up to 100 MB, as the attack did; the broker should close long before.
+        for (let i = 0; i < 100; i++) {
+          await conn.write(chunk);
+          bytes += chunk.length;
+        }
+      } catch {
+        // Reset or broken pipe: what we expect.
+      } finally {
+        conn.close();
+      }
+      return bytes;
+    }),
+  );
+  const grown = (Deno.memoryUsage().rss - before) / 1e6;
+  assert.ok(
+    sent.every((bytes) => bytes < 100 * chunk.length),
+    `every connection was cut off before its 100 MB (sent ${
+      sent.map((b) => b / 1e6).join(", ")
+    } MB)`,
+  );
+  assert.ok(grown < 64, `the broker's memory grew by ${grown.toFixed(0)} MB`);
+  await waitFor(
+    "14 reports",
+    () =>
+      events.filter((e) =>
+        e.type === "error" && /larger than 65536 bytes/.test(e.message)
+      ).length === 14,
+  );
+  const ok = await client(broker.url, 4);
+  await ok.subscribeAsync("still/here");
+  await ok.publishAsync("still/here", "yes");
+  await waitFor("the message", () => ok.received.length === 1);
+  await ok.endAsync();
+});
+
+Deno.test("connections over the per-address cap are closed at once; closing one makes room again", async () => {
+  const events: BrokerEvent[] = [];
+  await using broker = await EmbeddedBroker.start({
+    port: 0,
+    wsPort: false,
+    maxConnectionsPerAddress: 3,
+    onEvent: (event) => events.push(event),
+  });
+  const clients = [];
+  for (let i = 0; i < 3; i++) clients.push(await client(broker.url, 4));
+  // The fourth is closed before its CONNECT gets an answer.
+  const connect = mqttPacket.generate({
+    cmd: "connect",
+    clientId: "fourth",
+    protocolVersion: 4,
+  });
+  assert.deepEqual(
+    await rawExchange(broker.port, new Uint8Array(connect)),
+    new Uint8Array(),
+  );
+  assert.ok(
+    events.some((e) =>
+      e.type === "error" &&
+      e.message === "refused: already 3 connections from 127.0.0.1"
+    ),
+  );
+  await clients.pop()!.endAsync();
+  await waitFor(
+    "a free slot",
+    () => events.filter((e) => e.type === "disconnect").length === 1,
+  );
+  await delay(50);
+  const again = await client(broker.url, 4);
+  await again.endAsync();
+  for (const c of clients) await c.endAsync();
+});
