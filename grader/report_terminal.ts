@@ -63,6 +63,7 @@ function _card(grade: RunGrade, c: Colors): string {
   table.push([c.bold("total"), "", c.bold(formatNumber(grade.score, 1)), ""]);
   lines.push(table.toString());
   lines.push(`Key figures: ${keyFigures(grade).join(" · ")}`);
+  if (grade.sandbox !== null) lines.push(c.dim(`Sandbox: ${grade.sandbox}`));
   if (grade.advice.length > 0) {
     lines.push("Advice:");
     for (const advice of grade.advice) lines.push(`  • ${advice}`);

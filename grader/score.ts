@@ -56,6 +56,8 @@ export interface RunGrade {
   outcomeMessage: string | null;
   /** Wall-clock seconds the run took (from the meta's start and end), null when unknown. */
   wallSeconds: number | null;
+  /** How the controller was confined while it ran (Deno permissions or resource limits), null when it was not. */
+  sandbox: string | null;
   /** The components with a weight above 0, in the order of `GRADING_COMPONENTS`. */
   components: GradeComponent[];
   /** The key figures the score rests on. */
@@ -160,6 +162,7 @@ export function scoreRun(
     outcome: meta.outcome,
     outcomeMessage: meta.outcomeMessage ?? null,
     wallSeconds: _wallSeconds(meta),
+    sandbox: meta.controller.sandbox ?? null,
     components,
     kpis,
     advice: adviceFor(kpis, {

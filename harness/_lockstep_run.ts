@@ -4,9 +4,15 @@
  * @module
  */
 
+import type { TankTopics } from "./topics.ts";
+import { sandbox } from "./sandbox.ts";
 import { controllerPublish, controllerSubscribe } from "./acl.ts";
 import type { Client } from "aedes";
-import { controllerEnv, ControllerProcess } from "./controller_process.ts";
+import {
+  controllerEnv,
+  ControllerProcess,
+  PRELOAD_DIR,
+} from "./controller_process.ts";
 import {
   type AckMode,
   emptyRunStats,
@@ -23,7 +29,10 @@ import type { LockstepOptions, LockstepResult } from "./lockstep.ts";
 /** Options with every default filled in. */
 export type Resolved =
   & Required<
-    Omit<LockstepOptions, "controller" | "onProgress" | "onOutput" | "signal">
+    Omit<
+      LockstepOptions,
+      "controller" | "onProgress" | "onOutput" | "signal" | "sandbox"
+    >
   >
   & LockstepOptions;
 
@@ -51,6 +60,8 @@ export class LockstepRun implements HarnessRun {
   readonly #aliases = new Map<Client, string>();
   readonly #qos1Filters = new Map<Client, Set<string>>();
   #tank!: TankNode;
+  /** How the controller was confined, for the run's summary. */
+  #sandbox: string | undefined;
   #process: ControllerProcess | undefined;
   #closed = false;
   #clientsDone = false;
@@ -164,14 +175,41 @@ export class LockstepRun implements HarnessRun {
     );
 
     if (options.controller !== undefined) {
-      this.#process = ControllerProcess.start(options.controller, {
-        env: controllerEnv({
-          url: this.#harness.broker.url,
-          host: this.#harness.broker.host,
-          port: this.#harness.broker.port,
-          tank: options.tank,
-          root: options.root,
-        }),
+      const broker = this.#harness.broker;
+      const env = controllerEnv({
+        url: broker.url,
+        host: broker.host,
+        port: broker.port,
+        tank: options.tank,
+        root: options.root,
+      });
+      let command = options.controller;
+      let processEnv = env;
+      if (options.sandbox !== false) {
+        const confined = sandbox(command, {
+          host: broker.host,
+          port: broker.port,
+          env,
+          cwd: Deno.cwd(),
+          readable: [PRELOAD_DIR],
+          ...(options.sandbox ? { limits: options.sandbox } : {}),
+        });
+        command = confined.command;
+        processEnv = confined.env;
+        this.#sandbox = confined.description;
+        this.#record({
+          kind: "note",
+          client: "$harness",
+          topic: "$sandbox",
+          payload: new Uint8Array(),
+          qos: 0,
+          retain: false,
+          note: `controller confined: ${confined.description}`,
+        });
+      }
+      this.#process = ControllerProcess.start(command, {
+        env: processEnv,
+        clearEnv: options.sandbox !== false,
         ...(options.onOutput ? { onLine: options.onOutput } : {}),
       });
       this.#process.exited.then(({ code, signal }) =>
@@ -244,6 +282,7 @@ export class LockstepRun implements HarnessRun {
       stats: { ...this.#stats, loopSeconds: (loopEnded - loopStarted) / 1000 },
       simulated: this.#tank.time,
       exitCode: exit.code,
+      ...(this.#sandbox !== undefined ? { sandbox: this.#sandbox } : {}),
       signal: exit.signal,
       wallSeconds: (performance.now() - started) / 1000,
       loopSeconds: (loopEnded - loopStarted) / 1000,
@@ -453,6 +492,11 @@ export class LockstepRun implements HarnessRun {
     }
   }
 
+  /** The tank's topics, for access control of clients that outlive the run. */
+  get topics(): TankTopics {
+    return this.#tank.topics;
+  }
+
   authorizeSubscribe(client: Client, filter: string): string | undefined {
     const access = controllerSubscribe(this.#tank.topics, filter);
     if (access.ok) return undefined;
@@ -495,7 +539,11 @@ export class LockstepRun implements HarnessRun {
     qos: number,
     retain: boolean,
   ): Error | "drop" | undefined {
-    if (this.#closed || this.#clientsDone) return undefined;
+    const access = controllerPublish(this.#tank.topics, topic);
+    // A last will sent as the controller is stopped is judged too, though no longer recorded.
+    if (this.#closed || this.#clientsDone) {
+      return access.ok ? undefined : "drop";
+    }
     const alias = this.#aliases.get(client) ?? client.id;
     if (this.#outcome === "flooding") return new Error("flooding: cut off");
     this.#stepMessages++;
@@ -515,7 +563,6 @@ export class LockstepRun implements HarnessRun {
       });
       return new Error("flooding");
     }
-    const access = controllerPublish(this.#tank.topics, topic);
     if (!access.ok) {
       this.#stats.rejected++;
       this.#record({

@@ -25,6 +25,8 @@ export interface ControllerStartOptions {
   env: Record<string, string>;
   /** Working folder; this process's by default. */
   cwd?: string;
+  /** Give the controller `env` only, not this process's environment as well (a sandboxed controller). */
+  clearEnv?: boolean;
   /** Bytes of output kept per stream, newest kept (default 256 KiB); what is dropped is counted in a note. */
   outputLimitBytes?: number;
   /** Called with each line as it arrives (without its newline); it must not throw (what it throws is ignored). */
@@ -196,6 +198,7 @@ export class ControllerProcess {
         args: ["-c", execForm(command)],
         ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
         env: { PYTHONUNBUFFERED: "1", ...options.env },
+        clearEnv: options.clearEnv ?? false,
         stdin: "null",
         stdout: "piped",
         stderr: "piped",

@@ -51,8 +51,7 @@ export const PRACTICE_SET = [
   "heater-failure",
 ] as const;
 
-const STARTER =
-  `"${Deno.execPath()}" run --allow-net --allow-env examples/starter.ts`;
+const STARTER = "examples/starter.ts";
 
 function help(mode: "challenge" | "grade"): string {
   const title = mode === "challenge"
@@ -70,13 +69,17 @@ ${pc.bold("Usage")}
 
 ${pc.bold("Controller")}
   --controller CMD     the program to grade, run through sh -c with MQTT_URL, MQTT_HOST, MQTT_PORT,
-                       TANK_ID and TOPIC_ROOT in its environment, e.g. "python3 my_controller.py"
+                       TANK_ID and TOPIC_ROOT in its environment, e.g. "python3 my_controller.py";
+                       a .ts or .js file alone (my_controller.ts) runs under Deno's permissions:
+                       the broker only, reads in its folder only; other programs run with resource
+                       limits (and as user nobody when the harness is root)
                        (${
     mode === "challenge"
       ? "default: the starter controller examples/starter.ts"
       : "default: wait for an external controller"
   })
   --external           do not start a program: wait for a controller to connect (prints where)
+  --unsandboxed        run the controller as given, without permissions or limits (your own machine only)
   --step-timeout MS    wall milliseconds a step waits for a controller that neither acks on …/ack
                        nor subscribes with QoS 1 (default: 100)
   --connect-timeout S  seconds to wait for the controller to connect and subscribe (default: 10; 300 with --external)
@@ -128,6 +131,8 @@ interface GradeOptions {
   plot: boolean;
   stepTimeoutMs: number;
   connectTimeoutMs: number;
+  /** False with --unsandboxed. */
+  sandbox: boolean;
   quiet: boolean;
   help: boolean;
 }
@@ -146,6 +151,7 @@ export function parseGradeArgs(
       options: {
         controller: { type: "string" },
         external: { type: "boolean", default: false },
+        unsandboxed: { type: "boolean", default: false },
         scenario: { type: "string" },
         parallel: { type: "string", default: "1" },
         db: { type: "string", default: join("data", "fishtank.kv") },
@@ -208,6 +214,7 @@ export function parseGradeArgs(
     ...(values.markdown !== undefined ? { markdown: values.markdown } : {}),
     ...(values.rescore !== undefined ? { rescore: values.rescore } : {}),
     plot: values.plot,
+    sandbox: !values.unsandboxed,
     stepTimeoutMs: number(values["step-timeout"], "--step-timeout", 1, 600_000),
     connectTimeoutMs: 1000 *
       number(
@@ -263,7 +270,9 @@ async function writeReports(
 
 /** What {@linkcode gradeScenario} needs. */
 export interface GradeScenarioContext {
-  options: Pick<GradeOptions, "stepTimeoutMs" | "connectTimeoutMs" | "group">;
+  options:
+    & Pick<GradeOptions, "stepTimeoutMs" | "connectTimeoutMs" | "group">
+    & Partial<Pick<GradeOptions, "sandbox">>;
   store: RunStore;
   harness: LockstepHarness;
   scenario: Scenario;
@@ -313,6 +322,7 @@ export async function gradeScenario(
     sink: recorder,
     stepTimeoutMs: options.stepTimeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,
+    ...(options.sandbox === false ? { sandbox: false } : {}),
     ...(context.progress ? { onProgress: context.progress } : {}),
     ...(context.signal ? { signal: context.signal } : {}),
   });
@@ -328,6 +338,7 @@ export async function gradeScenario(
       command: controller ?? null,
       exitCode: result.exitCode,
       signal: result.signal,
+      ...(result.sandbox !== undefined ? { sandbox: result.sandbox } : {}),
     },
   };
   const { grade } = await digestStoredRun(

@@ -15,6 +15,7 @@
  * @module
  */
 
+import type { SandboxLimits } from "./sandbox.ts";
 import type { Scenario } from "../scenarios/mod.ts";
 import { LockstepRun } from "./_lockstep_run.ts";
 import type { LockstepHarness } from "./lockstep_harness.ts";
@@ -62,6 +63,8 @@ export interface LockstepOptions {
   onOutput?: (stream: "stdout" | "stderr", line: string) => void;
   /** Stops the run early (Ctrl-C); the run ends as `interrupted`. */
   signal?: AbortSignal;
+  /** Confine the controller (see `sandbox.ts`): limits to change, or false to run it as given. Default: confined. */
+  sandbox?: Partial<SandboxLimits> | false;
 }
 
 const defaults = {
@@ -95,6 +98,8 @@ export interface LockstepResult {
   simulated: number;
   exitCode: number | null;
   signal: string | null;
+  /** How the controller was confined, when it was. */
+  sandbox?: string;
   /** Wall seconds the run took. */
   wallSeconds: number;
   /** Wall seconds from the first step to the last: the run without the controller's start-up. */

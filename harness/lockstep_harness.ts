@@ -8,11 +8,15 @@
 import type { Client } from "aedes";
 import type { AedesBus } from "./bus.ts";
 import type { EmbeddedBroker } from "./broker.ts";
+import { controllerPublish } from "./acl.ts";
+import type { TankTopics } from "./topics.ts";
 
 /** What a lockstep run must handle of its clients' doings (implemented by the run in `_lockstep_run.ts`). */
 export interface HarnessRun {
   /** `{root}/{tank}`: clients that subscribe or publish below it belong to this run. */
   readonly topicBase: string;
+  /** The run's tank topics: its clients stay bound by them after the run (a last will comes late). */
+  readonly topics: TankTopics;
   /** Whether clients that connect now may belong to this run. */
   readonly acceptsClients: boolean;
   onClientConnect(client: Client): void;
@@ -38,6 +42,16 @@ export interface HarnessRun {
 /** Where a refused publish goes: acknowledged, matched by no subscription. */
 const DROPPED_TOPIC = "$fishtank/refused";
 
+/** Acknowledges a refused publish as usual and delivers it to nobody, not retained: "$" topics match no wildcard. */
+function drop(
+  packet: { topic: string; retain: boolean },
+  callback: (error: Error | null) => void,
+): void {
+  packet.topic = DROPPED_TOPIC;
+  packet.retain = false;
+  callback(null);
+}
+
 /** Whether MQTT filter `filter` can match a topic at or under `base` (which has no wildcards). */
 export function reaches(filter: string, base: string): boolean {
   const levels = filter.split("/");
@@ -61,6 +75,8 @@ export class LockstepHarness {
   readonly bus: AedesBus;
   readonly #runs = new Set<HarnessRun>();
   readonly #owner = new Map<Client, HarnessRun>();
+  /** Clients of finished runs, still connected for a moment: what they publish is judged by their run's rules. */
+  readonly #former = new WeakMap<Client, TankTopics>();
 
   constructor(broker: EmbeddedBroker, bus: AedesBus) {
     this.broker = broker;
@@ -71,6 +87,10 @@ export class LockstepHarness {
       if (packet.topic.startsWith("$")) {
         return callback(new Error(`${packet.topic}: $ topics are reserved`));
       }
+      const former = this.#former.get(client);
+      if (former !== undefined && !controllerPublish(former, packet.topic).ok) {
+        return drop(packet, callback);
+      }
       const run = this.#assign(client, packet.topic);
       const verdict = run?.onClientPublish(
         client,
@@ -79,12 +99,7 @@ export class LockstepHarness {
         packet.qos,
         packet.retain,
       );
-      if (verdict === "drop") {
-        // Acknowledged as usual, delivered to nobody and not retained: "$" topics match no wildcard.
-        packet.topic = DROPPED_TOPIC;
-        packet.retain = false;
-        return callback(null);
-      }
+      if (verdict === "drop") return drop(packet, callback);
       callback(verdict ?? null);
     };
     aedes.authorizeSubscribe = (client, subscription, callback) => {
@@ -154,7 +169,10 @@ export class LockstepHarness {
   remove(run: HarnessRun): void {
     this.#runs.delete(run);
     for (const [client, owner] of this.#owner) {
-      if (owner === run) this.#owner.delete(client);
+      if (owner === run) {
+        this.#owner.delete(client);
+        this.#former.set(client, run.topics);
+      }
     }
   }
 

@@ -82,6 +82,8 @@ export interface ControllerInfo {
   command: string | null;
   exitCode: number | null;
   signal: string | null;
+  /** How the controller was confined (Deno permissions or resource limits), when it was. */
+  sandbox?: string;
 }
 
 /** Everything known about a run apart from its messages. */

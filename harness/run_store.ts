@@ -112,6 +112,20 @@ function hostname(): string {
   }
 }
 
+/**
+ * Makes the store's files readable by their owner only: it holds every run's truth, which a controller running as
+ * another user (see `sandbox.ts`) must not read. Best effort: a file system without modes keeps its own.
+ */
+async function keepPrivate(path: string): Promise<void> {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      await Deno.chmod(file, 0o600);
+    } catch {
+      // Not there (yet), or modes are not supported here.
+    }
+  }
+}
+
 /** Runs and their messages in Deno KV. Open with {@linkcode RunStore.open}; close when done. */
 export class RunStore {
   /** The file (or `:memory:`) the store was opened on. */
@@ -147,7 +161,9 @@ export class RunStore {
       if (path !== ":memory:") {
         await Deno.mkdir(dirname(path), { recursive: true });
       }
-      return new RunStore(await Deno.openKv(path), path, options);
+      const kv = await Deno.openKv(path);
+      if (path !== ":memory:") await keepPrivate(path);
+      return new RunStore(kv, path, options);
     } catch (error) {
       throw new RunStoreError(
         `Cannot open the data store "${path}": ${

@@ -91,6 +91,15 @@ Deno.test("a cheating controller cannot fake readings, widen its range, reach an
       ),
     );
 
+    // Its last will (a fake reading, retained) was dropped too: nothing fake is retained on the broker.
+    const late = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    const retained: string[] = [];
+    late.on("message", (_topic, payload) => retained.push(String(payload)));
+    await late.subscribeAsync("fishtank/tank1/#");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await late.endAsync();
+    assert.ok(!retained.some((text) => text.includes('"fake":true')));
+
     // The grade says so.
     assert.ok(
       grade.kpis.hygiene.rejected > 40,

@@ -137,6 +137,13 @@ function keyFigures(grade: RunGrade, meta: RunMeta): [string, string][] {
       } ms`,
     ]);
   }
+  out.push([
+    "controller sandbox",
+    meta.controller.sandbox ??
+      (meta.controller.command === null
+        ? "none (an external client)"
+        : "none (run unconfined)"),
+  ]);
   return out;
 }
 

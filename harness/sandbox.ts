@@ -1,0 +1,152 @@
+/**
+ * How a student's controller is confined while it is graded. A TypeScript or JavaScript file given as the controller
+ * (`--controller my_controller.ts`) runs under Deno's permissions: network to the broker's address and port only,
+ * reads in its own folder only, no writes, no subprocesses, no environment but the harness's variables, no remote
+ * imports, a capped heap. Any other command runs under resource limits (`prlimit`: CPU seconds, address space,
+ * processes, open files) with a clean environment; when the harness runs as root it also runs as the unprivileged
+ * user `nobody` (`setpriv`), so that the process limit counts (root ignores it) and root's files, the data store
+ * among them, stay out of reach. (A Deno controller keeps root's uid: it needs root's module cache, and its
+ * permissions already keep it from files and subprocesses.)
+ *
+ * @module
+ */
+
+import { dirname, resolve } from "node:path";
+
+/** Resource limits of a controller process. */
+export interface SandboxLimits {
+  /** CPU seconds before the kernel stops it. */
+  cpuSeconds: number;
+  /** Memory: the heap of a Deno controller, the address space of others, in MiB. */
+  memoryMiB: number;
+  /** Processes (threads count too) its user may have. */
+  processes: number;
+  /** Open files and sockets. */
+  openFiles: number;
+}
+
+/** The limits used unless the options say otherwise. */
+export const DEFAULT_LIMITS: SandboxLimits = {
+  cpuSeconds: 300,
+  memoryMiB: 1024,
+  processes: 128,
+  openFiles: 256,
+};
+
+/** What the harness knows when it starts a controller. */
+export interface SandboxOptions {
+  /** The broker the controller may reach. */
+  host: string;
+  port: number;
+  /** The environment the harness gives (all of it reaches the controller, nothing else does). */
+  env: Record<string, string>;
+  /** Folder the command runs in (and the script path is relative to). */
+  cwd: string;
+  limits?: Partial<SandboxLimits>;
+  /** Run as `nobody` when this process is root. Default true. */
+  dropPrivileges?: boolean;
+  /** Folders a Deno controller may read besides its own (the harness's preload). */
+  readable?: readonly string[];
+}
+
+/** A command ready to start, and the words that describe its confinement for the report. */
+export interface Sandboxed {
+  /** The command line to run with `sh -c`. */
+  command: string;
+  /** The environment, complete (start it with `clearEnv`). */
+  env: Record<string, string>;
+  /** One line for the report: how the controller was confined. */
+  description: string;
+}
+
+const SCRIPT = /^[^\s'"`$;&|<>()]+\.(ts|tsx|js|jsx|mjs|cjs|mts|cts)$/;
+
+/** Quotes a word for `sh`. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word)
+    ? word
+    : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Whether `command` is a single TypeScript or JavaScript file (run under Deno's permissions). */
+export function isScript(command: string): boolean {
+  return SCRIPT.test(command.trim());
+}
+
+function isRoot(): boolean {
+  try {
+    return Deno.uid() === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** `command` confined as described in the module documentation. */
+export function sandbox(command: string, options: SandboxOptions): Sandboxed {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const trimmed = command.trim();
+  const script = isScript(trimmed);
+  // V8 reserves far more address space than it uses, and Deno needs root's module cache: a `deno …` or `node …`
+  // command line keeps its uid and gets no address-space cap (give the file alone to confine it fully).
+  const v8 = /^["']?([^\s"']*\/)?(deno|node|bun)["']?(\s|$)/.test(trimmed);
+  const drop = !script && !v8 && (options.dropPrivileges ?? true) && isRoot();
+  const kept = (name: string) => {
+    const value = Deno.env.get(name);
+    return value === undefined ? {} : { [name]: value };
+  };
+  const env: Record<string, string> = {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    ...kept("PATH"),
+    ...kept("HOME"),
+    ...kept("DENO_DIR"),
+    LANG: "C.UTF-8",
+    ...options.env,
+  };
+  const rlimits = [
+    // SIGXCPU at the limit (the report names it), SIGKILL five seconds later if that was ignored.
+    `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 5}`,
+    `--nproc=${limits.processes}`,
+    `--nofile=${limits.openFiles}`,
+  ];
+  const user = drop
+    ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    : [];
+  let program: string[];
+  let description: string;
+  if (script) {
+    const script = resolve(options.cwd, trimmed);
+    const readable = [dirname(script), ...(options.readable ?? [])];
+    program = [
+      Deno.execPath(),
+      "run",
+      "--no-prompt",
+      "--no-remote",
+      `--allow-net=${options.host}:${options.port}`,
+      `--allow-read=${readable.join(",")}`,
+      // Every variable, of an environment that holds only the harness's (started with clearEnv): npm packages read
+      // variables of their own (DEBUG, READABLE_STREAM) and would die on a narrower grant.
+      "--allow-env",
+      `--v8-flags=--max-old-space-size=${limits.memoryMiB}`,
+      script,
+    ];
+    description =
+      `Deno permissions: network to ${options.host}:${options.port} only, reads in ${
+        dirname(script)
+      } only, no writes, no subprocesses, harness variables only; heap ${limits.memoryMiB} MiB, CPU ${limits.cpuSeconds} s, ${limits.processes} processes`;
+  } else {
+    if (!v8) rlimits.push(`--as=${limits.memoryMiB * 1024 * 1024}`);
+    program = ["sh", "-c", command];
+    description = `limits: CPU ${limits.cpuSeconds} s, ${
+      v8
+        ? "memory not capped (a V8 runtime; give the .ts or .js file alone for Deno's permissions)"
+        : `memory ${limits.memoryMiB} MiB`
+    }, ${limits.processes} processes, ${limits.openFiles} open files; harness variables only`;
+  }
+  if (drop) description += "; runs as user nobody";
+  return {
+    command: [...user, "prlimit", ...rlimits, "--", ...program]
+      .map(shellQuote).join(" "),
+    env,
+    description,
+  };
+}
