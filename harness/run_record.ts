@@ -184,3 +184,27 @@ export function emptyRunStats(): RunStats {
     p95ResponseMs: null,
   };
 }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A payload as text, or base64 when it is not UTF-8 (for JSON: the API, exports). */
+export function payloadText(
+  payload: Uint8Array,
+): { payload: string; encoding: "utf8" | "base64" } {
+  try {
+    return { payload: utf8.decode(payload), encoding: "utf8" };
+  } catch {
+    let binary = "";
+    for (const byte of payload) binary += String.fromCharCode(byte);
+    return { payload: btoa(binary), encoding: "base64" };
+  }
+}
+
+/** The bytes of a payload written by {@linkcode payloadText}. @throws {SyntaxError} for bad base64 */
+export function payloadBytes(
+  text: string,
+  encoding: "utf8" | "base64",
+): Uint8Array {
+  if (encoding === "utf8") return new TextEncoder().encode(text);
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}

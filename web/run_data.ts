@@ -19,6 +19,7 @@ import type {
   RunOutcome,
 } from "../harness/run_record.ts";
 import type { RunStore } from "../harness/run_store.ts";
+export { payloadText } from "../harness/run_record.ts";
 import type { RunGrade } from "../grader/mod.ts";
 import { parseScenario } from "../scenarios/mod.ts";
 import {
@@ -342,21 +343,6 @@ export function topicMatcher(
     }
     return parts.length === levels.length;
   };
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** A payload as text, or base64 when it is not UTF-8. */
-export function payloadText(
-  payload: Uint8Array,
-): { payload: string; encoding: "utf8" | "base64" } {
-  try {
-    return { payload: utf8.decode(payload), encoding: "utf8" };
-  } catch {
-    let binary = "";
-    for (const byte of payload) binary += String.fromCharCode(byte);
-    return { payload: btoa(binary), encoding: "base64" };
-  }
 }
 
 const perStore = new WeakMap<RunStore, RunData>();
