@@ -1,0 +1,57 @@
+/**
+ * A controller that answers every reading with fast-check's malformed topics and payloads (17,000 of them over the
+ * short scenario) runs beside a good controller on another tank, on one broker. The harness neither crashes nor
+ * stalls, the fuzzed run completes with its bad input refused and counted, and the other run is graded exactly as it
+ * is when it runs alone.
+ */
+
+import assert from "node:assert/strict";
+import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
+import { LockstepHarness } from "../harness/lockstep.ts";
+import { gradeScenario } from "../harness/grade_cli.ts";
+import { RunStore } from "../harness/run_store.ts";
+import { loadScenario } from "../scenarios/mod.ts";
+
+Deno.test("17,000 fuzzed messages on one tank: the harness carries on and the run beside it is graded as if alone", async () => {
+  const store = await RunStore.open(":memory:");
+  const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
+  const bus = new AedesBus(broker.aedes);
+  const harness = new LockstepHarness(broker, bus);
+  const scenario = await loadScenario(
+    "tests/fixtures/scenarios/short-day.yaml",
+  );
+  const grade = (tank: string, controller: string) =>
+    gradeScenario({
+      options: { stepTimeoutMs: 100, connectTimeoutMs: 10_000 },
+      store,
+      harness,
+      scenario,
+      student: tank,
+      tank,
+      controller,
+    });
+  try {
+    const alone = await grade("tank2", "examples/thermostat.ts");
+    const [fuzzed, beside] = await Promise.all([
+      grade("tank1", "tests/fixtures/hostile/fuzz.ts"),
+      grade("tank2", "examples/thermostat.ts"),
+    ]);
+    assert.equal(fuzzed.outcome, "completed", fuzzed.outcomeMessage ?? "");
+    assert.ok(
+      fuzzed.kpis.hygiene.rejected > 5000,
+      `${fuzzed.kpis.hygiene.rejected} refused`,
+    );
+    const meta = await store.getRun(fuzzed.runId);
+    assert.equal(meta?.simulated, scenario.duration);
+    assert.ok((meta?.stats.messages ?? 0) > 17_000);
+
+    assert.equal(beside.outcome, "completed");
+    assert.equal(beside.score, alone.score);
+    assert.deepEqual(beside.kpis.measurements, alone.kpis.measurements);
+    assert.equal(beside.kpis.hygiene.rejected, 0);
+  } finally {
+    await bus.close();
+    await broker.close();
+    await store.close();
+  }
+});
