@@ -57,7 +57,7 @@ const payload: fc.Arbitrary<Uint8Array> = fc.oneof(
 function checkError(result: { ok: boolean; error?: string }): void {
   if (!result.ok) {
     assert.equal(typeof result.error, "string");
-    assert.ok(result.error!.length > 5, result.error);
+    assert.ok(result.error!.length > 5, result.error ?? "");
   }
 }
 

@@ -126,6 +126,14 @@ async function keepPrivate(path: string): Promise<void> {
   }
 }
 
+function existsProc(): boolean {
+  try {
+    return Deno.statSync("/proc/self").isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs and their messages in Deno KV. Open with {@linkcode RunStore.open}; close when done. */
 export class RunStore {
   /** The file (or `:memory:`) the store was opened on. */
@@ -282,7 +290,7 @@ export class RunStore {
 
   /**
    * Marks `interrupted` every run left `running` by a harness that is gone: its owner's heartbeat is older than
-   * `staleAfterMs` (or missing). Runs of this store and of live processes are left alone. Returns the ids marked.
+   * `staleAfterMs` (or missing), or its owner was a process on this machine that no longer exists. Runs of this store and of live processes are left alone. Returns the ids marked.
    * Call it at startup.
    */
   async markInterrupted(): Promise<string[]> {
@@ -300,7 +308,8 @@ export class RunStore {
       const now = Date.now();
       if (
         owner.value !== null &&
-        now - owner.value.seen < this.#options.staleAfterMs
+        now - owner.value.seen < this.#options.staleAfterMs &&
+        !this.#gone(owner.value)
       ) continue;
       const messages = await this.countMessages(runId);
       let lastT = 0;
@@ -492,6 +501,23 @@ export class RunStore {
   #checkOpen(): void {
     if (this.#closed) {
       throw new RunStoreError(`The data store "${this.path}" is closed`);
+    }
+  }
+
+  /** Whether the owner was a process on this machine that no longer exists (then no need to wait for staleness). */
+  #gone(owner: Owner): boolean {
+    if (
+      owner.host !== this.#host || owner.host === "" || owner.pid === Deno.pid
+    ) {
+      return false;
+    }
+    try {
+      Deno.statSync(`/proc/${owner.pid}`);
+      return false;
+    } catch (error) {
+      // Without /proc (macOS) nothing can be said: wait for the heartbeat to go stale.
+      return error instanceof Deno.errors.NotFound &&
+        existsProc();
     }
   }
 
