@@ -451,6 +451,20 @@ export class LockstepRun implements HarnessRun {
 
   // ---- events from the broker, routed here by LockstepHarness ----
 
+  onClientRefused(client: Client, reason: string): void {
+    if (this.#clientsDone) return;
+    this.#stats.rejected++;
+    this.#record({
+      kind: "rejected",
+      client: client.id,
+      topic: "",
+      payload: new Uint8Array(),
+      qos: 0,
+      retain: false,
+      note: `connection refused: ${reason}`,
+    });
+  }
+
   onClientConnect(client: Client): void {
     if (this.#clientsDone) return;
     const alias = `controller-${this.#aliases.size + 1}`;

@@ -2,7 +2,8 @@
  * Who may publish and subscribe where. The simulator owns a tank's readings, status, clock, errors and actuator state;
  * ranges come from the scenario, the teacher or the web page; a controller may only command its own tank, raise its
  * alarm and acknowledge readings, and only read its own tank's topics. Pure rules, applied by the broker hooks of the
- * lockstep harness (`lockstep_harness.ts`) and written out for mosquitto by {@linkcode mosquittoAcl}.
+ * lockstep harness (`lockstep_harness.ts`), loosened for live mode's open classroom broker ({@linkcode livePublish}),
+ * and written out for mosquitto by {@linkcode mosquittoAcl}.
  *
  * @module
  */
@@ -133,4 +134,73 @@ export function mosquittoAcl(options: MosquittoAclOptions): string {
     );
   }
   return lines.join("\n") + "\n";
+}
+
+/** Topic kinds only the simulator publishes. */
+const SIMULATOR_KINDS: ReadonlySet<string> = new Set(
+  Object.keys(SIMULATOR_WORDS),
+);
+
+/**
+ * The rule of live mode, where clients are not told apart (an open classroom broker): any client may command any
+ * tank, raise alarms and edit ranges, but no client may publish what only the simulator publishes (readings, status,
+ * clock, errors, actuator state) under `root`, nor on `$` topics.
+ */
+export function livePublish(root: string, topic: string): Access {
+  if (topic.startsWith("$")) {
+    return { ok: false, reason: `${topic}: "$" topics are the broker's` };
+  }
+  if (!topic.startsWith(`${root}/`)) return OK;
+  const tank = topic.slice(root.length + 1).split("/")[0] ?? "";
+  if (tank === "" || /[+#]/.test(tank)) return OK;
+  let topics: TankTopics;
+  try {
+    topics = new TankTopics(root, tank);
+  } catch {
+    return OK;
+  }
+  const kind = topics.parse(topic);
+  if (kind !== undefined && SIMULATOR_KINDS.has(kind.kind)) {
+    return {
+      ok: false,
+      reason:
+        `only the simulator publishes ${topic}; a client cannot fake a tank's ${
+          SIMULATOR_WORDS[kind.kind]
+        }`,
+    };
+  }
+  return OK;
+}
+
+/** Enough of aedes for {@linkcode installLiveAcl}. */
+export interface AclBroker {
+  authorizePublish: (
+    client: { id: string } | null,
+    packet: { topic: string; retain: boolean },
+    callback: (error?: Error | null) => void,
+  ) => void;
+}
+
+/**
+ * Makes an embedded broker apply {@linkcode livePublish}: a refused publish is acknowledged and delivered to nobody
+ * (MQTT 3.1.1 has no other way to refuse one), and `onRefused` says who tried what.
+ */
+export function installLiveAcl(
+  aedes: AclBroker,
+  root: string,
+  onRefused: (clientId: string, topic: string, reason: string) => void,
+): void {
+  aedes.authorizePublish = (client, packet, callback) => {
+    if (client === null) return callback(null);
+    const access = livePublish(root, packet.topic);
+    if (access.ok) return callback(null);
+    try {
+      onRefused(client.id, packet.topic, access.reason);
+    } catch {
+      // A logging failure must not take the broker down.
+    }
+    packet.topic = "$fishtank/refused";
+    packet.retain = false;
+    callback(null);
+  };
 }

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { controllerPublish, controllerSubscribe, mosquittoAcl } from "./acl.ts";
+import {
+  controllerPublish,
+  controllerSubscribe,
+  livePublish,
+  mosquittoAcl,
+} from "./acl.ts";
 import { reaches } from "./lockstep_harness.ts";
 import { TankTopics } from "./topics.ts";
 
@@ -79,5 +84,31 @@ Deno.test("mosquittoAcl() gives each tank's controller user its own topics", () 
   assert.doesNotMatch(
     acl,
     /user controller-tank1\n(topic .*\n)*topic write fishtank\/tank1\/sensors/,
+  );
+});
+
+Deno.test("livePublish() lets any client command and edit ranges, but not publish what only the simulator does", () => {
+  for (
+    const topic of [
+      "fishtank/tank1/control/heater",
+      "fishtank/tank7/ranges/ph",
+      "fishtank/tank1/alarm",
+      "elsewhere/x",
+    ]
+  ) assert.equal(livePublish("fishtank", topic).ok, true, topic);
+  for (
+    const topic of [
+      "fishtank/tank1/sensors/all",
+      "fishtank/tank2/sensors/temperature",
+      "fishtank/tank1/status",
+      "fishtank/tank1/clock",
+      "fishtank/tank1/errors",
+      "fishtank/tank1/actuators",
+      "$SYS/broker/load",
+    ]
+  ) assert.equal(livePublish("fishtank", topic).ok, false, topic);
+  assert.equal(
+    livePublish("OLP/device/tank", "OLP/device/tank/id/sensors/all").ok,
+    false,
   );
 });

@@ -20,6 +20,8 @@ export interface HarnessRun {
   /** Whether clients that connect now may belong to this run. */
   readonly acceptsClients: boolean;
   onClientConnect(client: Client): void;
+  /** A connection was closed because the run has as many as it may have (`reason` says so). */
+  onClientRefused(client: Client, reason: string): void;
   /** Access control: the reason a subscription is refused (it is recorded), or undefined to allow it. */
   authorizeSubscribe(client: Client, filter: string): string | undefined;
   onClientSubscribe(client: Client, filter: string, qos: number): void;
@@ -38,6 +40,9 @@ export interface HarnessRun {
   onClientPuback(client: Client, topic: string, payload: Uint8Array): void;
   onClientDisconnect(client: Client): void;
 }
+
+/** Connections one run's controller may hold at once; more are closed (a controller needs one or two). */
+export const MAX_CLIENTS_PER_RUN = 8;
 
 /** Where a refused publish goes: acknowledged, matched by no subscription. */
 const DROPPED_TOPIC = "$fishtank/refused";
@@ -189,6 +194,16 @@ export class LockstepHarness {
     }
     if (!run && waiting.length === 1 && this.#runs.size === 1) run = waiting[0];
     if (!run) return undefined;
+    let count = 0;
+    for (const owner of this.#owner.values()) if (owner === run) count++;
+    if (count >= MAX_CLIENTS_PER_RUN) {
+      run.onClientRefused(
+        client,
+        `already ${MAX_CLIENTS_PER_RUN} connections in this run`,
+      );
+      client.close();
+      return undefined;
+    }
     this.#owner.set(client, run);
     run.onClientConnect(client);
     return run;

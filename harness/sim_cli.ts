@@ -15,6 +15,7 @@ import {
 } from "../scenarios/mod.ts";
 import { SENSOR_NAMES, SENSOR_UNITS } from "../sim/mod.ts";
 import { EmbeddedBroker } from "./broker.ts";
+import { type AclBroker, installLiveAcl } from "./acl.ts";
 import { AedesBus, type Bus, MqttBus } from "./bus.ts";
 import { type LiveStats, runLive } from "./live.ts";
 import { type TankLogEntry, TankNode } from "./tank_node.ts";
@@ -381,6 +382,12 @@ async function connectBuses(options: SimCliOptions): Promise<{
     port: options.port,
     wsPort: options.wsPort,
   });
+  installLiveAcl(
+    broker.aedes as unknown as AclBroker,
+    options.root,
+    (clientId, topic, reason) =>
+      console.error(pc.yellow(`refused ${topic} from ${clientId}: ${reason}`)),
+  );
   const bus = new AedesBus(broker.aedes);
   return {
     buses: options.tanks.map(() => bus),

@@ -140,3 +140,35 @@ Deno.test("a connected client's id cannot be taken over, and $ ids are refused",
     await broker.close();
   }
 });
+
+Deno.test("a controller holds at most 8 connections in a run; the others are closed and recorded", async () => {
+  const store = await RunStore.open(":memory:");
+  const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
+  const bus = new AedesBus(broker.aedes);
+  try {
+    const grade = await gradeScenario({
+      options: { stepTimeoutMs: 100, connectTimeoutMs: 10_000 },
+      store,
+      harness: new LockstepHarness(broker, bus),
+      scenario: await loadScenario("tests/fixtures/scenarios/short-day.yaml"),
+      student: "many",
+      tank: "tank1",
+      controller: "tests/fixtures/hostile/many.ts",
+    });
+    assert.equal(grade.outcome, "completed");
+    const records: MessageRecord[] = [];
+    for await (const r of store.messages(grade.runId)) records.push(r);
+    assert.equal(records.filter((r) => r.kind === "connect").length, 8);
+    assert.equal(
+      records.filter((r) =>
+        r.kind === "rejected" &&
+        r.note === "connection refused: already 8 connections in this run"
+      ).length,
+      12,
+    );
+  } finally {
+    await bus.close();
+    await broker.close();
+    await store.close();
+  }
+});

@@ -2,7 +2,7 @@
  * A controller that answers every reading with fast-check's malformed topics and payloads (17,000 of them over the
  * short scenario) runs beside a good controller on another tank, on one broker. The harness neither crashes nor
  * stalls, the fuzzed run completes with its bad input refused and counted, and the other run is graded exactly as it
- * is when it runs alone.
+ * is when it runs alone; the same holds beside a controller that floods the broker.
  */
 
 import assert from "node:assert/strict";
@@ -12,7 +12,7 @@ import { gradeScenario } from "../harness/grade_cli.ts";
 import { RunStore } from "../harness/run_store.ts";
 import { loadScenario } from "../scenarios/mod.ts";
 
-Deno.test("17,000 fuzzed messages on one tank: the harness carries on and the run beside it is graded as if alone", async () => {
+Deno.test("17,000 fuzzed messages, or a flood, on one tank: the harness carries on and the run beside it is graded as if alone", async () => {
   const store = await RunStore.open(":memory:");
   const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
   const bus = new AedesBus(broker.aedes);
@@ -49,6 +49,15 @@ Deno.test("17,000 fuzzed messages on one tank: the harness carries on and the ru
     assert.equal(beside.score, alone.score);
     assert.deepEqual(beside.kpis.measurements, alone.kpis.measurements);
     assert.equal(beside.kpis.hygiene.rejected, 0);
+
+    // A flooding controller is cut off; the run beside it keeps its pace and its grade.
+    const [flood, besideFlood] = await Promise.all([
+      grade("tank1", "tests/fixtures/controllers/flood.ts"),
+      grade("tank2", "examples/thermostat.ts"),
+    ]);
+    assert.equal(flood.outcome, "flooding");
+    assert.equal(besideFlood.score, alone.score);
+    assert.deepEqual(besideFlood.kpis.measurements, alone.kpis.measurements);
   } finally {
     await bus.close();
     await broker.close();

@@ -250,6 +250,24 @@ Deno.test("bad input on any topic is answered on …/errors and the simulation c
     for (const [topic, payload] of bad) {
       await rec.client.publishAsync(topic, payload as string, { qos: 1 });
     }
+    // Fake readings from a client are refused (only the simulator publishes them) and never delivered.
+    const seen: string[] = [];
+    const watcher = await mqtt.connectAsync(sim.url, { reconnectPeriod: 0 });
+    watcher.on("message", (_topic, bytes) => seen.push(String(bytes)));
+    await watcher.subscribeAsync("fishtank/tank1/sensors/all");
+    await rec.client.publishAsync(
+      "fishtank/tank1/sensors/all",
+      '{"t":1,"temperature":99.5}',
+      { qos: 1 },
+    );
+    await eventually(
+      () => /refused fishtank\/tank1\/sensors\/all from/.test(sim.child.output),
+      5_000,
+      "the simulator to report the refused reading",
+    );
+    await watcher.endAsync();
+    assert.ok(!seen.some((text) => text.includes("99.5")), "fake delivered");
+
     // Over the packet cap: that client is disconnected, the others carry on.
     const big = await mqtt.connectAsync(sim.url, { reconnectPeriod: 0 });
     const closed = new Promise<void>((resolve) => big.once("close", resolve));
