@@ -11,7 +11,7 @@
  * @module
  */
 
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 
 /** Resource limits of a controller process. */
 export interface SandboxLimits {
@@ -129,10 +129,10 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
       `--v8-flags=--max-old-space-size=${limits.memoryMiB}`,
       script,
     ];
+    // Without the port or absolute paths, so that two runs of one controller record the same words.
+    const folder = relative(options.cwd, dirname(script)) || ".";
     description =
-      `Deno permissions: network to ${options.host}:${options.port} only, reads in ${
-        dirname(script)
-      } only, no writes, no subprocesses, harness variables only; heap ${limits.memoryMiB} MiB, CPU ${limits.cpuSeconds} s, ${limits.processes} processes`;
+      `Deno permissions: network to the broker only, reads in ${folder} only, no writes, no subprocesses, harness variables only; heap ${limits.memoryMiB} MiB, CPU ${limits.cpuSeconds} s, ${limits.processes} processes`;
   } else {
     if (!v8) rlimits.push(`--as=${limits.memoryMiB * 1024 * 1024}`);
     program = ["sh", "-c", command];

@@ -71,6 +71,10 @@ Deno.test("a TypeScript controller given as a file cannot read the store, write,
         /NotCapable: Requires net access to "127\.0\.0\.1:9"/,
       ],
       ["spawn.ts", /NotCapable: Requires run access/],
+      [
+        "remote_import.ts",
+        /remote|--no-remote|not allowed|Requires import access/i,
+      ],
     ] as const;
     for (const [file, reason] of cases) {
       const { result, records } = await run(`${HOSTILE}/${file}`);
@@ -78,7 +82,7 @@ Deno.test("a TypeScript controller given as a file cannot read the store, write,
       assert.match(result.outcomeMessage, reason, file);
       assert.match(
         sandboxNote(records),
-        /Deno permissions: network to 127\.0\.0\.1:\d+ only/,
+        /Deno permissions: network to the broker only, reads in tests\/fixtures\/hostile only/,
       );
       assert.equal(
         result.simulated,
@@ -161,4 +165,13 @@ Deno.test({
       assert.match(memory.result.outcomeMessage, /MemoryError/);
     });
   },
+});
+
+Deno.test("a controller that exits at once is reported so, and the run still covers the whole scenario", async () => {
+  await withHarness(async (run, scenario) => {
+    const { result } = await run("tests/fixtures/controllers/exit_at_once.ts");
+    assert.notEqual(result.outcome, "completed");
+    assert.match(result.outcomeMessage, /exited with code 0/);
+    assert.equal(result.simulated, scenario.duration);
+  });
 });
