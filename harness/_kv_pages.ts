@@ -15,7 +15,11 @@
  * @module
  */
 
-import type { MessageRecord, RecordKind } from "./run_record.ts";
+import {
+  type MessageRecord,
+  RECORD_KINDS,
+  type RecordKind,
+} from "./run_record.ts";
 
 /** A record as the recorder is given it: the store adds `runId` and `seq`. */
 export type PageRecord = Omit<MessageRecord, "runId" | "seq">;
@@ -30,17 +34,7 @@ const HEADER_BYTES = 5;
 const EXTERNAL = 255;
 
 /** Record kinds by their byte in a page. Append only: the index is the stored value. */
-export const KINDS: readonly RecordKind[] = [
-  "publish",
-  "rejected",
-  "connect",
-  "disconnect",
-  "subscribe",
-  "unsubscribe",
-  "truth",
-  "output",
-  "note",
-];
+export const KINDS: readonly RecordKind[] = RECORD_KINDS;
 const KIND_INDEX = new Map(KINDS.map((kind, i) => [kind, i]));
 
 /** A page or stand-alone record that cannot be decoded (a bug or a damaged store). */

@@ -566,28 +566,26 @@ export class LockstepRun implements HarnessRun {
         "flooding",
         `the controller published more than ${this.#options.floodLimit} messages within ${this.#options.floodWindow} steps (a controller needs a few per step): it was disconnected`,
       );
-      this.#record({
-        kind: "rejected",
-        client: alias,
+      this.#reject(
+        alias,
         topic,
         payload,
-        qos: Math.min(2, qos) as 0 | 1 | 2,
+        qos,
         retain,
-        note: "flood limit reached: connection closed",
-      });
+        "flood limit reached: connection closed",
+      );
       return new Error("flooding");
     }
     if (!access.ok) {
       this.#stats.rejected++;
-      this.#record({
-        kind: "rejected",
-        client: alias,
+      this.#reject(
+        alias,
         topic,
         payload,
-        qos: Math.min(2, qos) as 0 | 1 | 2,
+        qos,
         retain,
-        note: `access denied: ${access.reason}`,
-      });
+        `access denied: ${access.reason}`,
+      );
       return "drop";
     }
     this.#everPublished = true;
@@ -607,6 +605,26 @@ export class LockstepRun implements HarnessRun {
     }
     if (topic.startsWith(`${this.topicBase}/control/`)) this.#sinceAck++;
     return undefined;
+  }
+
+  /** Records a publish the harness refused, with why. */
+  #reject(
+    client: string,
+    topic: string,
+    payload: Uint8Array,
+    qos: number,
+    retain: boolean,
+    note: string,
+  ): void {
+    this.#record({
+      kind: "rejected",
+      client,
+      topic,
+      payload,
+      qos: Math.min(2, qos) as 0 | 1 | 2,
+      retain,
+      note,
+    });
   }
 
   onClientPuback(client: Client, topic: string, payload: Uint8Array): void {

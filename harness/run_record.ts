@@ -50,6 +50,22 @@ export type RecordKind =
   /** Something the harness noted (a step timeout, a late command, the ack mode chosen); `note` says what. */
   | "note";
 
+/**
+ * Every record kind, in a fixed order: the data store encodes a kind as its index here (`_kv_pages.ts`), so new kinds
+ * are appended, never inserted.
+ */
+export const RECORD_KINDS: readonly RecordKind[] = [
+  "publish",
+  "rejected",
+  "connect",
+  "disconnect",
+  "subscribe",
+  "unsubscribe",
+  "truth",
+  "output",
+  "note",
+];
+
 /** One recorded event of a run. */
 export interface MessageRecord {
   runId: string;

@@ -14,6 +14,7 @@ import {
   type MessageRecord,
   payloadBytes,
   payloadText,
+  RECORD_KINDS,
   type RecordKind,
   type RunMeta,
 } from "./run_record.ts";
@@ -98,18 +99,6 @@ export async function* readingsCsv(
   }
 }
 
-const KINDS: readonly RecordKind[] = [
-  "publish",
-  "rejected",
-  "connect",
-  "disconnect",
-  "subscribe",
-  "unsubscribe",
-  "truth",
-  "output",
-  "note",
-];
-
 function checkRecord(
   value: unknown,
   where: string,
@@ -127,7 +116,9 @@ function checkRecord(
   if (r!.seq !== expectedSeq) fail("seq", String(expectedSeq));
   if (typeof r!.t !== "number" || !Number.isFinite(r!.t)) fail("t", "a number");
   if (typeof r!.wall !== "number") fail("wall", "a number");
-  if (!KINDS.includes(r!.kind as RecordKind)) fail("kind", KINDS.join(" | "));
+  if (!RECORD_KINDS.includes(r!.kind as RecordKind)) {
+    fail("kind", RECORD_KINDS.join(" | "));
+  }
   if (typeof r!.client !== "string") fail("client", "text");
   if (typeof r!.topic !== "string") fail("topic", "text");
   if (typeof r!.payload !== "string") fail("payload", "text");

@@ -427,6 +427,12 @@ async function startWebBeside(
   });
 }
 
+function printRecordError(error: unknown): void {
+  console.error(
+    pc.red(`--record: ${error instanceof Error ? error.message : error}`),
+  );
+}
+
 /** A recording of the session into the data store, running until `stop()`. */
 interface SessionRecording {
   runId: string;
@@ -467,13 +473,7 @@ async function startRecording(
         try {
           return await recording;
         } catch (error) {
-          console.error(
-            pc.red(
-              `--record: ${
-                error instanceof Error ? error.message : String(error)
-              }`,
-            ),
-          );
+          printRecordError(error);
           return undefined;
         } finally {
           await store.close();
@@ -546,13 +546,7 @@ export async function main(args: string[]): Promise<number> {
       try {
         recording = await startRecording(options, connection.brokerUrl);
       } catch (error) {
-        console.error(
-          pc.red(
-            `--record: ${
-              error instanceof Error ? error.message : String(error)
-            }`,
-          ),
-        );
+        printRecordError(error);
         return 2;
       }
       console.log(

@@ -8,29 +8,16 @@ import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
 import { LockstepHarness } from "../harness/lockstep.ts";
-import { gradeScenario } from "../harness/grade_cli.ts";
-import { RunStore } from "../harness/run_store.ts";
 import type { MessageRecord, TruthSample } from "../harness/run_record.ts";
-import { loadScenario } from "../scenarios/mod.ts";
+import { withGrading } from "./_grading.ts";
 
 const CHEAT =
   `"${Deno.execPath()}" run --allow-net --allow-env tests/fixtures/controllers/cheat.ts`;
 const decoder = new TextDecoder();
 
 Deno.test("a cheating controller cannot fake readings, widen its range, reach another tank or read everything", async () => {
-  const store = await RunStore.open(":memory:");
-  const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
-  const bus = new AedesBus(broker.aedes);
-  try {
-    const grade = await gradeScenario({
-      options: { stepTimeoutMs: 100, connectTimeoutMs: 10_000 },
-      store,
-      harness: new LockstepHarness(broker, bus),
-      scenario: await loadScenario("tests/fixtures/scenarios/short-day.yaml"),
-      student: "mallory",
-      tank: "tank1",
-      controller: CHEAT,
-    });
+  await withGrading(async ({ store, broker, grade: run }) => {
+    const grade = await run(CHEAT, { student: "mallory" });
     assert.equal(grade.outcome, "completed", "the run carried on");
     const records: MessageRecord[] = [];
     for await (const r of store.messages(grade.runId)) records.push(r);
@@ -109,11 +96,7 @@ Deno.test("a cheating controller cannot fake readings, widen its range, reach an
       grade.advice.some((line) => /access denied/.test(line)),
       grade.advice.join("\n"),
     );
-  } finally {
-    await bus.close();
-    await broker.close();
-    await store.close();
-  }
+  });
 });
 
 Deno.test("a connected client's id cannot be taken over, and $ ids are refused", async () => {
@@ -142,19 +125,8 @@ Deno.test("a connected client's id cannot be taken over, and $ ids are refused",
 });
 
 Deno.test("a controller holds at most 8 connections in a run; the others are closed and recorded", async () => {
-  const store = await RunStore.open(":memory:");
-  const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
-  const bus = new AedesBus(broker.aedes);
-  try {
-    const grade = await gradeScenario({
-      options: { stepTimeoutMs: 100, connectTimeoutMs: 10_000 },
-      store,
-      harness: new LockstepHarness(broker, bus),
-      scenario: await loadScenario("tests/fixtures/scenarios/short-day.yaml"),
-      student: "many",
-      tank: "tank1",
-      controller: "tests/fixtures/hostile/many.ts",
-    });
+  await withGrading(async ({ store, grade: run }) => {
+    const grade = await run("tests/fixtures/hostile/many.ts");
     assert.equal(grade.outcome, "completed");
     const records: MessageRecord[] = [];
     for await (const r of store.messages(grade.runId)) records.push(r);
@@ -166,9 +138,5 @@ Deno.test("a controller holds at most 8 connections in a run; the others are clo
       ).length,
       12,
     );
-  } finally {
-    await bus.close();
-    await broker.close();
-    await store.close();
-  }
+  });
 });

@@ -6,35 +6,16 @@
  */
 
 import assert from "node:assert/strict";
-import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness } from "../harness/lockstep.ts";
-import { gradeScenario } from "../harness/grade_cli.ts";
-import { RunStore } from "../harness/run_store.ts";
 import { loadScenario } from "../scenarios/mod.ts";
+import { SHORT_DAY, withGrading } from "./_grading.ts";
 
 Deno.test("17,000 fuzzed messages, or a flood, on one tank: the harness carries on and the run beside it is graded as if alone", async () => {
-  const store = await RunStore.open(":memory:");
-  const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
-  const bus = new AedesBus(broker.aedes);
-  const harness = new LockstepHarness(broker, bus);
-  const scenario = await loadScenario(
-    "tests/fixtures/scenarios/short-day.yaml",
-  );
-  const grade = (tank: string, controller: string) =>
-    gradeScenario({
-      options: { stepTimeoutMs: 100, connectTimeoutMs: 10_000 },
-      store,
-      harness,
-      scenario,
-      student: tank,
-      tank,
-      controller,
-    });
-  try {
-    const alone = await grade("tank2", "examples/thermostat.ts");
+  await withGrading(async ({ store, grade }) => {
+    const scenario = await loadScenario(SHORT_DAY);
+    const alone = await grade("examples/thermostat.ts", { tank: "tank2" });
     const [fuzzed, beside] = await Promise.all([
-      grade("tank1", "tests/fixtures/hostile/fuzz.ts"),
-      grade("tank2", "examples/thermostat.ts"),
+      grade("tests/fixtures/hostile/fuzz.ts", { tank: "tank1" }),
+      grade("examples/thermostat.ts", { tank: "tank2" }),
     ]);
     assert.equal(fuzzed.outcome, "completed", fuzzed.outcomeMessage ?? "");
     assert.ok(
@@ -52,15 +33,11 @@ Deno.test("17,000 fuzzed messages, or a flood, on one tank: the harness carries 
 
     // A flooding controller is cut off; the run beside it keeps its pace and its grade.
     const [flood, besideFlood] = await Promise.all([
-      grade("tank1", "tests/fixtures/controllers/flood.ts"),
-      grade("tank2", "examples/thermostat.ts"),
+      grade("tests/fixtures/controllers/flood.ts", { tank: "tank1" }),
+      grade("examples/thermostat.ts", { tank: "tank2" }),
     ]);
     assert.equal(flood.outcome, "flooding");
     assert.equal(besideFlood.score, alone.score);
     assert.deepEqual(besideFlood.kpis.measurements, alone.kpis.measurements);
-  } finally {
-    await bus.close();
-    await broker.close();
-    await store.close();
-  }
+  });
 });

@@ -6,13 +6,11 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness } from "../harness/lockstep.ts";
-import { gradeScenario, gradeStoredRun } from "../harness/grade_cli.ts";
+import { gradeStoredRun } from "../harness/grade_cli.ts";
 import { emptyRunStats, type RunMeta } from "../harness/run_record.ts";
 import { RunStore } from "../harness/run_store.ts";
-import { loadScenario } from "../scenarios/mod.ts";
 import { Child } from "./_processes.ts";
+import { withGrading } from "./_grading.ts";
 
 /** The command of `deno task {name}`, with the task's permissions. */
 function task(name: string, args: string[]): Child {
@@ -34,32 +32,12 @@ Deno.test("a graded run exported, imported elsewhere and rescored gives the same
   const from = join(dir, "from.kv");
   const to = join(dir, "to.kv");
   try {
-    let runId: string;
-    let original;
-    {
-      const store = await RunStore.open(from);
-      const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
-      const bus = new AedesBus(broker.aedes);
-      try {
-        const grade = await gradeScenario({
-          options: { stepTimeoutMs: 100, connectTimeoutMs: 10_000 },
-          store,
-          harness: new LockstepHarness(broker, bus),
-          scenario: await loadScenario(
-            "tests/fixtures/scenarios/short-day.yaml",
-          ),
-          student: "ada",
-          tank: "tank1",
-          controller: "examples/thermostat.ts",
-        });
-        runId = grade.runId;
-        original = await gradeStoredRun(store, runId);
-      } finally {
-        await bus.close();
-        await broker.close();
-        await store.close();
-      }
-    }
+    const { runId, original } = await withGrading(async ({ store, grade }) => {
+      const { runId } = await grade("examples/thermostat.ts", {
+        student: "ada",
+      });
+      return { runId, original: await gradeStoredRun(store, runId) };
+    }, { store: await RunStore.open(from) });
 
     const jsonl = join(dir, "run.jsonl");
     const csv = join(dir, "readings.csv");

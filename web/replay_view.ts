@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { RecordKind } from "../harness/run_record.ts";
+import { RECORD_KINDS, type RecordKind } from "../harness/run_record.ts";
 import type { RunSeries } from "../grader/series.ts";
 import type { TankView } from "./live_view.ts";
 import type { MessageRow } from "./components/message_log.tsx";
@@ -18,16 +18,9 @@ export const REPLAY_SPEEDS: readonly number[] = [60, 600, 3600];
 export const LOG_ROWS = 20;
 
 /** The log shows every kind but `truth` (the simulator's full state at each step, shown by the charts instead). */
-export const LOG_KINDS: readonly RecordKind[] = [
-  "publish",
-  "rejected",
-  "connect",
-  "disconnect",
-  "subscribe",
-  "unsubscribe",
-  "output",
-  "note",
-];
+export const LOG_KINDS: readonly RecordKind[] = RECORD_KINDS.filter((kind) =>
+  kind !== "truth"
+);
 
 /** One row of the message log, as `GET /api/runs/:id/messages` sends it. */
 export type LogRow = MessageRow;

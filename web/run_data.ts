@@ -55,17 +55,7 @@ export const OUTCOMES: readonly RunOutcome[] = [
 ];
 
 /** Every kind of record, for the message log filter. */
-export const RECORD_KINDS: readonly RecordKind[] = [
-  "publish",
-  "rejected",
-  "connect",
-  "disconnect",
-  "subscribe",
-  "unsubscribe",
-  "truth",
-  "output",
-  "note",
-];
+export { RECORD_KINDS } from "../harness/run_record.ts";
 
 /** A query parameter as a number within bounds; `fallback` when absent or empty. */
 export function numberParam(

@@ -15,8 +15,13 @@ import type { LiveRelay } from "../live_relay.ts";
 import { checkRangeBody, checkRangeInput } from "../live_range.ts";
 import type { LiveUpdate } from "../live_view.ts";
 import { findRecording, liveHistory } from "../live_history.ts";
-import { numberParam, RequestError } from "../run_data.ts";
-import { jsonOrError, MAX_POINTS, namesParam, timeWindow } from "./api_runs.ts";
+import { RequestError } from "../run_data.ts";
+import {
+  jsonOrError,
+  namesParam,
+  pointsParam,
+  timeWindow,
+} from "./api_runs.ts";
 import { DEFAULT_ROOT } from "../../harness/topics.ts";
 
 /** Largest request body accepted for a range, in bytes. */
@@ -43,11 +48,7 @@ export function registerLiveApi(
       jsonOrError(c, async (query) => {
         const names = namesParam(query) ?? ["temperature"];
         const window = timeWindow(query);
-        const points = numberParam(query, "points", {
-          min: 10,
-          max: MAX_POINTS,
-          integer: true,
-        }) ?? 1000;
+        const points = pointsParam(query);
         const tank = c.req.param("tank");
         const root = relay?.root ?? DEFAULT_ROOT;
         const meta = await findRecording(context.store, root, tank);

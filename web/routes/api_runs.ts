@@ -80,6 +80,15 @@ export function kindsParam(
   return kinds as RecordKind[];
 }
 
+/** `points`: about how many points per series, 10 to {@linkcode MAX_POINTS}; 1000 by default. */
+export function pointsParam(query: URLSearchParams): number {
+  return numberParam(query, "points", {
+    min: 10,
+    max: MAX_POINTS,
+    integer: true,
+  }) ?? 1000;
+}
+
 /** `from` and `to` in simulated seconds, with `from ≤ to`. */
 export function timeWindow(
   query: URLSearchParams,
@@ -139,11 +148,7 @@ export const apiRunsRoutes: RouteModule = (app, context) => {
     jsonOrError(c, async (query) => {
       const names = namesParam(query);
       const window = timeWindow(query);
-      const points = numberParam(query, "points", {
-        min: 10,
-        max: MAX_POINTS,
-        integer: true,
-      }) ?? 1000;
+      const points = pointsParam(query);
       const meta = await data.meta(c.req.param("id"));
       return {
         runId: meta.runId,
