@@ -174,33 +174,170 @@ export function livePublish(root: string, topic: string): Access {
 
 /** Enough of aedes for {@linkcode installLiveAcl}. */
 export interface AclBroker {
+  authenticate: (
+    client: { id: string },
+    username: string | undefined,
+    password: Uint8Array | undefined,
+    callback: (error: Error | null, success: boolean) => void,
+  ) => void;
   authorizePublish: (
     client: { id: string } | null,
     packet: { topic: string; retain: boolean },
     callback: (error?: Error | null) => void,
   ) => void;
+  authorizeSubscribe: (
+    client: { id: string } | null,
+    subscription: { topic: string },
+    callback: (error: Error | null, subscription: unknown) => void,
+  ) => void;
 }
 
 /**
- * Makes an embedded broker apply {@linkcode livePublish}: a refused publish is acknowledged and delivered to nobody
- * (MQTT 3.1.1 has no other way to refuse one), and `onRefused` says who tried what.
+ * Makes an embedded live broker apply {@linkcode livePublish} (open classroom) or, given `roles`, the locked rules of
+ * {@linkcode LiveRoles}. A refused publish is acknowledged and delivered to nobody (MQTT 3.1.1 has no other way to
+ * refuse one), a refused subscription gets a failure in its SUBACK, a refused login CONNACK 4 or 5; `onRefused` says
+ * who tried what.
  */
 export function installLiveAcl(
   aedes: AclBroker,
   root: string,
   onRefused: (clientId: string, topic: string, reason: string) => void,
+  roles?: LiveRoles,
 ): void {
-  aedes.authorizePublish = (client, packet, callback) => {
-    if (client === null) return callback(null);
-    const access = livePublish(root, packet.topic);
-    if (access.ok) return callback(null);
+  const refused = (clientId: string, topic: string, reason: string) => {
     try {
-      onRefused(client.id, packet.topic, access.reason);
+      onRefused(clientId, topic, reason);
     } catch {
       // A logging failure must not take the broker down.
     }
+  };
+  if (roles !== undefined) {
+    aedes.authenticate = (client, username, password, callback) => {
+      const reason = roles.admit(client, username, password);
+      if (reason === undefined) return callback(null, true);
+      refused(client.id, "", reason);
+      const error = Object.assign(new Error(reason), {
+        returnCode: username === "teacher" ? 4 : 5,
+      });
+      callback(error, false);
+    };
+    aedes.authorizeSubscribe = (client, subscription, callback) => {
+      if (client === null) return callback(null, subscription);
+      const access = roles.subscribe(client, subscription.topic);
+      if (!access.ok) refused(client.id, subscription.topic, access.reason);
+      callback(null, access.ok ? subscription : null);
+    };
+  }
+  aedes.authorizePublish = (client, packet, callback) => {
+    if (client === null) return callback(null);
+    const access = roles?.publish(client, packet.topic) ??
+      livePublish(root, packet.topic);
+    if (access.ok) return callback(null);
+    refused(client.id, packet.topic, access.reason);
     packet.topic = "$fishtank/refused";
     packet.retain = false;
     callback(null);
   };
+}
+
+/** Who a client of a locked live broker is, by the user name it connects with. */
+export type LiveRole =
+  /** Anyone without a user name: controls the one tank it first touches. */
+  | "controller"
+  /** User `viewer`: reads every tank (displays, recorders), publishes nothing. */
+  | "viewer"
+  /** User `teacher` with the session's password: reads everything, edits ranges and the control source, commands any tank. */
+  | "teacher";
+
+/** The rules of `deno task sim --lock`: roles by user name, each controller bound to the first tank it touches. */
+export class LiveRoles {
+  readonly root: string;
+  readonly #password: string;
+  readonly #roles = new WeakMap<object, { role: LiveRole; tank?: string }>();
+
+  constructor(root: string, teacherPassword: string) {
+    this.root = root;
+    this.#password = teacherPassword;
+  }
+
+  /** Whether a connection may come in; sets its role. Returns the reason when it may not. */
+  admit(
+    client: object,
+    username: string | undefined,
+    password: Uint8Array | string | undefined,
+  ): string | undefined {
+    if (username === undefined || username === "") {
+      this.#roles.set(client, { role: "controller" });
+      return undefined;
+    }
+    if (username === "viewer") {
+      this.#roles.set(client, { role: "viewer" });
+      return undefined;
+    }
+    const given = typeof password === "string"
+      ? password
+      : new TextDecoder().decode(password ?? new Uint8Array());
+    if (username === "teacher" && given === this.#password) {
+      this.#roles.set(client, { role: "teacher" });
+      return undefined;
+    }
+    return username === "teacher"
+      ? "wrong password for user teacher"
+      : `unknown user "${username}": connect without one (a controller), as viewer, or as teacher`;
+  }
+
+  /** The role of a connection (a controller until told otherwise). */
+  role(client: object): LiveRole {
+    return this.#roles.get(client)?.role ?? "controller";
+  }
+
+  #tankOf(topic: string): string | undefined {
+    if (!topic.startsWith(`${this.root}/`)) return undefined;
+    const tank = topic.slice(this.root.length + 1).split("/")[0];
+    return tank === "" || tank === undefined || /[+#]/.test(tank)
+      ? undefined
+      : tank;
+  }
+
+  /** A controller's tank: the one it already has, else the one of `topic` (which binds it). */
+  #bind(client: object, topic: string): string | undefined {
+    const entry = this.#roles.get(client) ?? { role: "controller" as const };
+    entry.tank ??= this.#tankOf(topic);
+    this.#roles.set(client, entry);
+    return entry.tank;
+  }
+
+  /** Whether `client` may publish on `topic`. */
+  publish(client: object, topic: string): Access {
+    const simulators = livePublish(this.root, topic);
+    if (!simulators.ok) return simulators;
+    const role = this.role(client);
+    if (role === "teacher") return OK;
+    if (role === "viewer") {
+      return { ok: false, reason: `user viewer publishes nothing (${topic})` };
+    }
+    const tank = this.#bind(client, topic);
+    if (tank === undefined) {
+      return {
+        ok: false,
+        reason:
+          `outside the tanks' topics: a controller publishes under ${this.root}/{tank}/ only`,
+      };
+    }
+    return controllerPublish(new TankTopics(this.root, tank), topic);
+  }
+
+  /** Whether `client` may subscribe to `filter`. */
+  subscribe(client: object, filter: string): Access {
+    if (this.role(client) !== "controller") return OK;
+    const tank = this.#bind(client, filter);
+    if (tank === undefined) {
+      return {
+        ok: false,
+        reason:
+          `subscription to "${filter}" refused: a controller subscribes under ${this.root}/{its tank}/ only`,
+      };
+    }
+    return controllerSubscribe(new TankTopics(this.root, tank), filter);
+  }
 }

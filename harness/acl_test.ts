@@ -3,6 +3,7 @@ import {
   controllerPublish,
   controllerSubscribe,
   livePublish,
+  LiveRoles,
   mosquittoAcl,
 } from "./acl.ts";
 import { reaches } from "./lockstep_harness.ts";
@@ -111,4 +112,43 @@ Deno.test("livePublish() lets any client command and edit ranges, but not publis
     livePublish("OLP/device/tank", "OLP/device/tank/id/sensors/all").ok,
     false,
   );
+});
+
+Deno.test("LiveRoles: a controller is bound to the first tank it touches; viewer reads only; teacher needs the password", () => {
+  const roles = new LiveRoles("fishtank", "secret");
+  const student = {};
+  assert.equal(roles.admit(student, undefined, undefined), undefined);
+  assert.equal(roles.subscribe(student, "#").ok, false);
+  assert.equal(roles.subscribe(student, "fishtank/tank3/sensors/all").ok, true);
+  assert.equal(
+    roles.publish(student, "fishtank/tank3/control/heater").ok,
+    true,
+  );
+  assert.equal(
+    roles.publish(student, "fishtank/tank1/control/heater").ok,
+    false,
+  );
+  assert.equal(roles.publish(student, "fishtank/tank3/ranges/ph").ok, false);
+  assert.equal(roles.subscribe(student, "fishtank/tank1/#").ok, false);
+
+  const viewer = {};
+  assert.equal(roles.admit(viewer, "viewer", undefined), undefined);
+  assert.equal(roles.subscribe(viewer, "fishtank/#").ok, true);
+  assert.equal(
+    roles.publish(viewer, "fishtank/tank1/control/heater").ok,
+    false,
+  );
+
+  const teacher = {};
+  assert.match(
+    roles.admit(teacher, "teacher", "guess") ?? "",
+    /wrong password/,
+  );
+  assert.equal(
+    roles.admit(teacher, "teacher", new TextEncoder().encode("secret")),
+    undefined,
+  );
+  assert.equal(roles.publish(teacher, "fishtank/tank2/ranges/ph").ok, true);
+  assert.equal(roles.publish(teacher, "fishtank/tank2/sensors/all").ok, false);
+  assert.match(roles.admit({}, "admin", "x") ?? "", /unknown user "admin"/);
 });

@@ -31,6 +31,8 @@ Options:
   --db PATH           the data store (default ${DEFAULT_STORE_PATH})
   --name NAME         who is recording (default: git's user.name, else the login name)
   --duration D        stop after this long (wall time, e.g. 90s, 10m, 1h); default: until Ctrl-C
+  --user U            user on the broker (viewer on deno task sim --lock; e.g. recorder on mosquitto)
+  --password P        its password (or the FISHTANK_BROKER_PASSWORD environment variable)
   -h, --help          show this help
 
 The run ends "completed" when stopped by Ctrl-C, SIGTERM or --duration; a recorder that was killed leaves its run
@@ -52,6 +54,9 @@ export interface RecordOptions {
   name?: string;
   /** Wall seconds to record; undefined for "until stopped". */
   duration?: number;
+  /** User and password on the broker (`viewer` on a locked simulation; a mosquitto user such as `recorder`). */
+  username?: string;
+  password?: string;
 }
 
 /**
@@ -72,6 +77,8 @@ export function parseRecordArgs(args: string[]): RecordOptions | "help" {
       db: { type: "string", default: DEFAULT_STORE_PATH },
       name: { type: "string" },
       duration: { type: "string" },
+      user: { type: "string" },
+      password: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -104,6 +111,13 @@ export function parseRecordArgs(args: string[]): RecordOptions | "help" {
     db: values.db,
     ...(values.name !== undefined ? { name: values.name } : {}),
     ...(duration !== undefined ? { duration } : {}),
+    ...(values.user !== undefined
+      ? {
+        username: values.user,
+        password: values.password ??
+          Deno.env.get("FISHTANK_BROKER_PASSWORD") ?? "",
+      }
+      : {}),
   };
 }
 
@@ -151,11 +165,18 @@ const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
 /** Connects once, trying MQTT 5 (whose "retain as published" keeps live retain flags) then 3.1.1. */
-async function connect(broker: string): Promise<mqtt.MqttClient> {
+async function connect(
+  broker: string,
+  username: string | undefined,
+  password: string | undefined,
+): Promise<mqtt.MqttClient> {
   const attempt = (protocolVersion: 4 | 5) =>
     new Promise<mqtt.MqttClient>((resolve, reject) => {
       const client = mqtt.connect(broker, {
         clientId: `fishtank-record-${crypto.randomUUID().slice(0, 8)}`,
+        ...(username !== undefined
+          ? { username, password: password ?? "" }
+          : {}),
         protocolVersion,
         clean: true,
         reconnectPeriod: 0,
@@ -270,7 +291,7 @@ export async function recordBroker(
     : `${options.root}/${options.tank}/#`;
   let client: mqtt.MqttClient;
   try {
-    client = await connect(options.broker);
+    client = await connect(options.broker, options.username, options.password);
   } catch (error) {
     throw new BrokerConnectError(
       describeConnectionError(options.broker, error),

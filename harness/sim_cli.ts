@@ -15,7 +15,7 @@ import {
 } from "../scenarios/mod.ts";
 import { SENSOR_NAMES, SENSOR_UNITS } from "../sim/mod.ts";
 import { EmbeddedBroker } from "./broker.ts";
-import { type AclBroker, installLiveAcl } from "./acl.ts";
+import { type AclBroker, installLiveAcl, LiveRoles } from "./acl.ts";
 import { AedesBus, type Bus, MqttBus } from "./bus.ts";
 import { type LiveStats, runLive } from "./live.ts";
 import { type TankLogEntry, TankNode } from "./tank_node.ts";
@@ -66,6 +66,12 @@ ${pc.bold("Broker")}
   --port N             MQTT/TCP port (default: 1883; 0 picks a free one)
   --ws-port N          MQTT over WebSocket port for browsers (default: 9001; 0 picks a free one)
 
+${pc.bold("Access")}
+  --lock               roles on the embedded broker: clients without a user name control the one
+                       tank they first touch; user "viewer" reads everything; user "teacher" (with
+                       the password printed at start) edits ranges and commands any tank
+  --teacher-password P the teacher's password with --lock (default: a new one each start)
+
 ${pc.bold("Web and data store")}
   --web                also serve the web pages: live tanks (cards, charts, range editing),
                        stored runs, leaderboard; records the session (implies --record)
@@ -83,6 +89,7 @@ ${pc.bold("Examples")}
   deno task sim --scenario cold-room --tanks 3 --host 0.0.0.0
   deno task sim --layout olp --speed 600
   deno task sim --web --tanks 2
+  deno task sim --web --lock --host 0.0.0.0        (a classroom: controllers keep to their tank)
   deno task sim --broker mqtt://127.0.0.1:1883 --scenario heater-failure
 `;
 
@@ -111,6 +118,9 @@ export interface SimCliOptions {
   webPort: number;
   /** Record the session into the data store (`--record`, or implied by `--web`). */
   record: boolean;
+  /** Roles on the embedded broker (`--lock`), with the teacher's password. */
+  lock: boolean;
+  teacherPassword: string;
   db: string;
   quiet: boolean;
   help: boolean;
@@ -157,6 +167,8 @@ export function parseSimArgs(args: string[]): SimCliOptions {
         web: { type: "boolean", default: false },
         "web-port": { type: "string", default: "8000" },
         record: { type: "boolean", default: false },
+        lock: { type: "boolean", default: false },
+        "teacher-password": { type: "string" },
         db: { type: "string", default: DEFAULT_STORE_PATH },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -232,6 +244,11 @@ export function parseSimArgs(args: string[]): SimCliOptions {
       `--broker: expected a URL like mqtt://127.0.0.1:1883, got "${values.broker}"`,
     );
   }
+  if (values.lock && values.broker !== undefined) {
+    throw new UsageError(
+      "--lock: roles are for the embedded broker; lock an external one with its own ACL (deno task acl)",
+    );
+  }
   return {
     scenario: values.scenario,
     list: values.list,
@@ -253,6 +270,9 @@ export function parseSimArgs(args: string[]): SimCliOptions {
     web: values.web,
     webPort: integer(values["web-port"], "--web-port", 0, 65535),
     record: values.record || values.web,
+    lock: values.lock,
+    teacherPassword: values["teacher-password"] ??
+      crypto.randomUUID().slice(0, 8),
     db: values.db,
     quiet: values.quiet,
     help: values.help,
@@ -286,6 +306,16 @@ function printBanner(
     pc.bold("Connect to"),
     `   MQTT       ${pc.green(brokerUrl)}`,
     ...(wsUrl ? [`   WebSocket  ${pc.green(wsUrl)}`] : []),
+    ...(options.lock
+      ? [
+        `   ${
+          pc.bold("Locked")
+        }     controllers: no user name (one tank each) · displays: user viewer`,
+        `              teacher: user teacher, password ${
+          pc.bold(options.teacherPassword)
+        }`,
+      ]
+      : []),
     "",
     pc.bold(`Topics of ${first.tank}`) +
     pc.dim(` (other tanks: replace ${first.tank})`),
@@ -386,7 +416,14 @@ async function connectBuses(options: SimCliOptions): Promise<{
     broker.aedes as unknown as AclBroker,
     options.root,
     (clientId, topic, reason) =>
-      console.error(pc.yellow(`refused ${topic} from ${clientId}: ${reason}`)),
+      console.error(
+        pc.yellow(
+          `refused ${topic || "a connection"} from ${clientId}: ${reason}`,
+        ),
+      ),
+    options.lock
+      ? new LiveRoles(options.root, options.teacherPassword)
+      : undefined,
   );
   const bus = new AedesBus(broker.aedes);
   return {
@@ -421,7 +458,13 @@ async function startWebBeside(
   const { startWeb } = await import("../web/main.ts");
   return await startWeb({
     store,
-    broker: { url: brokerUrl, root: options.root },
+    broker: {
+      url: brokerUrl,
+      root: options.root,
+      ...(options.lock
+        ? { username: "teacher", password: options.teacherPassword }
+        : {}),
+    },
     port: options.webPort,
     host: options.host,
   });
@@ -456,6 +499,7 @@ async function startRecording(
       root: options.root,
       tank: null,
       db: options.db,
+      ...(options.lock ? { username: "viewer" } : {}),
     }, { signal: stop.signal, onStart: (runId) => started(runId) });
     // Settles once the run exists, or with the error that kept it from existing.
     const runId = await new Promise<string>((resolve, reject) => {

@@ -15,7 +15,7 @@ export interface WebContext {
   /** The bundled islands, served at `/islands/<name>.js`. */
   islands: IslandBundles;
   /** The MQTT broker the live pages show (absent: the live page says there is none). */
-  broker?: { url: string; root: string };
+  broker?: { url: string; root: string; username?: string; password?: string };
 }
 
 /** A route module registers its paths on the app. */

@@ -31,6 +31,9 @@ export interface LiveRelayOptions {
   url: string;
   /** First topic level(s), e.g. `fishtank`. */
   root: string;
+  /** User name and password on the broker (`teacher` on a locked simulation, a mosquitto user elsewhere). */
+  username?: string;
+  password?: string;
   /** Simulated seconds of readings kept per tank for the chart. */
   historySeconds?: number;
   /** At most this many chart points per tank, whatever the publishing period. */
@@ -66,7 +69,9 @@ interface TankEntry {
 export class LiveRelay {
   readonly url: string;
   readonly root: string;
-  readonly #options: Required<LiveRelayOptions>;
+  readonly #options:
+    & Required<Omit<LiveRelayOptions, "username" | "password">>
+    & LiveRelayOptions;
   readonly #client: mqtt.MqttClient;
   readonly #tanks = new Map<string, TankEntry>();
   readonly #subscribers = new Set<LiveSubscriber>();
@@ -84,6 +89,9 @@ export class LiveRelay {
       reconnectPeriod: 1000,
       connectTimeout: 5000,
       protocolVersion: 4,
+      ...(options.username !== undefined
+        ? { username: options.username, password: options.password ?? "" }
+        : {}),
     });
     this.#client.on("connect", () => {
       this.#setConnection({ state: "connected" });

@@ -39,8 +39,8 @@ export interface WebOptions {
   port?: number;
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
-  /** The broker the live pages show. */
-  broker?: { url: string; root: string };
+  /** The broker the live pages show, and the user to connect as (range edits need one on a locked broker). */
+  broker?: { url: string; root: string; username?: string; password?: string };
   /** Prebuilt islands (tests build them once); else built now. */
   islands?: IslandBundles;
   /** Route modules; default {@linkcode ROUTES}. */
@@ -104,6 +104,8 @@ const HELP =
   --host ADDR        interface (default 127.0.0.1; 0.0.0.0 to serve the classroom)
   --broker URL       MQTT broker for the live pages, e.g. mqtt://127.0.0.1:1883
   --topic-root ROOT  topic root on that broker (default fishtank)
+  --broker-user U    user on that broker (teacher, for range edits on deno task sim --lock)
+  --broker-password P  its password (or the FISHTANK_BROKER_PASSWORD environment variable)
   --help             this text`;
 
 /** Runs `deno task web`; returns the exit code when it cannot start, else serves until killed. */
@@ -118,6 +120,8 @@ export async function main(args: string[]): Promise<number> {
         host: { type: "string" },
         broker: { type: "string" },
         "topic-root": { type: "string" },
+        "broker-user": { type: "string" },
+        "broker-password": { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -147,6 +151,13 @@ export async function main(args: string[]): Promise<number> {
         broker: {
           url: values.broker,
           root: values["topic-root"] ?? "fishtank",
+          ...(values["broker-user"] !== undefined
+            ? {
+              username: values["broker-user"],
+              password: values["broker-password"] ??
+                Deno.env.get("FISHTANK_BROKER_PASSWORD") ?? "",
+            }
+            : {}),
         },
       }
       : {}),
