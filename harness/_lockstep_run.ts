@@ -5,7 +5,7 @@
  */
 
 import type { TankTopics } from "./topics.ts";
-import { sandbox } from "./sandbox.ts";
+import { sandbox, sandboxLimits } from "./sandbox.ts";
 import { controllerPublish, controllerSubscribe } from "./acl.ts";
 import type { Client } from "aedes";
 import {
@@ -62,6 +62,8 @@ export class LockstepRun implements HarnessRun {
   #tank!: TankNode;
   /** How the controller was confined, for the run's summary. */
   #sandbox: string | undefined;
+  /** Wall milliseconds the run may take while controlled (the sandbox's wall-clock limit). */
+  #wallLimitMs = Infinity;
   #process: ControllerProcess | undefined;
   #closed = false;
   #clientsDone = false;
@@ -196,6 +198,8 @@ export class LockstepRun implements HarnessRun {
         });
         command = confined.command;
         processEnv = confined.env;
+        this.#wallLimitMs = 1000 *
+          sandboxLimits(options.sandbox || {}).wallSeconds;
         this.#sandbox = confined.description;
         this.#record({
           kind: "note",
@@ -361,6 +365,15 @@ export class LockstepRun implements HarnessRun {
       this.#responded = false;
       this.#tank.advance(scenario.controlPeriod);
       const now = performance.now();
+      if (!this.#uncontrolled && now - started > this.#wallLimitMs) {
+        this.#giveUp(
+          "unresponsive",
+          `the run took longer than its wall-clock limit of ${
+            this.#wallLimitMs / 1000
+          } s: the controller was stopped and the tank ran on uncontrolled`,
+        );
+        void this.#process?.stop();
+      }
       if (now - lastProgress > 100 || this.#tank.finished) {
         lastProgress = now;
         this.#options.onProgress?.({

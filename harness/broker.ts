@@ -44,7 +44,7 @@ const defaults = {
   maxPacketSize: 65_536,
   maxConnectionsPerAddress: 64,
   maxConnections: 1024,
-  connectTimeout: 10_000,
+  connectTimeout: 5_000,
   onEvent: () => {},
 } satisfies Required<BrokerOptions>;
 

@@ -23,6 +23,8 @@ export interface SandboxLimits {
   processes: number;
   /** Open files and sockets. */
   openFiles: number;
+  /** Wall seconds a whole run may take before the controller is stopped and the tank runs on uncontrolled. */
+  wallSeconds: number;
 }
 
 /** The limits used unless the options say otherwise. */
@@ -31,6 +33,7 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   memoryMiB: 1024,
   processes: 128,
   openFiles: 256,
+  wallSeconds: 900,
 };
 
 /** What the harness knows when it starts a controller. */
@@ -81,9 +84,16 @@ function isRoot(): boolean {
   }
 }
 
+/** The limits of `options`, completed with the defaults. */
+export function sandboxLimits(
+  limits: Partial<SandboxLimits> = {},
+): SandboxLimits {
+  return { ...DEFAULT_LIMITS, ...limits };
+}
+
 /** `command` confined as described in the module documentation. */
 export function sandbox(command: string, options: SandboxOptions): Sandboxed {
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits = sandboxLimits(options.limits);
   const trimmed = command.trim();
   const script = isScript(trimmed);
   // V8 reserves far more address space than it uses, and Deno needs root's module cache: a `deno …` or `node …`
@@ -132,7 +142,7 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
     // Without the port or absolute paths, so that two runs of one controller record the same words.
     const folder = relative(options.cwd, dirname(script)) || ".";
     description =
-      `Deno permissions: network to the broker only, reads in ${folder} only, no writes, no subprocesses, harness variables only; heap ${limits.memoryMiB} MiB, CPU ${limits.cpuSeconds} s, ${limits.processes} processes`;
+      `Deno permissions: network to the broker only, reads in ${folder} only, no writes, no subprocesses, harness variables only; heap ${limits.memoryMiB} MiB, CPU ${limits.cpuSeconds} s, ${limits.processes} processes, wall clock ${limits.wallSeconds} s`;
   } else {
     if (!v8) rlimits.push(`--as=${limits.memoryMiB * 1024 * 1024}`);
     program = ["sh", "-c", command];
@@ -140,7 +150,7 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
       v8
         ? "memory not capped (a V8 runtime; give the .ts or .js file alone for Deno's permissions)"
         : `memory ${limits.memoryMiB} MiB`
-    }, ${limits.processes} processes, ${limits.openFiles} open files; harness variables only`;
+    }, ${limits.processes} processes, ${limits.openFiles} open files, wall clock ${limits.wallSeconds} s; harness variables only`;
   }
   if (drop) description += "; runs as user nobody";
   return {

@@ -175,3 +175,15 @@ Deno.test("a controller that exits at once is reported so, and the run still cov
     assert.equal(result.simulated, scenario.duration);
   });
 });
+
+Deno.test("a run past its wall-clock limit stops the controller and ends uncontrolled, reported", async () => {
+  await withHarness(async (run, scenario) => {
+    const { result, records } = await run("examples/thermostat.ts", {
+      wallSeconds: 0.5,
+    });
+    assert.equal(result.outcome, "unresponsive");
+    assert.match(result.outcomeMessage, /wall-clock limit of 0\.5 s/);
+    assert.equal(result.simulated, scenario.duration);
+    assert.match(sandboxNote(records), /wall clock 0\.5 s/);
+  });
+});
