@@ -126,6 +126,24 @@ async function keepPrivate(path: string): Promise<void> {
   }
 }
 
+/**
+ * Opens Deno KV, waiting a little while another process holds the file's lock (two programs creating one store at
+ * the same moment: `deno task sim --web` and `deno task record`, say). Bounded: about five seconds.
+ */
+async function openRetrying(path: string): Promise<Deno.Kv> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await Deno.openKv(path);
+    } catch (error) {
+      const locked = /database is locked|busy/i.test(
+        error instanceof Error ? error.message : String(error),
+      );
+      if (!locked || attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 function existsProc(): boolean {
   try {
     return Deno.statSync("/proc/self").isDirectory;
@@ -169,7 +187,7 @@ export class RunStore {
       if (path !== ":memory:") {
         await Deno.mkdir(dirname(path), { recursive: true });
       }
-      const kv = await Deno.openKv(path);
+      const kv = await openRetrying(path);
       if (path !== ":memory:") await keepPrivate(path);
       return new RunStore(kv, path, options);
     } catch (error) {

@@ -745,3 +745,33 @@ Deno.test("a failed commit makes flush() reject and append() throw, with the cau
   assert.throws(() => recorder.append(sample(1)), RunStoreError);
   await assert.rejects(() => recorder.close(), RunStoreError);
 });
+
+Deno.test("six processes creating one new store file at once all open it", async () => {
+  await using temp = await tempStorePath();
+  const children = await Promise.all(
+    Array.from({ length: 6 }, (_, i) =>
+      runChild(
+        `
+    import { RunStore } from "STORE_URL";
+    const store = await RunStore.open(Deno.args[0]);
+    await store.createRun(JSON.parse(Deno.args[1]));
+    await store.close();
+    console.log("opened");
+  `,
+        [temp.path, JSON.stringify(meta({ runId: `racer-${i}` }))],
+      )),
+  );
+  const outputs = await Promise.all(
+    children.map(async (child) => {
+      const { code } = await child.status;
+      return { code, text: await new Response(child.stdout).text() };
+    }),
+  );
+  assert.deepEqual(outputs.map((o) => o.code), [0, 0, 0, 0, 0, 0]);
+  const store = await RunStore.open(temp.path);
+  try {
+    assert.equal((await store.listRuns()).length, 6);
+  } finally {
+    await store.close();
+  }
+});
