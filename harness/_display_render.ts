@@ -18,6 +18,7 @@ import {
 import type { Range } from "./payloads.ts";
 import type { DisplayState } from "./_display_state.ts";
 import { formatDuration, formatSimTime } from "./time_format.ts";
+import { readingAgeMs } from "./reading_age.ts";
 
 /** How a reading compares with its range. */
 export type Verdict = "in range" | "LOW" | "HIGH" | "no range";
@@ -29,11 +30,6 @@ export interface RenderOptions {
   /** Wall-clock milliseconds now, to show ages. */
   now: number;
 }
-
-/** Readings are fresh for at least this long, however fast the tank publishes. */
-const MIN_STALE_MS = 5_000;
-/** Readings are stale once this many publishing intervals have passed without one. */
-const STALE_INTERVALS = 3;
 
 /** Table style: no colours of its own (ours carry meaning) and no rule between rows, so the frame stays short. */
 const TABLE_STYLE = {
@@ -132,18 +128,11 @@ export function readingAge(
   state: DisplayState,
   now: number,
 ): ReadingAge | undefined {
-  const newest = state.batch?.wallAt ??
-    Math.max(
-      -Infinity,
-      ...Object.values(state.readings).map((r) => r?.wallAt ?? -Infinity),
-    );
-  if (!Number.isFinite(newest)) return undefined;
-  const wallMs = Math.max(0, now - newest);
-  const interval = state.batch?.interval ?? 0;
-  const stale = wallMs > Math.max(MIN_STALE_MS, STALE_INTERVALS * interval);
+  const wall = readingAgeMs(state, now);
+  if (wall === undefined) return undefined;
   const latest = latestSimTime(state);
   const t = state.batch?.t;
-  const age: ReadingAge = { wall: wallMs / 1000, stale };
+  const age: ReadingAge = { wall: wall.ms / 1000, stale: wall.stale };
   if (latest !== undefined && t !== undefined) {
     age.sim = Math.max(0, latest.t - t);
   }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { formatClock } from "./time_format.ts";
 import mqtt from "mqtt";
 import { parseArgs } from "node:util";
 import { EmbeddedBroker } from "./broker.ts";
@@ -257,17 +258,9 @@ const CLEAR_LINE = "\r\x1b[K";
 
 function progressLine(p: ReplayProgress, speed: number): string {
   const share = p.end > 0 ? Math.min(100, Math.round((p.t / p.end) * 100)) : 0;
-  return `▶ t = ${clock(p.t)} of ${clock(p.end)} (${share} %), ${
+  return `▶ t = ${formatClock(p.t)} of ${formatClock(p.end)} (${share} %), ${
     p.published.toLocaleString("en-US")
   } messages, ${formatSpeed(speed)}`;
-}
-
-function clock(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${Math.floor(s / 3600)}:${pad(Math.floor((s % 3600) / 60))}:${
-    pad(s % 60)
-  }`;
 }
 
 /** Entry point: parses `args`, replays, prints where to watch and how far it got. Returns the exit code. */
@@ -348,7 +341,7 @@ export async function main(args: string[]): Promise<number> {
     if (interactive) Deno.stderr.writeSync(encoder.encode(CLEAR_LINE));
     const summary = `${result.published.toLocaleString("en-US")} message${
       result.published === 1 ? "" : "s"
-    }, up to t = ${clock(result.t)}`;
+    }, up to t = ${formatClock(result.t)}`;
     if (result.stopped) {
       console.log(`Stopped: replayed ${summary}.`);
       return 130;

@@ -20,6 +20,15 @@ export function formatDuration(seconds: number): string {
   } h`;
 }
 
+/** Seconds since the start as `h:mm:ss` (`0:05:00`, `26:00:00`). */
+export function formatClock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${Math.floor(s / 3600)}:${pad(Math.floor((s % 3600) / 60))}:${
+    pad(s % 60)
+  }`;
+}
+
 /** A simulated ISO date-time as published (`2026-01-15 06:00:10`), without converting to the local zone. */
 export function formatSimTime(iso: string): string {
   const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(iso);

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { readingAgeMs } from "../harness/reading_age.ts";
 import {
   type ActuatorName,
   SENSOR_NAMES,
@@ -145,26 +146,13 @@ export function formatRange(name: SensorName, range?: RangeView): string {
   return "no range";
 }
 
-/** Readings are fresh for at least this long, and for three publishing intervals. */
-const MIN_STALE_MS = 5_000;
-
 /** How old the last readings are at server time `now` (wall seconds), and whether they are stale. */
 export function readingAge(
   view: TankView,
   now: number,
 ): { seconds: number; stale: boolean } | undefined {
-  const at = view.batch?.wallAt ??
-    Math.max(
-      -Infinity,
-      ...Object.values(view.readings).map((r) => r?.wallAt ?? -Infinity),
-    );
-  if (!Number.isFinite(at)) return undefined;
-  const ms = Math.max(0, now - at);
-  const interval = view.batch?.interval ?? 0;
-  return {
-    seconds: ms / 1000,
-    stale: ms > Math.max(MIN_STALE_MS, 3 * interval),
-  };
+  const age = readingAgeMs(view, now);
+  return age && { seconds: age.ms / 1000, stale: age.stale };
 }
 
 /** The measurements in display order. */

@@ -67,15 +67,6 @@ export function frameUrl(runId: string, t: number): string {
   return `/api/runs/${encodeURIComponent(runId)}/replay?t=${t}`;
 }
 
-/** Simulated seconds as `h:mm:ss` since the start. */
-export function elapsedClock(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${Math.floor(s / 3600)}:${pad(Math.floor((s % 3600) / 60))}:${
-    pad(s % 60)
-  }`;
-}
-
 /** The tank's wall clock at simulated time `t`, `HH:MM:SS` (the scenario start is stored as UTC). */
 export function tankClock(start: number, t: number): string {
   return new Date(start + Math.round(t) * 1000).toISOString().slice(11, 19);

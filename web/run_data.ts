@@ -18,7 +18,7 @@ import type {
   RunMeta,
   RunOutcome,
 } from "../harness/run_record.ts";
-import type { RunStore } from "../harness/run_store.ts";
+import type { RunFilter, RunStore } from "../harness/run_store.ts";
 export { payloadText } from "../harness/run_record.ts";
 import type { RunGrade } from "../grader/mod.ts";
 import { parseScenario } from "../scenarios/mod.ts";
@@ -101,6 +101,29 @@ export function outcomeParam(query: URLSearchParams): RunOutcome | undefined {
     );
   }
   return raw as RunOutcome;
+}
+
+/** The runs-list filter of a query (`student`, `scenario`, `group`, `outcome`, `limit`), each checked. */
+export function runFilterParams(
+  query: URLSearchParams,
+  defaultLimit: number,
+): RunFilter & { limit: number } {
+  const student = textParam(query, "student");
+  const scenario = textParam(query, "scenario");
+  const group = textParam(query, "group");
+  const outcome = outcomeParam(query);
+  const limit = numberParam(query, "limit", {
+    min: 1,
+    max: 10_000,
+    integer: true,
+  }) ?? defaultLimit;
+  return {
+    ...(student ? { student } : {}),
+    ...(scenario ? { scenario } : {}),
+    ...(group ? { group } : {}),
+    ...(outcome ? { outcome } : {}),
+    limit,
+  };
 }
 
 /** What the runs list shows of a run. */

@@ -24,14 +24,6 @@ export function clockAt(startMs: number, t: number, withDay = false): string {
   return withDay ? `${day} ${hh}:${mm}` : `${hh}:${mm}`;
 }
 
-/** Simulated seconds since the start as `h:mm:ss`. */
-export function elapsed(t: number): string {
-  const s = Math.max(0, Math.round(t));
-  const h = Math.floor(s / 3600);
-  const m = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
-  return `${h}:${m}:${String(s % 60).padStart(2, "0")}`;
-}
-
 /** `2 h 10 min`, `3 d 4 h`. */
 export function duration(seconds: number): string {
   const minutes = Math.round(Math.max(0, seconds) / 60);

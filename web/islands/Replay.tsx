@@ -10,13 +10,13 @@
  * @module
  */
 
+import { formatClock } from "../../harness/time_format.ts";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { hydrateIslands } from "./_hydrate.ts";
 import RunCharts from "./RunCharts.tsx";
 import { TankCard } from "../components/tank_card.tsx";
 import { formatDuration } from "../../harness/time_format.ts";
 import {
-  elapsedClock,
   frameUrl,
   type LogRow,
   logUrl,
@@ -100,7 +100,7 @@ function LogTable(
         time={(r) => (
           <>
             {tankClock(start, r.t)}{" "}
-            <span class="muted">+{elapsedClock(r.t)}</span>
+            <span class="muted">+{formatClock(r.t)}</span>
           </>
         )}
         rowAttributes={(r, i) => ({
@@ -284,7 +284,7 @@ export default function Replay(props: ReplayProps) {
           />
         </label>
         <output data-field="replay-time" aria-live="off">
-          {elapsedClock(t)} of {elapsedClock(end)} · tank clock{" "}
+          {formatClock(t)} of {formatClock(end)} · tank clock{" "}
           {tankClock(start, t)}
         </output>
         <noscript>

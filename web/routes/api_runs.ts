@@ -10,11 +10,11 @@ import type { RouteModule } from "../app.ts";
 import { SENSOR_NAMES, type SensorName } from "../../sim/mod.ts";
 import {
   numberParam,
-  outcomeParam,
   payloadText,
   RECORD_KINDS,
   RequestError,
   runData,
+  runFilterParams,
   summarize,
   textParam,
 } from "../run_data.ts";
@@ -113,22 +113,7 @@ export const apiRunsRoutes: RouteModule = (app, context) => {
 
   app.get("/api/runs", (c) =>
     jsonOrError(c, async (query) => {
-      const student = textParam(query, "student");
-      const scenario = textParam(query, "scenario");
-      const group = textParam(query, "group");
-      const outcome = outcomeParam(query);
-      const limit = numberParam(query, "limit", {
-        min: 1,
-        max: 10_000,
-        integer: true,
-      }) ?? 100;
-      const runs = await context.store.listRuns({
-        ...(student ? { student } : {}),
-        ...(scenario ? { scenario } : {}),
-        ...(group ? { group } : {}),
-        ...(outcome ? { outcome } : {}),
-        limit,
-      });
+      const runs = await context.store.listRuns(runFilterParams(query, 100));
       return { runs: runs.map(summarize) };
     }));
 

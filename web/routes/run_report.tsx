@@ -6,13 +6,13 @@
  * @module
  */
 
+import { formatClock } from "../../harness/time_format.ts";
 import type { RunGrade } from "../../grader/mod.ts";
 import type { RunMeta } from "../../harness/run_record.ts";
 import type { RouteModule } from "../app.ts";
 import {
   clockAt,
   duration,
-  elapsed,
   formatNumber,
   OUTCOME_WORDS,
   parseElapsed,
@@ -149,7 +149,7 @@ function keyFigures(grade: RunGrade, meta: RunMeta): [string, string][] {
 
 function markerWords(markers: readonly Marker[], start: number): string[] {
   return markers.map((m) =>
-    `${clockAt(start, m.t)} (+${elapsed(m.t)}): ${
+    `${clockAt(start, m.t)} (+${formatClock(m.t)}): ${
       m.kind === "alarm"
         ? m.state === "start" ? "alarm raised" : "alarm cleared"
         : `${m.label.replaceAll("_", " ")} ${
@@ -346,7 +346,7 @@ export const runReportRoutes: RouteModule = (app, context) => {
                   time={(r) => (
                     <>
                       {clockAt(start, r.t, withDay)}{" "}
-                      <span class="muted">+{elapsed(r.t)}</span>
+                      <span class="muted">+{formatClock(r.t)}</span>
                     </>
                   )}
                 />

@@ -14,35 +14,16 @@ import {
   OUTCOME_WORDS,
   when,
 } from "../components/format.ts";
-import {
-  numberParam,
-  outcomeParam,
-  OUTCOMES,
-  summarize,
-  textParam,
-} from "../run_data.ts";
+import { OUTCOMES, runFilterParams, summarize } from "../run_data.ts";
 
 /** Registers `/runs`. */
 export const runsRoutes: RouteModule = (app, context) => {
   app.get("/runs", (c) =>
     pageOrError(c, "runs", async (query) => {
-      const student = textParam(query, "student");
-      const scenario = textParam(query, "scenario");
-      const group = textParam(query, "group");
-      const outcome = outcomeParam(query);
-      const limit = numberParam(query, "limit", {
-        min: 1,
-        max: 10_000,
-        integer: true,
-      }) ?? 200;
+      const filter = runFilterParams(query, 200);
+      const { student, scenario, group, outcome } = filter;
       const all = await context.store.listRuns({ limit: 5000 });
-      const runs = (await context.store.listRuns({
-        ...(student ? { student } : {}),
-        ...(scenario ? { scenario } : {}),
-        ...(group ? { group } : {}),
-        ...(outcome ? { outcome } : {}),
-        limit,
-      })).map(summarize);
+      const runs = (await context.store.listRuns(filter)).map(summarize);
       const students = [...new Set(all.map((r) => r.student))].sort();
       const scenarios = [...new Set(all.map((r) => r.scenario.id))].sort();
       const groups = [
