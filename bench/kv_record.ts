@@ -7,12 +7,12 @@
  * @module
  */
 
-import { RunStore } from "../harness/run_store.ts";
+import { RunStore } from "../store/run_store.ts";
 import {
   emptyRunStats,
   type MessageRecord,
   type RunMeta,
-} from "../harness/run_record.ts";
+} from "../store/run_record.ts";
 
 /** Options for {@linkcode benchKvRecording}. */
 export interface BenchKvRecordingOptions {

@@ -8,9 +8,9 @@
 import { join } from "node:path";
 import { loadScenario } from "../scenarios/mod.ts";
 import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness } from "../harness/lockstep.ts";
-import { gradeScenario } from "../harness/grade_cli.ts";
-import { RunStore } from "../harness/run_store.ts";
+import { LockstepHarness } from "../harness/lockstep/lockstep.ts";
+import { gradeScenario } from "../cli/grade.ts";
+import { RunStore } from "../store/run_store.ts";
 
 /** One controller's figures. */
 export interface LockstepSpeed {

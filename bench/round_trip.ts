@@ -28,7 +28,7 @@ import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
 import {
   controllerEnv,
   ControllerProcess,
-} from "../harness/controller_process.ts";
+} from "../harness/lockstep/controller_process.ts";
 
 /** Options for {@linkcode benchRoundTrip}. */
 export interface RoundTripOptions {

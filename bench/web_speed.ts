@@ -10,10 +10,10 @@
 import { join } from "node:path";
 import { parseScenario } from "../scenarios/mod.ts";
 import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness } from "../harness/lockstep.ts";
-import { gradeScenario } from "../harness/grade_cli.ts";
-import { RunStore } from "../harness/run_store.ts";
-import { DIGEST_ATTACHMENT } from "../harness/run_digest.ts";
+import { LockstepHarness } from "../harness/lockstep/lockstep.ts";
+import { gradeScenario } from "../cli/grade.ts";
+import { RunStore } from "../store/run_store.ts";
+import { DIGEST_ATTACHMENT } from "../harness/grading/run_digest.ts";
 import { startWeb } from "../web/main.ts";
 import type { RunSeries } from "../grader/series.ts";
 import { launchBrowser } from "../tests/_browser.ts";

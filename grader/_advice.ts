@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { RunMeta } from "../harness/run_record.ts";
+import type { RunMeta } from "../store/run_record.ts";
 import type { SensorName } from "../sim/mod.ts";
 import type { ScenarioGrading, SensorRange } from "../scenarios/mod.ts";
 import {

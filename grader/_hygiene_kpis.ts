@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RunMeta } from "../harness/run_record.ts";
+import type { RunMeta } from "../store/run_record.ts";
 import { TankTopics } from "../harness/mod.ts";
 import type { HygieneKpis, TopicCount } from "./kpis.ts";
 

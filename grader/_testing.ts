@@ -9,7 +9,7 @@ import type {
   MessageRecord,
   RunMeta,
   TruthSample,
-} from "../harness/run_record.ts";
+} from "../store/run_record.ts";
 import {
   ACTUATOR_NAMES,
   type FishTankInputs,

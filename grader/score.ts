@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RunMeta, RunOutcome } from "../harness/run_record.ts";
+import type { RunMeta, RunOutcome } from "../store/run_record.ts";
 import {
   GRADING_COMPONENTS,
   type GradingComponent,

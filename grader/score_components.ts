@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RunOutcome } from "../harness/run_record.ts";
+import type { RunOutcome } from "../store/run_record.ts";
 import type { SensorName } from "../sim/mod.ts";
 import type { ScenarioGrading } from "../scenarios/mod.ts";
 import {

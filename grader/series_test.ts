@@ -6,7 +6,7 @@ import {
   readTruth,
   runSeries,
 } from "./series.ts";
-import type { MessageRecord, TruthSample } from "../harness/run_record.ts";
+import type { MessageRecord, TruthSample } from "../store/run_record.ts";
 
 const points = (values: number[]) => values.map((v, t) => ({ t, v }));
 

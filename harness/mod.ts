@@ -10,7 +10,7 @@ export {
   type BrokerEvent,
   type BrokerOptions,
   EmbeddedBroker,
-} from "./broker.ts";
+} from "./broker/broker.ts";
 export {
   AedesBus,
   type Bus,
@@ -21,13 +21,13 @@ export {
   MqttBus,
   type MqttBusOptions,
   topicMatches,
-} from "./bus.ts";
+} from "./broker/bus.ts";
 export {
   type Advanceable,
   type LiveOptions,
   type LiveStats,
   runLive,
-} from "./live.ts";
+} from "./live/live.ts";
 export {
   type Alarm,
   type Command,
@@ -43,13 +43,13 @@ export {
   parseSwitch,
   PHYSICAL_BOUNDS,
   type Range,
-} from "./payloads.ts";
+} from "../protocol/payloads.ts";
 export {
   type TankCounters,
   type TankLogEntry,
   TankNode,
   type TankNodeOptions,
-} from "./tank_node.ts";
+} from "./live/tank_node.ts";
 export {
   DEFAULT_ROOT,
   DEFAULT_TANK,
@@ -58,4 +58,4 @@ export {
   TankTopics,
   type TopicKind,
   validateTopicPart,
-} from "./topics.ts";
+} from "../protocol/topics.ts";

@@ -124,7 +124,7 @@ export async function startSim(
     "--allow-read",
     "--allow-env",
     "--allow-sys",
-    "harness/sim_cli.ts",
+    "cli/sim.ts",
     ...args,
   ]);
   try {

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness } from "../harness/lockstep.ts";
-import type { MessageRecord, TruthSample } from "../harness/run_record.ts";
+import { LockstepHarness } from "../harness/lockstep/lockstep.ts";
+import type { MessageRecord, TruthSample } from "../store/run_record.ts";
 import { withGrading } from "./_grading.ts";
 
 const CHEAT =

@@ -6,14 +6,14 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { RunStore } from "../harness/run_store.ts";
+import { RunStore } from "../store/run_store.ts";
 import { Child } from "./_processes.ts";
 
 function grade(db: string, scenario: string): Child {
   return new Child(Deno.execPath(), [
     "run",
     "-A",
-    "harness/grade_cli.ts",
+    "cli/grade.ts",
     "grade",
     "--controller=examples/thermostat.ts",
     `--scenario=${scenario}`,

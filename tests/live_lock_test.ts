@@ -28,7 +28,7 @@ Deno.test("deno task sim --lock: controllers keep to one tank, viewers only read
   const sim = new Child(Deno.execPath(), [
     "run",
     "-A",
-    "harness/sim_cli.ts",
+    "cli/sim.ts",
     "--lock",
     "--web",
     "--tanks=2",

@@ -348,7 +348,7 @@ Deno.test("deno task sim refuses bad options with a message naming the flag, exi
     const child = new Child(Deno.execPath(), [
       "run",
       "-A",
-      "harness/sim_cli.ts",
+      "cli/sim.ts",
       "--port=0",
       "--ws-port=0",
       ...args,

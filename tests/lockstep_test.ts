@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadScenario, type Scenario } from "../scenarios/mod.ts";
 import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness, runLockstep } from "../harness/lockstep.ts";
-import { gradeScenario, gradeStoredRun } from "../harness/grade_cli.ts";
+import { LockstepHarness, runLockstep } from "../harness/lockstep/lockstep.ts";
+import { gradeScenario, gradeStoredRun } from "../cli/grade.ts";
 import type { RunGrade } from "../grader/mod.ts";
-import type { MessageRecord } from "../harness/run_record.ts";
-import { RunStore } from "../harness/run_store.ts";
+import type { MessageRecord } from "../store/run_record.ts";
+import { RunStore } from "../store/run_store.ts";
 import { hasPaho, ignoreWithout } from "./_peers.ts";
 import { Child } from "./_processes.ts";
 
@@ -230,7 +230,7 @@ Deno.test("deno task challenge and deno task grade run, report, store and rescor
       new Child(Deno.execPath(), [
         "run",
         "-A",
-        "harness/grade_cli.ts",
+        "cli/grade.ts",
         ...args,
       ]);
     const challenge = cli([

@@ -4,8 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { MessageRecord } from "../harness/run_record.ts";
-import { RunStore } from "../harness/run_store.ts";
+import type { MessageRecord } from "../store/run_record.ts";
+import { RunStore } from "../store/run_store.ts";
 import {
   freePort,
   hasCommand,
@@ -21,7 +21,7 @@ function recordCli(args: string[]): Child {
   return new Child(Deno.execPath(), [
     "run",
     "-A",
-    "harness/record_cli.ts",
+    "cli/record.ts",
     ...args,
   ]);
 }

@@ -10,12 +10,12 @@ import {
   LockstepHarness,
   type LockstepResult,
   runLockstep,
-} from "../harness/lockstep.ts";
-import type { MessageRecord } from "../harness/run_record.ts";
-import type { SandboxLimits } from "../harness/sandbox.ts";
+} from "../harness/lockstep/lockstep.ts";
+import type { MessageRecord } from "../store/run_record.ts";
+import type { SandboxLimits } from "../harness/lockstep/sandbox.ts";
 import { loadScenario, type Scenario } from "../scenarios/mod.ts";
 import { hasCommand, ignoreWithout } from "./_peers.ts";
-import { RunStore } from "../harness/run_store.ts";
+import { RunStore } from "../store/run_store.ts";
 
 const HOSTILE = "tests/fixtures/hostile";
 

@@ -6,9 +6,9 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { gradeStoredRun } from "../harness/grade_cli.ts";
-import { emptyRunStats, type RunMeta } from "../harness/run_record.ts";
-import { RunStore } from "../harness/run_store.ts";
+import { gradeStoredRun } from "../cli/grade.ts";
+import { emptyRunStats, type RunMeta } from "../store/run_record.ts";
+import { RunStore } from "../store/run_store.ts";
 import { Child } from "./_processes.ts";
 import { withGrading } from "./_grading.ts";
 
@@ -21,7 +21,7 @@ function task(name: string, args: string[]): Child {
   return new Child(Deno.execPath(), [
     "run",
     ...permissions,
-    "harness/transfer_cli.ts",
+    "cli/transfer.ts",
     name,
     ...args,
   ]);

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RunStore } from "../harness/run_store.ts";
+import { RunStore } from "../store/run_store.ts";
 import { startWeb } from "../web/main.ts";
 import type { LiveSnapshot, TankView } from "../web/live_view.ts";
 import { hasCommand, ignoreWithout, startMosquitto } from "./_peers.ts";

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { loadScenario } from "../scenarios/mod.ts";
 import { AedesBus, EmbeddedBroker, runLive, TankNode } from "../harness/mod.ts";
 import { startWeb } from "../web/main.ts";
-import { RunStore } from "../harness/run_store.ts";
-import { recordBroker } from "../harness/record_cli.ts";
+import { RunStore } from "../store/run_store.ts";
+import { recordBroker } from "../cli/record.ts";
 import { chromium } from "playwright-core";
 import {
   CHROMIUM,

@@ -11,9 +11,9 @@ import {
 } from "./_browser.ts";
 import { startWeb } from "../web/main.ts";
 import { storeWithRuns, THERMOSTAT } from "../web/_run_fixtures.ts";
-import { lastBatch } from "../harness/_replay_testing.ts";
+import { lastBatch } from "../store/testing.ts";
 import { formatReading } from "../web/live_view.ts";
-import { formatDuration } from "../harness/time_format.ts";
+import { formatDuration } from "../lib/time_format.ts";
 
 Deno.test({
   name:

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { RunStore } from "../harness/run_store.ts";
+import { RunStore } from "../store/run_store.ts";
 import { Child } from "./_processes.ts";
 
 Deno.test("deno task sim --web records the session; the live history and the runs list read it back", async () => {
@@ -20,7 +20,7 @@ Deno.test("deno task sim --web records the session; the live history and the run
     "--allow-env",
     "--allow-sys",
     "--allow-run",
-    "harness/sim_cli.ts",
+    "cli/sim.ts",
     "--web",
     "--port=0",
     "--ws-port=0",

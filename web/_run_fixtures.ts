@@ -6,9 +6,9 @@
  */
 
 import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness } from "../harness/lockstep.ts";
-import { gradeScenario } from "../harness/grade_cli.ts";
-import { RunStore } from "../harness/run_store.ts";
+import { LockstepHarness } from "../harness/lockstep/lockstep.ts";
+import { gradeScenario } from "../cli/grade.ts";
+import { RunStore } from "../store/run_store.ts";
 import { loadScenario } from "../scenarios/mod.ts";
 import type { RunGrade } from "../grader/mod.ts";
 

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { applyMessage, initialDisplayState } from "../harness/display.ts";
-import type { RunMeta } from "../harness/run_record.ts";
-import type { RunStore } from "../harness/run_store.ts";
+import { applyMessage, initialDisplayState } from "../harness/display/display.ts";
+import type { RunMeta } from "../store/run_record.ts";
+import type { RunStore } from "../store/run_store.ts";
 import { downsampleIndices, type MeasurementSeries } from "../grader/series.ts";
 import { SENSOR_UNITS, type SensorName } from "../sim/mod.ts";
 

@@ -8,7 +8,7 @@
 
 // Imported directly rather than through `harness/mod.ts`: this module is bundled for the browser, and the
 // harness's public module also carries the broker and the processes.
-import { isSensor, parseRange, type Range } from "../harness/payloads.ts";
+import { isSensor, parseRange, type Range } from "../protocol/payloads.ts";
 
 /** The result of a check: the range to publish, or what is wrong and with which field. */
 export type RangeCheck =

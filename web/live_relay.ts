@@ -14,7 +14,7 @@ import {
   type DisplayState,
   initialDisplayState,
   latestSimTime,
-} from "../harness/display.ts";
+} from "../harness/display/display.ts";
 import { SENSOR_NAMES } from "../sim/fish_tank_types.ts";
 import type {
   ConnectionView,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { readingAgeMs } from "../harness/reading_age.ts";
+import { readingAgeMs } from "../protocol/reading_age.ts";
 import {
   type ActuatorName,
   SENSOR_NAMES,

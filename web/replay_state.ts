@@ -12,9 +12,9 @@ import {
   applyMessage,
   type DisplayState,
   initialDisplayState,
-} from "../harness/display.ts";
-import type { RunMeta } from "../harness/run_record.ts";
-import type { RunStore } from "../harness/run_store.ts";
+} from "../harness/display/display.ts";
+import type { RunMeta } from "../store/run_record.ts";
+import type { RunStore } from "../store/run_store.ts";
 import { toView } from "./live_relay.ts";
 import type { TankView } from "./live_view.ts";
 

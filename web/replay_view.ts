@@ -6,7 +6,7 @@
  * @module
  */
 
-import { RECORD_KINDS, type RecordKind } from "../harness/run_record.ts";
+import { RECORD_KINDS, type RecordKind } from "../store/run_record.ts";
 import type { RunSeries } from "../grader/series.ts";
 import type { TankView } from "./live_view.ts";
 import type { MessageRow } from "./components/message_log.tsx";

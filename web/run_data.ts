@@ -11,15 +11,15 @@ import {
   digestStoredRun,
   type RunDigest,
   storedDigest,
-} from "../harness/run_digest.ts";
+} from "../harness/grading/run_digest.ts";
 import type {
   MessageRecord,
   RecordKind,
   RunMeta,
   RunOutcome,
-} from "../harness/run_record.ts";
-import type { RunFilter, RunStore } from "../harness/run_store.ts";
-export { payloadText } from "../harness/run_record.ts";
+} from "../store/run_record.ts";
+import type { RunFilter, RunStore } from "../store/run_store.ts";
+export { payloadText } from "../store/run_record.ts";
 import type { RunGrade } from "../grader/mod.ts";
 import { parseScenario } from "../scenarios/mod.ts";
 import {
@@ -55,7 +55,7 @@ export const OUTCOMES: readonly RunOutcome[] = [
 ];
 
 /** Every kind of record, for the message log filter. */
-export { RECORD_KINDS } from "../harness/run_record.ts";
+export { RECORD_KINDS } from "../store/run_record.ts";
 
 /** A query parameter as a number within bounds; `fallback` when absent or empty. */
 export function numberParam(

@@ -7,8 +7,8 @@ import { createApp } from "./app.ts";
 import { SENSOR_NAMES } from "../sim/mod.ts";
 import { ROUTES } from "./main.ts";
 import { STARTER, storeWithRuns, THERMOSTAT } from "./_run_fixtures.ts";
-import { DIGEST_ATTACHMENT, storedDigest } from "../harness/run_digest.ts";
-import { gradeStoredRun } from "../harness/grade_cli.ts";
+import { DIGEST_ATTACHMENT, storedDigest } from "../harness/grading/run_digest.ts";
+import { gradeStoredRun } from "../cli/grade.ts";
 import { readTruth, runSeries } from "../grader/series.ts";
 
 Deno.test("the runs pages and API answer on real runs, and bad requests get a 4xx naming the parameter", async (t) => {

@@ -8,7 +8,7 @@
 
 import type { ComponentChildren } from "preact";
 import type { SensorName } from "../../sim/fish_tank_types.ts";
-import { formatDuration, formatSimTime } from "../../harness/time_format.ts";
+import { formatDuration, formatSimTime } from "../../lib/time_format.ts";
 import {
   type ConnectionView,
   formatRange,

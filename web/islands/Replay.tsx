@@ -10,12 +10,12 @@
  * @module
  */
 
-import { formatClock } from "../../harness/time_format.ts";
+import { formatClock } from "../../lib/time_format.ts";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { hydrateIslands } from "./_hydrate.ts";
 import RunCharts from "./RunCharts.tsx";
 import { TankCard } from "../components/tank_card.tsx";
-import { formatDuration } from "../../harness/time_format.ts";
+import { formatDuration } from "../../lib/time_format.ts";
 import {
   frameUrl,
   type LogRow,

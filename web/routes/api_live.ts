@@ -22,7 +22,7 @@ import {
   pointsParam,
   timeWindow,
 } from "./api_runs.ts";
-import { DEFAULT_ROOT } from "../../harness/topics.ts";
+import { DEFAULT_ROOT } from "../../protocol/topics.ts";
 
 /** Largest request body accepted for a range, in bytes. */
 const MAX_BODY = 4096;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { loadScenario } from "../../scenarios/mod.ts";
 import { AedesBus, EmbeddedBroker, TankNode } from "../../harness/mod.ts";
-import { RunStore } from "../../harness/run_store.ts";
+import { RunStore } from "../../store/run_store.ts";
 import { createApp, type WebContext } from "../app.ts";
 import { closeLiveRelay, liveRelayFor } from "../live_context.ts";
 import type { LiveSnapshot } from "../live_view.ts";

@@ -18,7 +18,7 @@ import {
   summarize,
   textParam,
 } from "../run_data.ts";
-import type { RecordKind } from "../../harness/run_record.ts";
+import type { RecordKind } from "../../store/run_record.ts";
 
 /** Most points per series the API sends. */
 export const MAX_POINTS = 20_000;

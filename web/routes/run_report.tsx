@@ -6,9 +6,9 @@
  * @module
  */
 
-import { formatClock } from "../../harness/time_format.ts";
+import { formatClock } from "../../lib/time_format.ts";
 import type { RunGrade } from "../../grader/mod.ts";
-import type { RunMeta } from "../../harness/run_record.ts";
+import type { RunMeta } from "../../store/run_record.ts";
 import type { RouteModule } from "../app.ts";
 import {
   clockAt,

@@ -1,0 +1,574 @@
+/**
+ * `deno task challenge` (the student's loop) and `deno task grade` (the CI grader): run scenarios in lockstep
+ * against a controller, store every message in Deno KV, grade the runs and report. `deno task grade --rescore <id>`
+ * grades a stored run again from its records.
+ *
+ * Exit codes: 0 when every scenario passes, 1 when one fails its pass mark, 2 for a usage or harness error.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { MultiBar, Presets } from "cli-progress";
+import pc from "picocolors";
+import {
+  BUILTIN_DIR,
+  formatDuration,
+  loadScenario,
+  parseScenario,
+  type Scenario,
+} from "../scenarios/mod.ts";
+import { SIMULATOR_VERSION } from "../sim/mod.ts";
+import {
+  renderRunCharts,
+  renderScoreCard,
+  type RunGrade,
+  toJson,
+  toJUnit,
+  toMarkdown,
+} from "../grader/mod.ts";
+import { AedesBus } from "../harness/broker/bus.ts";
+import { EmbeddedBroker } from "../harness/broker/broker.ts";
+import {
+  LockstepHarness,
+  type LockstepProgress,
+  runLockstep,
+} from "../harness/lockstep/lockstep.ts";
+import {
+  emptyRunStats,
+  type MessageRecord,
+  type RunMeta,
+} from "../store/run_record.ts";
+import { newRunId, RunStore } from "../store/run_store.ts";
+import { digestStoredRun, gradeRecords } from "../harness/grading/run_digest.ts";
+import { studentName } from "../store/student_name.ts";
+
+/** The scenarios `deno task challenge` runs when no `--scenario` is given. */
+export const PRACTICE_SET = [
+  "steady-day",
+  "cold-room",
+  "heater-failure",
+] as const;
+
+const STARTER = "examples/starter.ts";
+
+function help(mode: "challenge" | "grade"): string {
+  const title = mode === "challenge"
+    ? `${
+      pc.bold("deno task challenge")
+    } — run the practice scenarios against your controller and get a score card`
+    : `${
+      pc.bold("deno task grade")
+    } — grade a controller on scenarios, for CI (JSON, JUnit, Markdown reports)`;
+  return `${title}
+
+${pc.bold("Usage")}
+  deno task ${mode} [--controller "<command>"] [--scenario a,b] [options]
+  deno task grade --rescore <run-id> [--json file] [--junit file] [--markdown file]
+
+${pc.bold("Controller")}
+  --controller CMD     the program to grade, run through sh -c with MQTT_URL, MQTT_HOST, MQTT_PORT,
+                       TANK_ID and TOPIC_ROOT in its environment, e.g. "python3 my_controller.py";
+                       a .ts or .js file alone (my_controller.ts) runs under Deno's permissions:
+                       the broker only, reads in its folder only; other programs run with resource
+                       limits (and as user nobody when the harness is root)
+                       (${
+    mode === "challenge"
+      ? "default: the starter controller examples/starter.ts"
+      : "default: wait for an external controller"
+  })
+  --external           do not start a program: wait for a controller to connect (prints where)
+  --unsandboxed        run the controller as given, without permissions or limits (your own machine only)
+  --step-timeout MS    wall milliseconds a step waits for a controller that neither acks on …/ack
+                       nor subscribes with QoS 1 (default: 100)
+  --connect-timeout S  seconds to wait for the controller to connect and subscribe (default: 10; 300 with --external)
+
+${pc.bold("Scenarios")}
+  --scenario LIST      comma-separated built-in ids or YAML files (default: ${
+    mode === "challenge"
+      ? PRACTICE_SET.join(",")
+      : "the practice set " + PRACTICE_SET.join(",")
+  })
+  --parallel N         run N scenarios at once, each on its own tank (default: 1)
+
+${pc.bold("Data store and reports")}
+  --db PATH            Deno KV file (default: data/fishtank.kv); :memory: keeps nothing
+  --name NAME          student name stored with the runs (default: git user.name, else the login)
+  --group NAME         class or group, for the leaderboard
+  --json FILE          write the grades as JSON
+  --junit FILE         write JUnit XML: one test case per scenario, failing below its pass mark
+  --markdown FILE      write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)
+  --rescore RUN-ID     grade a stored run again from its records (no controller is run)
+  --plot               with --rescore: chart each measurement against its range over the run
+  --quiet              no progress bars
+  -h, --help           show this help
+
+${
+    pc.bold("Exit codes")
+  }  0 every scenario passed · 1 a scenario is below its pass mark · 2 usage or harness error
+`;
+}
+
+/** Bad command-line input: shown without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+interface GradeOptions {
+  mode: "challenge" | "grade";
+  controller?: string;
+  external: boolean;
+  scenarios: string[];
+  parallel: number;
+  db: string;
+  name?: string;
+  group?: string;
+  json?: string;
+  junit?: string;
+  markdown?: string;
+  rescore?: string;
+  plot: boolean;
+  stepTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** False with --unsandboxed. */
+  sandbox: boolean;
+  quiet: boolean;
+  help: boolean;
+}
+
+/** Parses the arguments of `deno task challenge` / `deno task grade`. */
+export function parseGradeArgs(
+  mode: "challenge" | "grade",
+  args: string[],
+): GradeOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        controller: { type: "string" },
+        external: { type: "boolean", default: false },
+        unsandboxed: { type: "boolean", default: false },
+        scenario: { type: "string" },
+        parallel: { type: "string", default: "1" },
+        db: { type: "string", default: join("data", "fishtank.kv") },
+        name: { type: "string" },
+        group: { type: "string" },
+        json: { type: "string" },
+        junit: { type: "string" },
+        markdown: { type: "string" },
+        rescore: { type: "string" },
+        plot: { type: "boolean", default: false },
+        "step-timeout": { type: "string", default: "100" },
+        "connect-timeout": { type: "string" },
+        quiet: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(
+      `${
+        error instanceof Error ? error.message : error
+      }. See deno task ${mode} --help`,
+    );
+  }
+  const number = (text: string, flag: string, min: number, max: number) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new UsageError(
+        `${flag}: expected a number from ${min} to ${max}, got "${text}"`,
+      );
+    }
+    return n;
+  };
+  if (values.controller !== undefined && values.external) {
+    throw new UsageError(
+      "--controller and --external exclude each other: give one",
+    );
+  }
+  // `grade` without a program waits for an external controller; `challenge` runs the starter.
+  const external = values.external ||
+    (mode === "grade" && values.controller === undefined);
+  const scenarios = (values.scenario ?? PRACTICE_SET.join(",")).split(",").map((
+    s,
+  ) => s.trim()).filter(Boolean);
+  if (scenarios.length === 0) {
+    throw new UsageError("--scenario: give at least one scenario id or file");
+  }
+  return {
+    mode,
+    ...(values.controller !== undefined
+      ? { controller: values.controller }
+      : {}),
+    external,
+    scenarios,
+    parallel: number(values.parallel, "--parallel", 1, 64),
+    db: values.db,
+    ...(values.name !== undefined ? { name: values.name } : {}),
+    ...(values.group !== undefined ? { group: values.group } : {}),
+    ...(values.json !== undefined ? { json: values.json } : {}),
+    ...(values.junit !== undefined ? { junit: values.junit } : {}),
+    ...(values.markdown !== undefined ? { markdown: values.markdown } : {}),
+    ...(values.rescore !== undefined ? { rescore: values.rescore } : {}),
+    plot: values.plot,
+    sandbox: !values.unsandboxed,
+    stepTimeoutMs: number(values["step-timeout"], "--step-timeout", 1, 600_000),
+    connectTimeoutMs: 1000 *
+      number(
+        values["connect-timeout"] ?? (external ? "300" : "10"),
+        "--connect-timeout",
+        0.1,
+        3600,
+      ),
+    quiet: values.quiet,
+    help: values.help,
+  };
+}
+
+/** The text of a scenario file, stored with each run so that rescoring needs no file. */
+async function scenarioSource(scenario: Scenario): Promise<string> {
+  const path = /[\\/]|\.ya?ml$/i.test(scenario.file)
+    ? scenario.file
+    : join(BUILTIN_DIR, `${scenario.file}.yaml`);
+  return await Deno.readTextFile(path);
+}
+
+/** Grades a stored run from its records: the same function for a fresh run and for `--rescore`. */
+export async function gradeStoredRun(
+  store: RunStore,
+  runId: string,
+): Promise<RunGrade> {
+  const meta = await store.getRun(runId);
+  if (!meta) {
+    throw new UsageError(
+      `No run "${runId}" in the data store. List runs with: deno task runs`,
+    );
+  }
+  const records: MessageRecord[] = [];
+  for await (const record of store.messages(runId)) records.push(record);
+  return gradeRecords(meta, records);
+}
+
+async function writeReports(
+  options: GradeOptions,
+  grades: RunGrade[],
+): Promise<void> {
+  if (options.json) await Deno.writeTextFile(options.json, toJson(grades));
+  if (options.junit) {
+    await Deno.writeTextFile(
+      options.junit,
+      toJUnit(grades, { suiteName: "fishtank" }),
+    );
+  }
+  if (options.markdown) {
+    await Deno.writeTextFile(options.markdown, toMarkdown(grades));
+  }
+}
+
+/** What {@linkcode gradeScenario} needs. */
+export interface GradeScenarioContext {
+  options:
+    & Pick<GradeOptions, "stepTimeoutMs" | "connectTimeoutMs" | "group">
+    & Partial<Pick<GradeOptions, "sandbox">>;
+  store: RunStore;
+  harness: LockstepHarness;
+  scenario: Scenario;
+  student: string;
+  tank: string;
+  controller: string | undefined;
+  progress?: (p: LockstepProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Runs one scenario in lockstep, stores every message, grades the stored run and stores the grade. */
+export async function gradeScenario(
+  context: GradeScenarioContext,
+): Promise<RunGrade> {
+  const { options, store, harness, scenario, student, tank, controller } =
+    context;
+  const runId = `${newRunId()}-${scenario.id}`;
+  const meta: RunMeta = {
+    runId,
+    scenario: {
+      id: scenario.id,
+      version: scenario.version,
+      title: scenario.title,
+      hash: scenario.hash,
+      source: await scenarioSource(scenario),
+    },
+    seed: scenario.seed,
+    simulatorVersion: SIMULATOR_VERSION,
+    controller: { command: controller ?? null, exitCode: null, signal: null },
+    student,
+    ...(options.group !== undefined ? { group: options.group } : {}),
+    tank,
+    root: "fishtank",
+    mode: "lockstep",
+    ackMode: "none",
+    startedAt: new Date().toISOString(),
+    outcome: "running",
+    simulated: 0,
+    stats: emptyRunStats(),
+  };
+  await store.createRun(meta);
+  const recorder = store.recorder(runId);
+  const result = await runLockstep(harness, {
+    scenario,
+    ...(controller !== undefined ? { controller } : {}),
+    tank,
+    sink: recorder,
+    stepTimeoutMs: options.stepTimeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs,
+    ...(options.sandbox === false ? { sandbox: false } : {}),
+    ...(context.progress ? { onProgress: context.progress } : {}),
+    ...(context.signal ? { signal: context.signal } : {}),
+  });
+  await recorder.close();
+  const patch: Partial<RunMeta> = {
+    endedAt: new Date().toISOString(),
+    outcome: result.outcome,
+    outcomeMessage: result.outcomeMessage,
+    ackMode: result.ackMode,
+    simulated: result.simulated,
+    stats: result.stats,
+    controller: {
+      command: controller ?? null,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      ...(result.sandbox !== undefined ? { sandbox: result.sandbox } : {}),
+    },
+  };
+  const { grade } = await digestStoredRun(
+    store,
+    await store.finishRun(runId, patch),
+  );
+  await store.finishRun(runId, {
+    grade: { score: grade.score, pass: grade.pass, passMark: grade.passMark },
+  });
+  return grade;
+}
+
+/** Runs `deno task challenge` or `deno task grade`; returns the exit code. */
+export async function main(
+  mode: "challenge" | "grade",
+  args: string[],
+): Promise<number> {
+  let options: GradeOptions;
+  try {
+    options = parseGradeArgs(mode, args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(pc.red(error.message));
+      return 2;
+    }
+    throw error;
+  }
+  if (options.help) {
+    console.log(help(mode));
+    return 0;
+  }
+  const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
+  let store: RunStore;
+  try {
+    store = await RunStore.open(options.db);
+  } catch (error) {
+    console.error(
+      pc.red(error instanceof Error ? error.message : String(error)),
+    );
+    return 2;
+  }
+  try {
+    const interrupted = await store.markInterrupted();
+    if (interrupted.length > 0) {
+      console.error(
+        pc.yellow(
+          `(marked ${interrupted.length} run(s) left by a harness that stopped as interrupted)`,
+        ),
+      );
+    }
+    if (options.rescore) {
+      const grade = await gradeStoredRun(store, options.rescore);
+      console.log(renderScoreCard([grade], { color }));
+      if (options.plot) {
+        const meta = (await store.getRun(options.rescore))!;
+        const scenario = parseScenario(meta.scenario.source, {
+          file: meta.scenario.id,
+        });
+        const records: MessageRecord[] = [];
+        for await (
+          const record of store.messages(options.rescore, { kinds: ["truth"] })
+        ) records.push(record);
+        console.log("\n" + renderRunCharts(scenario, records, { color }));
+      }
+      await writeReports(options, [grade]);
+      return grade.pass ? 0 : 1;
+    }
+    const scenarios: Scenario[] = [];
+    for (const id of options.scenarios) {
+      try {
+        scenarios.push(await loadScenario(id));
+      } catch (error) {
+        console.error(
+          pc.red(error instanceof Error ? error.message : String(error)),
+        );
+        return 2;
+      }
+    }
+    return await runAll(options, store, scenarios, color);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(pc.red(error.message));
+      return 2;
+    }
+    console.error(
+      pc.red(
+        `harness error: ${
+          error instanceof Error ? error.stack ?? error.message : error
+        }`,
+      ),
+    );
+    return 2;
+  } finally {
+    await store.close();
+  }
+}
+
+async function runAll(
+  options: GradeOptions,
+  store: RunStore,
+  scenarios: Scenario[],
+  color: boolean,
+): Promise<number> {
+  const student = await studentName(options.name);
+  const controller = options.external ? undefined : options.controller ??
+    (options.mode === "challenge" ? STARTER : undefined);
+  const broker = await EmbeddedBroker.start({
+    port: options.external ? 1883 : 0,
+    wsPort: null,
+  });
+  const harness = new LockstepHarness(broker, new AedesBus(broker.aedes));
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  const who = controller === STARTER
+    ? "the starter controller (examples/starter.ts)"
+    : controller ?? "an external controller";
+  console.log(
+    `${
+      pc.bold(options.mode === "challenge" ? "🐟 Challenge" : "🐟 Grading")
+    }: ${who}, ${scenarios.length} scenario${
+      scenarios.length > 1 ? "s" : ""
+    } (${scenarios.map((s) => s.id).join(", ")}), student ${pc.bold(student)}`,
+  );
+  if (options.external) {
+    console.log(
+      `Waiting for your controller: connect to ${
+        pc.green(broker.url)
+      } with TANK_ID=tank1 (TANK_ID=tank2, … with --parallel), TOPIC_ROOT=fishtank`,
+    );
+  }
+  const bars = options.quiet || !Deno.stderr.isTerminal()
+    ? undefined
+    : new MultiBar(
+      {
+        format:
+          ` {scenario} |{bar}| {sim} / {duration} simulated | {sps} steps/s | {mode}`,
+        hideCursor: true,
+        clearOnComplete: false,
+      },
+      Presets.shades_classic,
+    );
+  const grades: RunGrade[] = new Array(scenarios.length);
+  let next = 0;
+  const worker = async (slot: number) => {
+    while (next < scenarios.length && !abort.signal.aborted) {
+      const index = next++;
+      const scenario = scenarios[index]!;
+      const bar = bars?.create(scenario.duration, 0, {
+        scenario: scenario.id.padEnd(16),
+        sim: "0s",
+        duration: formatDuration(scenario.duration),
+        sps: "0",
+        mode: "connecting",
+      });
+      let lastLine = 0;
+      grades[index] = await gradeScenario({
+        options,
+        store,
+        harness,
+        scenario,
+        student,
+        tank: options.parallel > 1 ? `tank${slot + 1}` : "tank1",
+        controller,
+        signal: abort.signal,
+        progress: (p) => {
+          if (bar) {
+            bar.update(p.t, {
+              sim: formatDuration(Math.round(p.t)),
+              sps: Math.round(p.stepsPerSecond).toLocaleString("en-US"),
+              mode: p.phase === "uncontrolled"
+                ? "uncontrolled"
+                : `${p.ackMode} barrier`,
+            });
+          } else if (!options.quiet && performance.now() - lastLine > 5000) {
+            lastLine = performance.now();
+            console.log(
+              `  ${scenario.id}: ${formatDuration(Math.round(p.t))} of ${
+                formatDuration(scenario.duration)
+              } simulated, ${Math.round(p.stepsPerSecond)} steps/s`,
+            );
+          }
+        },
+      });
+      bar?.update(scenario.duration);
+      bar?.stop();
+    }
+  };
+  try {
+    await Promise.all(
+      Array.from(
+        { length: Math.min(options.parallel, scenarios.length) },
+        (_, i) => worker(i),
+      ),
+    );
+  } finally {
+    bars?.stop();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    await harness.bus.close();
+    await broker.close();
+  }
+  const done = grades.filter(Boolean);
+  console.log("\n" + renderScoreCard(done, { color }));
+  await writeReports(options, done);
+  if (options.db === ":memory:") {
+    console.log(pc.dim("Nothing was stored (--db :memory:)."));
+  } else {
+    console.log(
+      pc.dim(
+        `Stored ${done.length} run${
+          done.length > 1 ? "s" : ""
+        } in ${options.db}: ${
+          done.map((g) => g.runId).join(", ")
+        }\nSee a run's graphs (and grade it again) with: deno task grade --rescore <run-id> --plot${
+          options.db === join("data", "fishtank.kv")
+            ? ""
+            : ` --db ${options.db}`
+        }`,
+      ),
+    );
+  }
+  if (abort.signal.aborted) return 2;
+  return done.every((grade) => grade.pass) ? 0 : 1;
+}
+
+if (import.meta.main) {
+  const [mode, ...rest] = Deno.args;
+  if (mode !== "challenge" && mode !== "grade") {
+    console.error("usage: grade_cli.ts challenge|grade [options]");
+    Deno.exit(2);
+  }
+  Deno.exit(await main(mode, rest));
+}

@@ -1,0 +1,461 @@
+/**
+ * Translates one MQTT 5 connection to MQTT 3.1.1 and back, so that aedes (which speaks 3.1 and 3.1.1 only) can serve
+ * MQTT 5 clients. Pure and synchronous: bytes in, bytes out; the stream wiring lives in `_mqtt5_bridge.ts`.
+ *
+ * Client → broker packets are parsed as v5 and generated as v4; broker → client packets the other way. What v4 cannot
+ * carry is dropped: properties (user properties, content type, response topic, correlation data, message expiry,
+ * payload format, will delay, session expiry beyond "keep the session"), subscription options other than QoS (no
+ * local, retain as published, retain handling), subscription identifiers, reason strings, and reason codes on
+ * acknowledgements. Topic aliases set by the client are resolved here; none are sent to the client. Shared
+ * subscriptions and enhanced authentication (AUTH) are not available, and CONNACK says so.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import mqttPacket from "mqtt-packet";
+import type {
+  IConnackPacket,
+  IConnectPacket,
+  IPublishPacket,
+  Packet,
+} from "mqtt-packet";
+import { withDefaults } from "../../lib/options.ts";
+
+/** Options for {@linkcode Mqtt5Adapter}. */
+export interface Mqtt5AdapterOptions {
+  /** Highest topic alias a client may set on PUBLISH, advertised in CONNACK; 0 turns aliases off. */
+  topicAliasMaximum?: number;
+  /** Prefix of the client id assigned to a client that connects with an empty one. */
+  assignedIdPrefix?: string;
+}
+
+const defaults = {
+  topicAliasMaximum: 100,
+  assignedIdPrefix: "mqtt5-",
+} satisfies Required<Mqtt5AdapterOptions>;
+
+/**
+ * What one call produced, in order: bytes for the broker (v4), bytes for the client (v5), and whether the connection
+ * must close once they are flushed. `"graceful"`: the broker has been sent a DISCONNECT, so it drops the will.
+ * `"abort"`: close without telling the broker, which then publishes the will, as MQTT 5 requires after a protocol
+ * error or a DISCONNECT with a reason code other than 0.
+ */
+export interface Mqtt5Output {
+  toBroker: Buffer[];
+  toClient: Buffer[];
+  close: "graceful" | "abort" | null;
+  /** Why the adapter refused the client or closed its connection, for logs; null when all went well. */
+  error: string | null;
+}
+
+/** MQTT 3.1.1 CONNACK return codes 0..5 as MQTT 5 reason codes; aedes's own 6 (keepalive limit) → 0x80. */
+const _CONNACK_REASON = [0x00, 0x84, 0x85, 0x88, 0x86, 0x87];
+
+/** MQTT 5 reason codes used here. */
+const _MALFORMED = 0x81;
+const _PROTOCOL_ERROR = 0x82;
+const _BAD_AUTHENTICATION_METHOD = 0x8c;
+const _TOPIC_ALIAS_INVALID = 0x94;
+
+/** Raised inside a translation to close the connection with a v5 reason code. */
+class _Refusal extends Error {
+  constructor(readonly reasonCode: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The translation state of one MQTT 5 connection: topic aliases set by the client, UNSUBSCRIBE topic counts (MQTT 5
+ * UNSUBACK carries one reason code per topic, MQTT 3.1.1 UNSUBACK none), and the client's maximum packet size.
+ *
+ * @example
+ * ```ts
+ * const adapter = new Mqtt5Adapter();
+ * const out = adapter.fromClient(v5ConnectBytes); // out.toBroker holds the v4 CONNECT
+ * ```
+ */
+export class Mqtt5Adapter {
+  /** The client id the broker sees (assigned here if the client sent none); null before CONNECT. */
+  clientId: string | null = null;
+  readonly #options: Required<Mqtt5AdapterOptions>;
+  readonly #fromClient = _parser(5);
+  readonly #fromBroker = _parser(4);
+  readonly #aliases = new Map<number, string>();
+  readonly #unsubscribeCounts = new Map<number, number>();
+  /** QoS 2 messages dropped as too large for the client: their PUBREL is answered here. */
+  readonly #droppedQos2 = new Set<number>();
+  #assignedId: string | null = null;
+  #maximumPacketSize = Infinity;
+  #connectSeen = false;
+  #connackSent = false;
+  #closed = false;
+
+  constructor(options: Mqtt5AdapterOptions = {}) {
+    this.#options = withDefaults<Required<Mqtt5AdapterOptions>>(
+      defaults,
+      options,
+    );
+  }
+
+  /** Translates bytes from the MQTT 5 client (any chunking) into MQTT 3.1.1 bytes for the broker. */
+  fromClient(bytes: Uint8Array): Mqtt5Output {
+    const out = _output();
+    if (this.#closed) return out;
+    const { packets, error } = this.#fromClient.parse(bytes);
+    try {
+      for (const packet of packets) {
+        this.#clientPacket(packet, out);
+        if (out.close) return out;
+      }
+      if (error) {
+        throw new _Refusal(
+          _MALFORMED,
+          `malformed MQTT 5 packet from the client: ${error.message}`,
+        );
+      }
+    } catch (e) {
+      this.#refuse(e, out);
+    }
+    return out;
+  }
+
+  /** Translates bytes from the broker (MQTT 3.1.1, any chunking) into MQTT 5 bytes for the client. */
+  fromBroker(bytes: Uint8Array): Mqtt5Output {
+    const out = _output();
+    if (this.#closed) return out;
+    const { packets, error } = this.#fromBroker.parse(bytes);
+    try {
+      for (const packet of packets) this.#brokerPacket(packet, out);
+      if (error) {
+        throw new Error(
+          `malformed MQTT 3.1.1 packet from the broker: ${error.message}`,
+        );
+      }
+    } catch (e) {
+      this.#refuse(e, out);
+    }
+    return out;
+  }
+
+  #clientPacket(packet: Packet, out: Mqtt5Output): void {
+    if (packet.cmd !== "connect" && !this.#connectSeen) {
+      throw new _Refusal(
+        _PROTOCOL_ERROR,
+        `expected CONNECT first, got ${packet.cmd.toUpperCase()}`,
+      );
+    }
+    switch (packet.cmd) {
+      case "connect":
+        return this.#connect(packet, out);
+      case "publish":
+        return void out.toBroker.push(_generate(this.#publish(packet), 4));
+      case "subscribe": {
+        // nl, rap and rh have no 3.1.1 encoding; the broker applies the 3.1.1 defaults.
+        const subscriptions = packet.subscriptions.map(({ topic, qos }) => ({
+          topic,
+          qos,
+        }));
+        return void out.toBroker.push(
+          _generate({
+            cmd: "subscribe",
+            messageId: packet.messageId,
+            subscriptions,
+          }, 4),
+        );
+      }
+      case "unsubscribe":
+        this.#unsubscribeCounts.set(
+          packet.messageId!,
+          packet.unsubscriptions.length,
+        );
+        return void out.toBroker.push(
+          _generate({
+            cmd: "unsubscribe",
+            messageId: packet.messageId,
+            unsubscriptions: packet.unsubscriptions,
+          }, 4),
+        );
+      case "puback":
+      case "pubrec":
+      case "pubrel":
+      case "pubcomp":
+        return void out.toBroker.push(
+          _generate({ cmd: packet.cmd, messageId: packet.messageId }, 4),
+        );
+      case "pingreq":
+        return void out.toBroker.push(_generate({ cmd: "pingreq" }, 4));
+      case "disconnect":
+        this.#closed = true;
+        if ((packet.reasonCode ?? 0) === 0) {
+          out.toBroker.push(_generate({ cmd: "disconnect" }, 4));
+          out.close = "graceful";
+        } else {
+          // Any other reason code, 0x04 "disconnect with will" included, asks for the will to be published.
+          out.close = "abort";
+        }
+        return;
+      case "auth":
+        throw new _Refusal(
+          _PROTOCOL_ERROR,
+          "AUTH (enhanced authentication) is not supported",
+        );
+      default:
+        throw new _Refusal(
+          _PROTOCOL_ERROR,
+          `a client must not send ${packet.cmd.toUpperCase()}`,
+        );
+    }
+  }
+
+  #connect(packet: IConnectPacket, out: Mqtt5Output): void {
+    if (this.#connectSeen) {
+      throw new _Refusal(_PROTOCOL_ERROR, "second CONNECT on one connection");
+    }
+    this.#connectSeen = true;
+    const properties = packet.properties ?? {};
+    if (properties.authenticationMethod !== undefined) {
+      this.#closed = true;
+      out.toClient.push(
+        _generate({
+          cmd: "connack",
+          reasonCode: _BAD_AUTHENTICATION_METHOD,
+          sessionPresent: false,
+        }, 5),
+      );
+      out.close = "abort";
+      out.error =
+        `enhanced authentication ("${properties.authenticationMethod}") is not supported`;
+      return;
+    }
+    let clientId = packet.clientId;
+    if (clientId === "") {
+      clientId = this.#assignedId = this.#options.assignedIdPrefix +
+        _randomHex(8);
+    }
+    this.clientId = clientId;
+    this.#maximumPacketSize = properties.maximumPacketSize ?? Infinity;
+    const v4: IConnectPacket = {
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: 4,
+      clientId,
+      // A session that expires on disconnect (expiry 0, the default) is a 3.1.1 clean session.
+      clean: (packet.clean ?? true) ||
+        !((properties.sessionExpiryInterval ?? 0) > 0),
+      keepalive: packet.keepalive ?? 0,
+    };
+    if (packet.username !== undefined) v4.username = packet.username;
+    if (packet.password !== undefined) {
+      v4.password = packet.password;
+      // MQTT 5 allows a password without a user name; 3.1.1 does not.
+      v4.username ??= "";
+    }
+    if (packet.will) {
+      const { topic, payload, qos, retain } = packet.will;
+      v4.will = { topic, payload, qos: qos ?? 0, retain: retain ?? false };
+    }
+    out.toBroker.push(_generate(v4, 4));
+  }
+
+  #publish(packet: IPublishPacket): IPublishPacket {
+    let topic = packet.topic;
+    const alias = packet.properties?.topicAlias;
+    if (alias !== undefined) {
+      if (alias === 0 || alias > this.#options.topicAliasMaximum) {
+        throw new _Refusal(
+          _TOPIC_ALIAS_INVALID,
+          `topic alias ${alias} is outside 1..${this.#options.topicAliasMaximum}`,
+        );
+      }
+      if (topic) this.#aliases.set(alias, topic);
+      else topic = this.#aliases.get(alias) ?? "";
+      if (!topic) {
+        throw new _Refusal(
+          _PROTOCOL_ERROR,
+          `topic alias ${alias} was never set`,
+        );
+      }
+    }
+    if (!topic) throw new _Refusal(_PROTOCOL_ERROR, "PUBLISH without a topic");
+    const v4: IPublishPacket = {
+      cmd: "publish",
+      topic,
+      payload: packet.payload,
+      qos: packet.qos,
+      retain: packet.retain,
+      dup: packet.dup,
+    };
+    if (packet.qos > 0) v4.messageId = packet.messageId!;
+    return v4;
+  }
+
+  #brokerPacket(packet: Packet, out: Mqtt5Output): void {
+    switch (packet.cmd) {
+      case "connack": {
+        const reasonCode = _CONNACK_REASON[packet.returnCode ?? 0] ?? 0x80;
+        const connack: IConnackPacket = {
+          cmd: "connack",
+          reasonCode,
+          sessionPresent: packet.sessionPresent,
+        };
+        if (reasonCode === 0) {
+          connack.properties = {
+            topicAliasMaximum: this.#options.topicAliasMaximum,
+            subscriptionIdentifiersAvailable: false,
+            sharedSubscriptionAvailable: false,
+          };
+          if (this.#options.topicAliasMaximum === 0) {
+            delete connack.properties.topicAliasMaximum;
+          }
+          if (this.#assignedId !== null) {
+            connack.properties.assignedClientIdentifier = this.#assignedId;
+          }
+        }
+        this.#connackSent = true;
+        return void out.toClient.push(_generate(connack, 5));
+      }
+      case "publish":
+        return this.#deliver(packet, out);
+      case "puback":
+      case "pubrec":
+      case "pubcomp":
+        return void out.toClient.push(
+          _generate({
+            cmd: packet.cmd,
+            messageId: packet.messageId,
+            reasonCode: 0,
+          }, 5),
+        );
+      case "pubrel":
+        if (this.#droppedQos2.delete(packet.messageId!)) {
+          return void out.toBroker.push(
+            _generate({ cmd: "pubcomp", messageId: packet.messageId }, 4),
+          );
+        }
+        return void out.toClient.push(
+          _generate({
+            cmd: "pubrel",
+            messageId: packet.messageId,
+            reasonCode: 0,
+          }, 5),
+        );
+      case "suback":
+        // 3.1.1 return codes 0, 1, 2 and 0x80 are also the MQTT 5 reason codes.
+        return void out.toClient.push(
+          _generate({
+            cmd: "suback",
+            messageId: packet.messageId,
+            granted: packet.granted as number[],
+          }, 5),
+        );
+      case "unsuback": {
+        const count = this.#unsubscribeCounts.get(packet.messageId!) ?? 1;
+        this.#unsubscribeCounts.delete(packet.messageId!);
+        const granted = new Array<number>(count).fill(0);
+        return void out.toClient.push(
+          _generate(
+            { cmd: "unsuback", messageId: packet.messageId, granted },
+            5,
+          ),
+        );
+      }
+      case "pingresp":
+        return void out.toClient.push(_generate({ cmd: "pingresp" }, 5));
+      default:
+        throw new Error(
+          `unexpected ${packet.cmd.toUpperCase()} from the broker`,
+        );
+    }
+  }
+
+  /** A PUBLISH larger than the client accepts is dropped (MQTT-3.1.2-25) and acknowledged to the broker here. */
+  #deliver(packet: IPublishPacket, out: Mqtt5Output): void {
+    const v5: IPublishPacket = {
+      cmd: "publish",
+      topic: packet.topic,
+      payload: packet.payload,
+      qos: packet.qos,
+      retain: packet.retain,
+      dup: packet.dup,
+    };
+    if (packet.qos > 0) v5.messageId = packet.messageId!;
+    const bytes = _generate(v5, 5);
+    if (bytes.length <= this.#maximumPacketSize) {
+      return void out.toClient.push(bytes);
+    }
+    if (packet.qos === 1) {
+      out.toBroker.push(
+        _generate({ cmd: "puback", messageId: packet.messageId }, 4),
+      );
+    }
+    if (packet.qos === 2) {
+      this.#droppedQos2.add(packet.messageId!);
+      out.toBroker.push(
+        _generate({ cmd: "pubrec", messageId: packet.messageId }, 4),
+      );
+    }
+  }
+
+  #refuse(error: unknown, out: Mqtt5Output): void {
+    this.#closed = true;
+    out.close = "abort";
+    out.error = error instanceof Error ? error.message : String(error);
+    // MQTT 5 forbids DISCONNECT before CONNACK; before it, the connection just closes.
+    if (this.#connackSent) {
+      const reasonCode = error instanceof _Refusal ? error.reasonCode : 0x80;
+      out.toClient.push(_generate({ cmd: "disconnect", reasonCode }, 5));
+    }
+  }
+}
+
+function _output(): Mqtt5Output {
+  return { toBroker: [], toClient: [], close: null, error: null };
+}
+
+/** An mqtt-packet parser whose events are collected per call. */
+function _parser(
+  protocolVersion: 4 | 5,
+): { parse(bytes: Uint8Array): { packets: Packet[]; error: Error | null } } {
+  const parser = mqttPacket.parser({ protocolVersion });
+  let packets: Packet[] = [];
+  let error: Error | null = null;
+  parser.on("packet", (packet) => packets.push(packet));
+  parser.on(
+    "error",
+    (e) => error ??= e instanceof Error ? e : new Error(String(e)),
+  );
+  return {
+    parse(bytes) {
+      packets = [];
+      error = null;
+      parser.parse(
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      );
+      return { packets, error };
+    },
+  };
+}
+
+/** mqtt-packet reports bad input by destroying its sink, which throws for `generate()`; this names the packet. */
+function _generate(packet: Packet, protocolVersion: 4 | 5): Buffer {
+  try {
+    return mqttPacket.generate(packet, { protocolVersion });
+  } catch (e) {
+    throw new Error(
+      `cannot encode ${packet.cmd.toUpperCase()} as MQTT ${
+        protocolVersion === 5 ? "5" : "3.1.1"
+      }`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+function _randomHex(bytes: number): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}

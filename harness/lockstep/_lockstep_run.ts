@@ -1,0 +1,706 @@
+/**
+ * One lockstep run: a tank, a controller, and the barrier between them. Used through `runLockstep()`.
+ *
+ * @module
+ */
+
+import type { TankTopics } from "../../protocol/topics.ts";
+import { sandbox, sandboxLimits } from "./sandbox.ts";
+import { controllerPublish, controllerSubscribe } from "../broker/acl.ts";
+import type { Client } from "aedes";
+import {
+  controllerEnv,
+  ControllerProcess,
+  PRELOAD_DIR,
+} from "./controller_process.ts";
+import {
+  type AckMode,
+  emptyRunStats,
+  type MessageRecord,
+  type RunOutcome,
+  type RunStats,
+} from "../../store/run_record.ts";
+import { TankNode } from "../live/tank_node.ts";
+import { topicMatches } from "../broker/bus.ts";
+
+import type { HarnessRun, LockstepHarness } from "./lockstep_harness.ts";
+import type { LockstepOptions, LockstepResult } from "./lockstep.ts";
+
+/** Options with every default filled in. */
+export type Resolved =
+  & Required<
+    Omit<
+      LockstepOptions,
+      "controller" | "onProgress" | "onOutput" | "signal" | "sandbox"
+    >
+  >
+  & LockstepOptions;
+
+/** The decoded payload text, or undefined when it is not UTF-8. */
+function textOf(payload: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(payload);
+  } catch {
+    return undefined;
+  }
+}
+
+function median(values: number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 10,
+  ) / 10;
+}
+
+/** One run: a tank, a controller, the barrier between them. */
+export class LockstepRun implements HarnessRun {
+  readonly #harness: LockstepHarness;
+  readonly #options: Resolved;
+  readonly #aliases = new Map<Client, string>();
+  readonly #qos1Filters = new Map<Client, Set<string>>();
+  #tank!: TankNode;
+  /** How the controller was confined, for the run's summary. */
+  #sandbox: string | undefined;
+  /** Wall milliseconds the run may take while controlled (the sandbox's wall-clock limit). */
+  #wallLimitMs = Infinity;
+  #process: ControllerProcess | undefined;
+  #closed = false;
+  #clientsDone = false;
+  #ackMode: AckMode = "none";
+  #outcome: RunOutcome = "completed";
+  #outcomeMessage = "";
+  #uncontrolled = false;
+  #everPublished = false;
+  #connected = false;
+  #subscribed = false;
+  #stepMessages = 0;
+  /** Messages of the last `floodWindow` closed steps, oldest first, and their sum. */
+  readonly #windowCounts: number[] = [];
+  #windowSum = 0;
+  #sinceAck = 0;
+  #consecutiveTimeouts = 0;
+  #readingTopics: string[] = [];
+  #waiting: {
+    t: number;
+    resolve: (how: "explicit" | "puback" | "timeout") => void;
+    started: number;
+  } | undefined;
+  #responded = false;
+  /** Simulated time of the readings the controller last answered (an answer may come before the barrier waits). */
+  #answeredAt = -1;
+  readonly #responseMs: number[] = [];
+  readonly #stats: RunStats = emptyRunStats();
+  #wake: (() => void) | undefined;
+
+  constructor(harness: LockstepHarness, options: Resolved) {
+    this.#harness = harness;
+    this.#options = options;
+  }
+
+  get topicBase(): string {
+    return `${this.#options.root}/${this.#options.tank}`;
+  }
+
+  /** Whether clients that connect now may belong to this run. */
+  get acceptsClients(): boolean {
+    return !this.#closed;
+  }
+
+  #record(
+    record: Omit<MessageRecord, "runId" | "seq" | "wall" | "t"> & {
+      t?: number;
+    },
+  ): void {
+    if (this.#closed) return;
+    this.#stats.messages++;
+    this.#options.sink.append({
+      t: this.#tank?.time ?? 0,
+      wall: Date.now(),
+      ...record,
+    });
+  }
+
+  async run(): Promise<LockstepResult> {
+    const options = this.#options;
+    const started = performance.now();
+    const { scenario } = options;
+    // A run starts from a clean broker: nothing retained by an earlier run on this tank's topics.
+    await this.#harness.bus.clearRetained(`${this.topicBase}/#`);
+    this.#tank = await TankNode.start({
+      bus: this.#harness.bus,
+      scenario,
+      root: options.root,
+      tank: options.tank,
+      lockstep: true,
+      speed: 0,
+      onSend: (sent) => {
+        if (sent.topic.startsWith(`${this.topicBase}/sensors/`)) {
+          this.#readingTopics.push(sent.topic);
+        }
+        this.#record({
+          kind: "publish",
+          client: "$harness",
+          topic: sent.topic,
+          payload: new TextEncoder().encode(sent.payload),
+          qos: sent.qos,
+          retain: sent.retain,
+        });
+      },
+      onReject: (message, error) => {
+        this.#stats.rejected++;
+        this.#record({
+          kind: "rejected",
+          client: "$harness",
+          topic: message.topic,
+          payload: message.payload,
+          qos: 0,
+          retain: message.retain,
+          note: error,
+        });
+      },
+      onReadings: (truth) => {
+        this.#record({
+          kind: "truth",
+          client: "$harness",
+          topic: "$truth",
+          payload: new TextEncoder().encode(JSON.stringify(truth)),
+          qos: 0,
+          retain: false,
+        });
+      },
+    });
+    // Acks arrive on the bus like commands do, so a command published before its ack is applied before it.
+    await this.#harness.bus.subscribe(
+      this.#tank.topics.ack,
+      (message) => this.#onAck(message.payload),
+    );
+
+    if (options.controller !== undefined) {
+      const broker = this.#harness.broker;
+      const env = controllerEnv({
+        url: broker.url,
+        host: broker.host,
+        port: broker.port,
+        tank: options.tank,
+        root: options.root,
+      });
+      let command = options.controller;
+      let processEnv = env;
+      if (options.sandbox !== false) {
+        const confined = sandbox(command, {
+          host: broker.host,
+          port: broker.port,
+          env,
+          cwd: Deno.cwd(),
+          readable: [PRELOAD_DIR],
+          ...(options.sandbox ? { limits: options.sandbox } : {}),
+        });
+        command = confined.command;
+        processEnv = confined.env;
+        this.#wallLimitMs = 1000 *
+          sandboxLimits(options.sandbox || {}).wallSeconds;
+        this.#sandbox = confined.description;
+        this.#record({
+          kind: "note",
+          client: "$harness",
+          topic: "$sandbox",
+          payload: new Uint8Array(),
+          qos: 0,
+          retain: false,
+          note: `controller confined: ${confined.description}`,
+        });
+      }
+      this.#process = ControllerProcess.start(command, {
+        env: processEnv,
+        clearEnv: options.sandbox !== false,
+        ...(options.onOutput ? { onLine: options.onOutput } : {}),
+      });
+      this.#process.exited.then(({ code, signal }) =>
+        this.#onExit(code, signal)
+      );
+    }
+
+    let loopStarted = performance.now();
+    try {
+      await this.#waitForController();
+      loopStarted = performance.now();
+      await this.#loop(started);
+    } catch (error) {
+      this.#outcome = "error";
+      this.#outcomeMessage = `harness error: ${
+        error instanceof Error ? error.message : error
+      }`;
+    }
+
+    const loopEnded = performance.now();
+    // From here on the scenario is over: what clients do while being stopped is not part of the run's traffic.
+    this.#clientsDone = true;
+    await this.#tank.stop();
+    let exit: { code: number | null; signal: string | null } = {
+      code: null,
+      signal: null,
+    };
+    if (this.#process) {
+      exit = await this.#process.stop();
+      const output = this.#process.output();
+      for (
+        const [stream, text] of [["stdout", output.stdout], [
+          "stderr",
+          output.stderr,
+        ]] as const
+      ) {
+        if (text.length > 0) {
+          this.#record({
+            kind: "output",
+            client: "controller-1",
+            topic: `$${stream}`,
+            payload: new TextEncoder().encode(text),
+            qos: 0,
+            retain: false,
+          });
+        }
+      }
+    }
+    this.#record({
+      kind: "note",
+      client: "$harness",
+      topic: "$end",
+      payload: new TextEncoder().encode(this.#outcome),
+      qos: 0,
+      retain: false,
+      note: this.#outcomeMessage || undefined,
+    });
+    this.#closed = true;
+    this.#stats.medianResponseMs = median(this.#responseMs, 0.5);
+    this.#stats.p95ResponseMs = median(this.#responseMs, 0.95);
+    if (!this.#outcomeMessage) {
+      this.#outcomeMessage = this.#outcome === "completed"
+        ? `completed ${this.#stats.steps} steps (${this.#ackMode} barrier)`
+        : this.#outcome;
+    }
+    return {
+      outcome: this.#outcome,
+      outcomeMessage: this.#outcomeMessage,
+      ackMode: this.#ackMode,
+      stats: { ...this.#stats, loopSeconds: (loopEnded - loopStarted) / 1000 },
+      simulated: this.#tank.time,
+      exitCode: exit.code,
+      ...(this.#sandbox !== undefined ? { sandbox: this.#sandbox } : {}),
+      signal: exit.signal,
+      wallSeconds: (performance.now() - started) / 1000,
+      loopSeconds: (loopEnded - loopStarted) / 1000,
+    };
+  }
+
+  #note(text: string): void {
+    this.#record({
+      kind: "note",
+      client: "$harness",
+      topic: "$note",
+      payload: new TextEncoder().encode(text),
+      qos: 0,
+      retain: false,
+    });
+  }
+
+  #giveUp(outcome: RunOutcome, message: string): void {
+    if (this.#uncontrolled || this.#outcome !== "completed") return;
+    this.#uncontrolled = true;
+    this.#outcome = outcome;
+    this.#outcomeMessage = message;
+    this.#note(message);
+    this.#waiting?.resolve("timeout");
+  }
+
+  async #waitForController(): Promise<void> {
+    const deadline = performance.now() + this.#options.connectTimeoutMs;
+    while (
+      !this.#subscribed && !this.#uncontrolled && !this.#options.signal?.aborted
+    ) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        if (!this.#connected) {
+          this.#giveUp(
+            "no_connect",
+            `the controller did not connect within ${
+              this.#options.connectTimeoutMs / 1000
+            } s: check that it uses MQTT_HOST and MQTT_PORT (here ${this.#harness.broker.host}:${this.#harness.broker.port})`,
+          );
+        } else {
+          this.#giveUp(
+            "no_subscribe",
+            `the controller connected but did not subscribe to ${this.topicBase}/sensors/… within ${
+              this.#options.connectTimeoutMs / 1000
+            } s: check TANK_ID and TOPIC_ROOT`,
+          );
+        }
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        setTimeout(resolve, Math.min(left, 50));
+      });
+    }
+  }
+
+  async #loop(started: number): Promise<void> {
+    const { scenario } = this.#options;
+    let lastProgress = 0;
+    while (!this.#tank.finished) {
+      if (this.#options.signal?.aborted) {
+        this.#outcome = "interrupted";
+        this.#outcomeMessage = "stopped before the end";
+        break;
+      }
+      if (!this.#uncontrolled) await this.#barrier();
+      this.#stats.steps++;
+      this.#windowCounts.push(this.#stepMessages);
+      this.#windowSum += this.#stepMessages;
+      if (this.#windowCounts.length >= this.#options.floodWindow) {
+        this.#windowSum -= this.#windowCounts.shift()!;
+      }
+      this.#stepMessages = 0;
+      this.#readingTopics = [];
+      this.#responded = false;
+      this.#tank.advance(scenario.controlPeriod);
+      const now = performance.now();
+      if (!this.#uncontrolled && now - started > this.#wallLimitMs) {
+        this.#giveUp(
+          "unresponsive",
+          `the run took longer than its wall-clock limit of ${
+            this.#wallLimitMs / 1000
+          } s: the controller was stopped and the tank ran on uncontrolled`,
+        );
+        void this.#process?.stop();
+      }
+      if (now - lastProgress > 100 || this.#tank.finished) {
+        lastProgress = now;
+        this.#options.onProgress?.({
+          t: this.#tank.time,
+          duration: scenario.duration,
+          steps: this.#stats.steps,
+          stepsPerSecond: this.#stats.steps /
+            Math.max(1e-3, (now - started) / 1000),
+          ackMode: this.#ackMode,
+          phase: this.#uncontrolled ? "uncontrolled" : "answering",
+        });
+        // Running without a controller never waits: let I/O and the store breathe now and then.
+        if (this.#uncontrolled) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+      }
+      if (this.#uncontrolled && this.#stats.steps % 500 === 0) {
+        await this.#tank.flush();
+      }
+    }
+    // The controller's answer to the last readings belongs to the run too.
+    if (!this.#uncontrolled && this.#outcome === "completed") {
+      await this.#barrier();
+    }
+  }
+
+  /** Waits until the controller has dealt with the readings just published, or the deadline passes. */
+  async #barrier(): Promise<void> {
+    const hasAck = this.#ackMode === "explicit" || this.#hasQos1Readings();
+    const timeoutMs = hasAck
+      ? this.#options.ackTimeoutMs
+      : this.#options.stepTimeoutMs;
+    const t = this.#tank.time;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const how = await new Promise<"explicit" | "puback" | "timeout">(
+      (resolve) => {
+        this.#waiting = { t, resolve, started: performance.now() };
+        if (this.#answeredAt >= t) {
+          resolve(this.#ackMode === "explicit" ? "explicit" : "puback");
+        } else timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      },
+    );
+    clearTimeout(timer);
+    const waited = performance.now() - this.#waiting!.started;
+    this.#waiting = undefined;
+    if (how === "timeout") {
+      if (this.#uncontrolled) return;
+      this.#stats.timedOutSteps++;
+      this.#consecutiveTimeouts++;
+      if (this.#ackMode === "none") this.#ackMode = "timeout";
+      if (hasAck && this.#consecutiveTimeouts >= 3) {
+        this.#giveUp(
+          "unresponsive",
+          `the controller stopped answering: no ack for ${this.#consecutiveTimeouts} steps of ${
+            timeoutMs / 1000
+          } s each`,
+        );
+      } else if (
+        !hasAck && !this.#everPublished &&
+        this.#consecutiveTimeouts >= this.#options.unresponsiveSteps
+      ) {
+        this.#giveUp(
+          "unresponsive",
+          `the controller published nothing for ${this.#consecutiveTimeouts} steps: is its message handler running?`,
+        );
+      } else if (hasAck) {
+        this.#note(
+          `step at t=${t} timed out after ${timeoutMs} ms without an ack`,
+        );
+      }
+    } else {
+      this.#consecutiveTimeouts = 0;
+      this.#responseMs.push(waited);
+      if (this.#ackMode === "none" || this.#ackMode === "timeout") {
+        this.#ackMode = how;
+      }
+    }
+  }
+
+  #hasQos1Readings(): boolean {
+    for (const filters of this.#qos1Filters.values()) {
+      for (const filter of filters) {
+        if (topicMatches(filter, this.#tank.topics.sensorsAll)) return true;
+      }
+    }
+    return false;
+  }
+
+  // ---- events from the broker, routed here by LockstepHarness ----
+
+  onClientRefused(client: Client, reason: string): void {
+    if (this.#clientsDone) return;
+    this.#stats.rejected++;
+    this.#record({
+      kind: "rejected",
+      client: client.id,
+      topic: "",
+      payload: new Uint8Array(),
+      qos: 0,
+      retain: false,
+      note: `connection refused: ${reason}`,
+    });
+  }
+
+  onClientConnect(client: Client): void {
+    if (this.#clientsDone) return;
+    const alias = `controller-${this.#aliases.size + 1}`;
+    this.#aliases.set(client, alias);
+    this.#connected = true;
+    this.#record({
+      kind: "connect",
+      client: alias,
+      topic: "",
+      payload: new Uint8Array(),
+      qos: 0,
+      retain: false,
+      note: client.id,
+    });
+    this.#wake?.();
+  }
+
+  onClientSubscribe(client: Client, filter: string, qos: number): void {
+    if (this.#clientsDone) return;
+    this.#record({
+      kind: "subscribe",
+      client: this.#aliases.get(client) ?? client.id,
+      topic: filter,
+      payload: new Uint8Array(),
+      qos: Math.min(2, Math.max(0, qos)) as 0 | 1 | 2,
+      retain: false,
+    });
+    if (qos >= 1) {
+      const filters = this.#qos1Filters.get(client) ?? new Set();
+      filters.add(filter);
+      this.#qos1Filters.set(client, filters);
+    }
+    if (
+      topicMatches(filter, this.#tank.topics.sensorsAll) ||
+      topicMatches(filter, this.#tank.topics.sensor("temperature"))
+    ) {
+      this.#subscribed = true;
+      this.#wake?.();
+    }
+  }
+
+  /** The tank's topics, for access control of clients that outlive the run. */
+  get topics(): TankTopics {
+    return this.#tank.topics;
+  }
+
+  authorizeSubscribe(client: Client, filter: string): string | undefined {
+    const access = controllerSubscribe(this.#tank.topics, filter);
+    if (access.ok) return undefined;
+    if (!this.#clientsDone) {
+      this.#stats.rejected++;
+      this.#record({
+        kind: "rejected",
+        client: this.#aliases.get(client) ?? client.id,
+        topic: filter,
+        payload: new Uint8Array(),
+        qos: 0,
+        retain: false,
+        note: `access denied: ${access.reason}`,
+      });
+    }
+    return access.reason;
+  }
+
+  onClientUnsubscribe(client: Client, filter: string): void {
+    if (this.#clientsDone) return;
+    this.#qos1Filters.get(client)?.delete(filter);
+    this.#record({
+      kind: "unsubscribe",
+      client: this.#aliases.get(client) ?? client.id,
+      topic: filter,
+      payload: new Uint8Array(),
+      qos: 0,
+      retain: false,
+    });
+  }
+
+  /**
+   * Records the publish; returns an error to refuse it and close the connection (flooding), or `"drop"` to
+   * acknowledge and discard it (a topic the controller may not publish on).
+   */
+  onClientPublish(
+    client: Client,
+    topic: string,
+    payload: Uint8Array,
+    qos: number,
+    retain: boolean,
+  ): Error | "drop" | undefined {
+    const access = controllerPublish(this.#tank.topics, topic);
+    // A last will sent as the controller is stopped is judged too, though no longer recorded.
+    if (this.#closed || this.#clientsDone) {
+      return access.ok ? undefined : "drop";
+    }
+    const alias = this.#aliases.get(client) ?? client.id;
+    if (this.#outcome === "flooding") return new Error("flooding: cut off");
+    this.#stepMessages++;
+    if (this.#windowSum + this.#stepMessages > this.#options.floodLimit) {
+      this.#giveUp(
+        "flooding",
+        `the controller published more than ${this.#options.floodLimit} messages within ${this.#options.floodWindow} steps (a controller needs a few per step): it was disconnected`,
+      );
+      this.#reject(
+        alias,
+        topic,
+        payload,
+        qos,
+        retain,
+        "flood limit reached: connection closed",
+      );
+      return new Error("flooding");
+    }
+    if (!access.ok) {
+      this.#stats.rejected++;
+      this.#reject(
+        alias,
+        topic,
+        payload,
+        qos,
+        retain,
+        `access denied: ${access.reason}`,
+      );
+      return "drop";
+    }
+    this.#everPublished = true;
+    this.#record({
+      kind: "publish",
+      client: alias,
+      topic,
+      payload,
+      qos: Math.min(2, qos) as 0 | 1 | 2,
+      retain,
+    });
+    if (!this.#responded && this.#waiting) {
+      this.#responded = true;
+      if (this.#ackMode === "timeout" || this.#ackMode === "none") {
+        this.#responseMs.push(performance.now() - this.#waiting.started);
+      }
+    }
+    if (topic.startsWith(`${this.topicBase}/control/`)) this.#sinceAck++;
+    return undefined;
+  }
+
+  /** Records a publish the harness refused, with why. */
+  #reject(
+    client: string,
+    topic: string,
+    payload: Uint8Array,
+    qos: number,
+    retain: boolean,
+    note: string,
+  ): void {
+    this.#record({
+      kind: "rejected",
+      client,
+      topic,
+      payload,
+      qos: Math.min(2, qos) as 0 | 1 | 2,
+      retain,
+      note,
+    });
+  }
+
+  onClientPuback(client: Client, topic: string, payload: Uint8Array): void {
+    if (!this.#aliases.has(client) || topic !== this.#tank.topics.sensorsAll) {
+      return;
+    }
+    const t = Number(JSON.parse(textOf(payload) ?? "{}").t);
+    this.#answered(t, "puback");
+  }
+
+  #onAck(payload: Uint8Array): void {
+    if (this.#closed) return;
+    this.#ackMode = "explicit";
+    // The examples ack with the `t` of the readings they handled; any other payload means "the latest".
+    const text = textOf(payload)?.trim() ?? "";
+    const t = /^\d+(\.\d+)?$/.test(text) ? Number(text) : undefined;
+    this.#answered(t, "explicit");
+  }
+
+  /** The controller answered the readings of time `t` (undefined: the latest). */
+  #answered(t: number | undefined, how: "explicit" | "puback"): void {
+    const waiting = this.#waiting;
+    if (t !== undefined && t < this.#tank.time) {
+      // An answer to readings whose step already closed: what it commanded since the last answer came late.
+      this.#stats.lateCommands += this.#sinceAck;
+      this.#sinceAck = 0;
+      return;
+    }
+    this.#sinceAck = 0;
+    if (how === "puback" && this.#ackMode === "explicit") return; // its explicit ack is the barrier
+    this.#answeredAt = this.#tank.time;
+    waiting?.resolve(how);
+  }
+
+  onClientDisconnect(client: Client): void {
+    if (this.#clientsDone) return;
+    this.#record({
+      kind: "disconnect",
+      client: this.#aliases.get(client) ?? client.id,
+      topic: "",
+      payload: new Uint8Array(),
+      qos: 0,
+      retain: false,
+    });
+  }
+
+  #onExit(code: number | null, signal: string | null): void {
+    if (this.#closed || this.#tank?.finished) return;
+    // The last words the program printed, without stack frames: usually the error itself.
+    const last = (this.#process?.output().stderr ?? "").split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line && !/^at\s|^File "|^\^+$|^Traceback/.test(line))
+      .slice(-2)
+      .join(" | ");
+    {
+      this.#giveUp(
+        "crashed",
+        `the controller exited ${
+          signal ? `on ${signal}` : `with code ${code}`
+        } at simulated ${Math.round(this.#tank.time)} s, before the end${
+          last ? `: ${last}` : ""
+        }`,
+      );
+    }
+  }
+}

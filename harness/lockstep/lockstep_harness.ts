@@ -1,0 +1,211 @@
+/**
+ * The broker side of lockstep runs: aedes hooks installed once per broker, routing each client's events to the run it
+ * belongs to.
+ *
+ * @module
+ */
+
+import type { Client } from "aedes";
+import type { AedesBus } from "../broker/bus.ts";
+import type { EmbeddedBroker } from "../broker/broker.ts";
+import { controllerPublish } from "../broker/acl.ts";
+import type { TankTopics } from "../../protocol/topics.ts";
+
+/** What a lockstep run must handle of its clients' doings (implemented by the run in `_lockstep_run.ts`). */
+export interface HarnessRun {
+  /** `{root}/{tank}`: clients that subscribe or publish below it belong to this run. */
+  readonly topicBase: string;
+  /** The run's tank topics: its clients stay bound by them after the run (a last will comes late). */
+  readonly topics: TankTopics;
+  /** Whether clients that connect now may belong to this run. */
+  readonly acceptsClients: boolean;
+  onClientConnect(client: Client): void;
+  /** A connection was closed because the run has as many as it may have (`reason` says so). */
+  onClientRefused(client: Client, reason: string): void;
+  /** Access control: the reason a subscription is refused (it is recorded), or undefined to allow it. */
+  authorizeSubscribe(client: Client, filter: string): string | undefined;
+  onClientSubscribe(client: Client, filter: string, qos: number): void;
+  onClientUnsubscribe(client: Client, filter: string): void;
+  /**
+   * Returns an error to refuse the publish (aedes then closes the connection), or `"drop"` to acknowledge it and
+   * deliver it to nobody (MQTT 3.1.1 has no other way to refuse a publish, [MQTT-3.3.5-2]).
+   */
+  onClientPublish(
+    client: Client,
+    topic: string,
+    payload: Uint8Array,
+    qos: number,
+    retain: boolean,
+  ): Error | "drop" | undefined;
+  onClientPuback(client: Client, topic: string, payload: Uint8Array): void;
+  onClientDisconnect(client: Client): void;
+}
+
+/** Connections one run's controller may hold at once; more are closed (a controller needs one or two). */
+export const MAX_CLIENTS_PER_RUN = 8;
+
+/** Where a refused publish goes: acknowledged, matched by no subscription. */
+const DROPPED_TOPIC = "$fishtank/refused";
+
+/** Acknowledges a refused publish as usual and delivers it to nobody, not retained: "$" topics match no wildcard. */
+function drop(
+  packet: { topic: string; retain: boolean },
+  callback: (error: Error | null) => void,
+): void {
+  packet.topic = DROPPED_TOPIC;
+  packet.retain = false;
+  callback(null);
+}
+
+/** Whether MQTT filter `filter` can match a topic at or under `base` (which has no wildcards). */
+export function reaches(filter: string, base: string): boolean {
+  const levels = filter.split("/");
+  const baseLevels = base.split("/");
+  for (let i = 0; i < baseLevels.length; i++) {
+    const level = levels[i];
+    if (level === undefined) return false;
+    if (level === "#") return true;
+    if (level !== "+" && level !== baseLevels[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * The broker side of lockstep runs: installs aedes hooks once and hands each client's connects, subscriptions,
+ * publishes and PUBACKs to the run it belongs to. With one run at a time, a client belongs to it as soon as it
+ * connects; with several in parallel, as soon as it subscribes or publishes under a run's tank topics.
+ */
+export class LockstepHarness {
+  readonly broker: EmbeddedBroker;
+  readonly bus: AedesBus;
+  readonly #runs = new Set<HarnessRun>();
+  readonly #owner = new Map<Client, HarnessRun>();
+  /** Clients of finished runs, still connected for a moment: what they publish is judged by their run's rules. */
+  readonly #former = new WeakMap<Client, TankTopics>();
+
+  constructor(broker: EmbeddedBroker, bus: AedesBus) {
+    this.broker = broker;
+    this.bus = bus;
+    const aedes = broker.aedes;
+    aedes.authorizePublish = (client, packet, callback) => {
+      if (!client) return callback(null);
+      const former = this.#former.get(client);
+      if (former !== undefined && !controllerPublish(former, packet.topic).ok) {
+        return drop(packet, callback);
+      }
+      const run = this.#assign(client, packet.topic);
+      // "$" topics are the broker's; a client that is in no run has no business there either.
+      if (run === undefined && packet.topic.startsWith("$")) {
+        return drop(packet, callback);
+      }
+      const verdict = run?.onClientPublish(
+        client,
+        packet.topic,
+        packet.payload as Uint8Array,
+        packet.qos,
+        packet.retain,
+      );
+      if (verdict === "drop") return drop(packet, callback);
+      callback(verdict ?? null);
+    };
+    aedes.authorizeSubscribe = (client, subscription, callback) => {
+      if (!client) return callback(null, subscription);
+      const filter = subscription.topic;
+      const run = this.#assign(client, filter);
+      const refused = run
+        ? run.authorizeSubscribe(client, filter)
+        : [...this.#runs].some((r) => reaches(filter, r.topicBase))
+        ? `subscription to "${filter}" refused: it reaches the topics of a run this client is not part of`
+        : undefined;
+      callback(null, refused === undefined ? subscription : null);
+    };
+    aedes.authenticate = (client, _username, _password, callback) => {
+      // A connected client's id cannot be taken over (aedes would disconnect the first one): another run's
+      // controller, or the harness's own clients, keep theirs.
+      const connected = (aedes as unknown as { clients: object }).clients;
+      if (client.id.startsWith("$") || client.id in connected) {
+        const error = Object.assign(
+          new Error(`client id "${client.id}" is in use`),
+          { returnCode: 2 },
+        );
+        return callback(error as Error & { returnCode: 2 }, false);
+      }
+      callback(null, true);
+    };
+    aedes.on("client", (client) => {
+      this.#assign(client);
+    });
+    aedes.on("subscribe", (subscriptions, client) => {
+      if (!client) return;
+      for (const sub of subscriptions) {
+        // A refused subscription is listed with QoS 128; it was recorded when it was refused.
+        if ((sub.qos as number) === 128) continue;
+        this.#assign(client, sub.topic)?.onClientSubscribe(
+          client,
+          sub.topic,
+          sub.qos,
+        );
+      }
+    });
+    aedes.on("unsubscribe", (filters, client) => {
+      if (!client) return;
+      const run = this.#owner.get(client);
+      for (const filter of filters) run?.onClientUnsubscribe(client, filter);
+    });
+    aedes.on("ack", (packet, client) => {
+      if (!client || !packet || !("topic" in packet)) return;
+      this.#owner.get(client)?.onClientPuback(
+        client,
+        packet.topic,
+        packet.payload as Uint8Array,
+      );
+    });
+    aedes.on("clientDisconnect", (client) => {
+      this.#owner.get(client)?.onClientDisconnect(client);
+      this.#owner.delete(client);
+    });
+  }
+
+  /** @internal */
+  add(run: HarnessRun): void {
+    this.#runs.add(run);
+  }
+
+  /** @internal */
+  remove(run: HarnessRun): void {
+    this.#runs.delete(run);
+    for (const [client, owner] of this.#owner) {
+      if (owner === run) {
+        this.#owner.delete(client);
+        this.#former.set(client, run.topics);
+      }
+    }
+  }
+
+  #assign(client: Client, topic?: string): HarnessRun | undefined {
+    const owner = this.#owner.get(client);
+    if (owner) return owner;
+    const waiting = [...this.#runs].filter((run) => run.acceptsClients);
+    let run: HarnessRun | undefined;
+    if (topic !== undefined) {
+      run = waiting.find((r) =>
+        topic.startsWith(r.topicBase + "/") || topic === r.topicBase
+      );
+    }
+    if (!run && waiting.length === 1 && this.#runs.size === 1) run = waiting[0];
+    if (!run) return undefined;
+    let count = 0;
+    for (const owner of this.#owner.values()) if (owner === run) count++;
+    if (count >= MAX_CLIENTS_PER_RUN) {
+      run.onClientRefused(
+        client,
+        `already ${MAX_CLIENTS_PER_RUN} connections in this run`,
+      );
+      client.close();
+      return undefined;
+    }
+    this.#owner.set(client, run);
+    run.onClientConnect(client);
+    return run;
+  }
+}
