@@ -7,12 +7,8 @@
  * @module
  */
 
-import { RunStore } from "../store/run_store.ts";
-import {
-  emptyRunStats,
-  type MessageRecord,
-  type RunMeta,
-} from "../store/run_record.ts";
+import { RunStore } from "../store/mod.ts";
+import { emptyRunStats, type MessageRecord, type RunMeta } from "../store/mod.ts";
 
 /** Options for {@linkcode benchKvRecording}. */
 export interface BenchKvRecordingOptions {

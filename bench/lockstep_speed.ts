@@ -7,10 +7,11 @@
 
 import { join } from "node:path";
 import { loadScenario } from "../scenarios/mod.ts";
-import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness } from "../harness/lockstep/lockstep.ts";
-import { gradeScenario } from "../cli/grade.ts";
-import { RunStore } from "../store/run_store.ts";
+import { AedesBus } from "../harness/broker/mod.ts";
+import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { LockstepHarness } from "../harness/lockstep/mod.ts";
+import { gradeScenario } from "../harness/grading/mod.ts";
+import { RunStore } from "../store/mod.ts";
 
 /** One controller's figures. */
 export interface LockstepSpeed {

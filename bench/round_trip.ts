@@ -24,11 +24,9 @@
 import { parseArgs } from "node:util";
 import type { Socket } from "node:net";
 import mqtt from "mqtt";
-import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import {
-  controllerEnv,
-  ControllerProcess,
-} from "../harness/lockstep/controller_process.ts";
+import { AedesBus } from "../harness/broker/mod.ts";
+import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { controllerEnv, ControllerProcess } from "../harness/lockstep/mod.ts";
 
 /** Options for {@linkcode benchRoundTrip}. */
 export interface RoundTripOptions {

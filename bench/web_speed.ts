@@ -9,13 +9,14 @@
 
 import { join } from "node:path";
 import { parseScenario } from "../scenarios/mod.ts";
-import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness } from "../harness/lockstep/lockstep.ts";
-import { gradeScenario } from "../cli/grade.ts";
-import { RunStore } from "../store/run_store.ts";
-import { DIGEST_ATTACHMENT } from "../harness/grading/run_digest.ts";
-import { startWeb } from "../web/main.ts";
-import type { RunSeries } from "../grader/series.ts";
+import { AedesBus } from "../harness/broker/mod.ts";
+import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { LockstepHarness } from "../harness/lockstep/mod.ts";
+import { gradeScenario } from "../harness/grading/mod.ts";
+import { RunStore } from "../store/mod.ts";
+import { DIGEST_ATTACHMENT } from "../harness/grading/mod.ts";
+import { startWeb } from "../web/mod.ts";
+import type { RunSeries } from "../grader/mod.ts";
 import { launchBrowser } from "../tests/_browser.ts";
 
 /** The figures of {@linkcode benchWeb}, in wall milliseconds unless named otherwise. */

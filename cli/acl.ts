@@ -6,8 +6,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { mosquittoAcl } from "../harness/broker/acl.ts";
-import { DEFAULT_ROOT, validateTopicPart } from "../protocol/topics.ts";
+import { mosquittoAcl } from "../harness/broker/mod.ts";
+import { DEFAULT_ROOT, validateTopicPart } from "../protocol/mod.ts";
 
 /** Usage text for `--help`. */
 export const HELP =

@@ -12,37 +12,15 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { MultiBar, Presets } from "cli-progress";
 import pc from "picocolors";
-import {
-  BUILTIN_DIR,
-  formatDuration,
-  loadScenario,
-  parseScenario,
-  type Scenario,
-} from "../scenarios/mod.ts";
-import { SIMULATOR_VERSION } from "../sim/mod.ts";
-import {
-  renderRunCharts,
-  renderScoreCard,
-  type RunGrade,
-  toJson,
-  toJUnit,
-  toMarkdown,
-} from "../grader/mod.ts";
-import { AedesBus } from "../harness/broker/bus.ts";
-import { EmbeddedBroker } from "../harness/broker/broker.ts";
-import {
-  LockstepHarness,
-  type LockstepProgress,
-  runLockstep,
-} from "../harness/lockstep/lockstep.ts";
-import {
-  emptyRunStats,
-  type MessageRecord,
-  type RunMeta,
-} from "../store/run_record.ts";
-import { newRunId, RunStore } from "../store/run_store.ts";
-import { digestStoredRun, gradeRecords } from "../harness/grading/run_digest.ts";
-import { studentName } from "../store/student_name.ts";
+import { formatDuration, loadScenario, parseScenario, type Scenario } from "../scenarios/mod.ts";
+import { renderRunCharts, renderScoreCard, type RunGrade, toJson, toJUnit, toMarkdown } from "../grader/mod.ts";
+import { AedesBus } from "../harness/broker/mod.ts";
+import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { LockstepHarness } from "../harness/lockstep/mod.ts";
+import { type MessageRecord } from "../store/mod.ts";
+import { RunStore } from "../store/mod.ts";
+import { gradeScenario, gradeStoredRun } from "../harness/grading/mod.ts";
+import { studentName } from "../store/mod.ts";
 
 /** The scenarios `deno task challenge` runs when no `--scenario` is given. */
 export const PRACTICE_SET = [
@@ -228,30 +206,6 @@ export function parseGradeArgs(
   };
 }
 
-/** The text of a scenario file, stored with each run so that rescoring needs no file. */
-async function scenarioSource(scenario: Scenario): Promise<string> {
-  const path = /[\\/]|\.ya?ml$/i.test(scenario.file)
-    ? scenario.file
-    : join(BUILTIN_DIR, `${scenario.file}.yaml`);
-  return await Deno.readTextFile(path);
-}
-
-/** Grades a stored run from its records: the same function for a fresh run and for `--rescore`. */
-export async function gradeStoredRun(
-  store: RunStore,
-  runId: string,
-): Promise<RunGrade> {
-  const meta = await store.getRun(runId);
-  if (!meta) {
-    throw new UsageError(
-      `No run "${runId}" in the data store. List runs with: deno task runs`,
-    );
-  }
-  const records: MessageRecord[] = [];
-  for await (const record of store.messages(runId)) records.push(record);
-  return gradeRecords(meta, records);
-}
-
 async function writeReports(
   options: GradeOptions,
   grades: RunGrade[],
@@ -266,89 +220,6 @@ async function writeReports(
   if (options.markdown) {
     await Deno.writeTextFile(options.markdown, toMarkdown(grades));
   }
-}
-
-/** What {@linkcode gradeScenario} needs. */
-export interface GradeScenarioContext {
-  options:
-    & Pick<GradeOptions, "stepTimeoutMs" | "connectTimeoutMs" | "group">
-    & Partial<Pick<GradeOptions, "sandbox">>;
-  store: RunStore;
-  harness: LockstepHarness;
-  scenario: Scenario;
-  student: string;
-  tank: string;
-  controller: string | undefined;
-  progress?: (p: LockstepProgress) => void;
-  signal?: AbortSignal;
-}
-
-/** Runs one scenario in lockstep, stores every message, grades the stored run and stores the grade. */
-export async function gradeScenario(
-  context: GradeScenarioContext,
-): Promise<RunGrade> {
-  const { options, store, harness, scenario, student, tank, controller } =
-    context;
-  const runId = `${newRunId()}-${scenario.id}`;
-  const meta: RunMeta = {
-    runId,
-    scenario: {
-      id: scenario.id,
-      version: scenario.version,
-      title: scenario.title,
-      hash: scenario.hash,
-      source: await scenarioSource(scenario),
-    },
-    seed: scenario.seed,
-    simulatorVersion: SIMULATOR_VERSION,
-    controller: { command: controller ?? null, exitCode: null, signal: null },
-    student,
-    ...(options.group !== undefined ? { group: options.group } : {}),
-    tank,
-    root: "fishtank",
-    mode: "lockstep",
-    ackMode: "none",
-    startedAt: new Date().toISOString(),
-    outcome: "running",
-    simulated: 0,
-    stats: emptyRunStats(),
-  };
-  await store.createRun(meta);
-  const recorder = store.recorder(runId);
-  const result = await runLockstep(harness, {
-    scenario,
-    ...(controller !== undefined ? { controller } : {}),
-    tank,
-    sink: recorder,
-    stepTimeoutMs: options.stepTimeoutMs,
-    connectTimeoutMs: options.connectTimeoutMs,
-    ...(options.sandbox === false ? { sandbox: false } : {}),
-    ...(context.progress ? { onProgress: context.progress } : {}),
-    ...(context.signal ? { signal: context.signal } : {}),
-  });
-  await recorder.close();
-  const patch: Partial<RunMeta> = {
-    endedAt: new Date().toISOString(),
-    outcome: result.outcome,
-    outcomeMessage: result.outcomeMessage,
-    ackMode: result.ackMode,
-    simulated: result.simulated,
-    stats: result.stats,
-    controller: {
-      command: controller ?? null,
-      exitCode: result.exitCode,
-      signal: result.signal,
-      ...(result.sandbox !== undefined ? { sandbox: result.sandbox } : {}),
-    },
-  };
-  const { grade } = await digestStoredRun(
-    store,
-    await store.finishRun(runId, patch),
-  );
-  await store.finishRun(runId, {
-    grade: { score: grade.score, pass: grade.pass, passMark: grade.passMark },
-  });
-  return grade;
 }
 
 /** Runs `deno task challenge` or `deno task grade`; returns the exit code. */
@@ -390,6 +261,11 @@ export async function main(
       );
     }
     if (options.rescore) {
+      if (!(await store.getRun(options.rescore))) {
+        throw new UsageError(
+          `No run "${options.rescore}" in the data store ${options.db}: check the id (deno task web lists the runs)`,
+        );
+      }
       const grade = await gradeStoredRun(store, options.rescore);
       console.log(renderScoreCard([grade], { color }));
       if (options.plot) {

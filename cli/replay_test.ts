@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { EmbeddedBroker } from "../harness/broker/broker.ts";
-import type { MessageRecord } from "../store/run_record.ts";
-import { main, parseReplayArgs, ReplayError, replayRun } from "./replay.ts";
-import {
-  formatSpeed,
-  pacedDelayMs,
-  parseSpeed,
-  replayTopic,
-} from "../harness/replay/_replay_pace.ts";
-import { storeWithRuns, THERMOSTAT } from "../web/_run_fixtures.ts";
+import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import type { MessageRecord } from "../store/mod.ts";
+import { main, parseReplayArgs } from "./replay.ts";
+import { ReplayError, replayRun } from "../harness/replay/mod.ts";
+import { formatSpeed, pacedDelayMs, parseSpeed, replayTopic } from "../harness/replay/mod.ts";
+import { storeWithRuns, THERMOSTAT } from "../web/testing.ts";
 
 Deno.test("parseReplayArgs() fills in the defaults: ×60 on the embedded broker at 1883 under replay/", () => {
   assert.deepEqual(parseReplayArgs(["run-1"]), {

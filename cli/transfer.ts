@@ -6,13 +6,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { DEFAULT_STORE_PATH, RunStore } from "../store/run_store.ts";
-import {
-  backupStore,
-  exportRun,
-  importRun,
-  readingsCsv,
-} from "../harness/grading/run_transfer.ts";
+import { DEFAULT_STORE_PATH, RunStore } from "../store/mod.ts";
+import { backupStore, exportRun, importRun, readingsCsv } from "../harness/grading/mod.ts";
 
 /** The three commands. */
 export type TransferMode = "export" | "import" | "backup";

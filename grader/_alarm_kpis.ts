@@ -4,12 +4,8 @@
  * @module
  */
 
-import { parseAlarm } from "../harness/mod.ts";
-import {
-  FAULT_EVENT_TYPES,
-  type Scenario,
-  type ScenarioEvent,
-} from "../scenarios/mod.ts";
+import { parseAlarm } from "../protocol/mod.ts";
+import { FAULT_EVENT_TYPES, type Scenario, type ScenarioEvent } from "../scenarios/mod.ts";
 import { clockAt } from "./_format.ts";
 import type { AlarmKpis, FaultKpis } from "./kpis.ts";
 

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { RunMeta } from "../store/run_record.ts";
-import { TankTopics } from "../harness/mod.ts";
+import type { RunMeta } from "../store/mod.ts";
+import { TankTopics } from "../protocol/mod.ts";
 import type { HygieneKpis, TopicCount } from "./kpis.ts";
 
 /** Topics under a tank a controller may publish on: its commands, its alarm and its acks. */

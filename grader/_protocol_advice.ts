@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RunMeta } from "../store/run_record.ts";
+import type { RunMeta } from "../store/mod.ts";
 import { formatDuration, formatNumber, plural } from "./_format.ts";
 import type { RunKpis } from "./kpis.ts";
 

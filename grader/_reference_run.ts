@@ -5,25 +5,9 @@
  * @module
  */
 
-import type {
-  MessageRecord,
-  RunMeta,
-  TruthSample,
-} from "../store/run_record.ts";
-import {
-  ACTUATOR_NAMES,
-  type ActuatorName,
-  fishTank,
-  type FishTankInputs,
-  type FishTankState,
-  Simulation,
-} from "../sim/mod.ts";
-import {
-  activeEvents,
-  environmentAt,
-  rangesAt,
-  type Scenario,
-} from "../scenarios/mod.ts";
+import type { MessageRecord, RunMeta, TruthSample } from "../store/mod.ts";
+import { ACTUATOR_NAMES, type ActuatorName, fishTank, type FishTankInputs, type FishTankState, Simulation } from "../sim/mod.ts";
+import { activeEvents, environmentAt, rangesAt, type Scenario } from "../scenarios/mod.ts";
 
 type Draft = Omit<MessageRecord, "runId" | "seq" | "wall">;
 

@@ -5,22 +5,9 @@
  * @module
  */
 
-import type {
-  MessageRecord,
-  RunMeta,
-  TruthSample,
-} from "../store/run_record.ts";
-import {
-  ACTUATOR_NAMES,
-  type FishTankInputs,
-  SENSOR_NAMES,
-} from "../sim/mod.ts";
-import {
-  activeEvents,
-  parseScenario,
-  rangesAt,
-  type Scenario,
-} from "../scenarios/mod.ts";
+import type { MessageRecord, RunMeta, TruthSample } from "../store/mod.ts";
+import { ACTUATOR_NAMES, type FishTankInputs, SENSOR_NAMES } from "../sim/mod.ts";
+import { activeEvents, parseScenario, rangesAt, type Scenario } from "../scenarios/mod.ts";
 import { computeKpis, type RunKpis } from "./kpis.ts";
 import { type RunGrade, scoreRun } from "./score.ts";
 

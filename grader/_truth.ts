@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { TruthSample } from "../store/run_record.ts";
+import type { TruthSample } from "../store/mod.ts";
 
 /** A truth sample and the seconds it stands for: up to the next sample (the publish period that follows it). */
 export interface SpannedSample {

@@ -9,7 +9,7 @@
 import asciichart from "asciichart";
 import type { Scenario } from "../scenarios/mod.ts";
 import { SENSOR_NAMES, SENSOR_UNITS, type SensorName } from "../sim/mod.ts";
-import type { MessageRecord, TruthSample } from "../store/run_record.ts";
+import type { MessageRecord, TruthSample } from "../store/mod.ts";
 import { decodeTruth } from "./_truth.ts";
 import { clockAt } from "./_format.ts";
 

@@ -5,23 +5,11 @@
  * @module
  */
 
-import type { RunOutcome } from "../store/run_record.ts";
+import type { RunOutcome } from "../store/mod.ts";
 import type { SensorName } from "../sim/mod.ts";
 import type { ScenarioGrading } from "../scenarios/mod.ts";
-import {
-  formatDuration,
-  formatFigure,
-  formatNumber,
-  plural,
-} from "./_format.ts";
-import type {
-  ActuatorKpis,
-  AlarmKpis,
-  EnergyKpis,
-  FaultKpis,
-  HygieneKpis,
-  MeasurementKpis,
-} from "./kpis.ts";
+import { formatDuration, formatFigure, formatNumber, plural } from "./_format.ts";
+import type { ActuatorKpis, AlarmKpis, EnergyKpis, FaultKpis, HygieneKpis, MeasurementKpis } from "./kpis.ts";
 
 /** A component's score (0–1) and the figure behind it in words. */
 export interface ComponentResult {

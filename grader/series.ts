@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { MessageRecord, TruthSample } from "../store/run_record.ts";
+import type { MessageRecord, TruthSample } from "../store/mod.ts";
 import { SENSOR_NAMES, SENSOR_UNITS, type SensorName } from "../sim/mod.ts";
 
 /** A point of a series: simulated seconds and a value. */

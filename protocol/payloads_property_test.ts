@@ -6,15 +6,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ACTUATOR_NAMES, SENSOR_NAMES } from "../sim/mod.ts";
-import { controllerPublish, controllerSubscribe } from "../harness/broker/acl.ts";
-import { PacketGuard } from "../harness/broker/_packet_guard.ts";
-import {
-  parseAlarm,
-  parseCommand,
-  parseControlAll,
-  parseRange,
-  PHYSICAL_BOUNDS,
-} from "./payloads.ts";
+import { controllerPublish, controllerSubscribe } from "../harness/broker/mod.ts";
+import { PacketGuard } from "../harness/broker/mod.ts";
+import { parseAlarm, parseCommand, parseControlAll, parseRange, PHYSICAL_BOUNDS } from "./payloads.ts";
 import { TankTopics } from "./topics.ts";
 
 const RUNS = { numRuns: 3000 };

@@ -5,7 +5,7 @@
  */
 
 import { userInfo } from "node:os";
-import { withDefaults } from "../lib/options.ts";
+import { withDefaults } from "../lib/mod.ts";
 
 /** Where {@linkcode studentName} looks; each source returns undefined when it has nothing (or cannot be asked). */
 export interface StudentNameSources {

@@ -5,10 +5,11 @@
  * @module
  */
 
-import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness } from "../harness/lockstep/lockstep.ts";
-import { gradeScenario } from "../cli/grade.ts";
-import { RunStore } from "../store/run_store.ts";
+import { AedesBus } from "../harness/broker/mod.ts";
+import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { LockstepHarness } from "../harness/lockstep/mod.ts";
+import { gradeScenario } from "../harness/grading/mod.ts";
+import { RunStore } from "../store/mod.ts";
 import { loadScenario } from "../scenarios/mod.ts";
 import type { RunGrade } from "../grader/mod.ts";
 

@@ -6,9 +6,10 @@
 
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import { LockstepHarness } from "../harness/lockstep/lockstep.ts";
-import type { MessageRecord, TruthSample } from "../store/run_record.ts";
+import { AedesBus } from "../harness/broker/mod.ts";
+import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { LockstepHarness } from "../harness/lockstep/mod.ts";
+import type { MessageRecord, TruthSample } from "../store/mod.ts";
 import { withGrading } from "./_grading.ts";
 
 const CHEAT =

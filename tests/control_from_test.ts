@@ -6,7 +6,9 @@
 
 import assert from "node:assert/strict";
 import { loadScenario } from "../scenarios/mod.ts";
-import { AedesBus, EmbeddedBroker, TankNode } from "../harness/mod.ts";
+import { AedesBus } from "../harness/broker/mod.ts";
+import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { TankNode } from "../harness/live/mod.ts";
 import { eventually, recorder } from "./_processes.ts";
 
 Deno.test("a tank follows another tank's commands, then hands over to its own controller and back", async () => {

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { RunStore } from "../store/run_store.ts";
+import { RunStore } from "../store/mod.ts";
 import { Child } from "./_processes.ts";
 
 function grade(db: string, scenario: string): Child {

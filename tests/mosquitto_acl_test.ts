@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { mosquittoAcl } from "../harness/broker/acl.ts";
+import { mosquittoAcl } from "../harness/broker/mod.ts";
 import { hasCommand, ignoreWithout, startMosquitto } from "./_peers.ts";
 
 const PASSWORD = "fish";

@@ -4,14 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import type { MessageRecord } from "../store/run_record.ts";
-import { RunStore } from "../store/run_store.ts";
-import {
-  freePort,
-  hasCommand,
-  ignoreWithout,
-  startMosquitto,
-} from "./_peers.ts";
+import type { MessageRecord } from "../store/mod.ts";
+import { RunStore } from "../store/mod.ts";
+import { freePort, hasCommand, ignoreWithout, startMosquitto } from "./_peers.ts";
 import { Child, recorder, startSim } from "./_processes.ts";
 
 const decoder = new TextDecoder();

@@ -5,17 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { AedesBus, EmbeddedBroker } from "../harness/mod.ts";
-import {
-  LockstepHarness,
-  type LockstepResult,
-  runLockstep,
-} from "../harness/lockstep/lockstep.ts";
-import type { MessageRecord } from "../store/run_record.ts";
-import type { SandboxLimits } from "../harness/lockstep/sandbox.ts";
+import { AedesBus } from "../harness/broker/mod.ts";
+import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { LockstepHarness, type LockstepResult, runLockstep } from "../harness/lockstep/mod.ts";
+import type { MessageRecord } from "../store/mod.ts";
+import type { SandboxLimits } from "../harness/lockstep/mod.ts";
 import { loadScenario, type Scenario } from "../scenarios/mod.ts";
 import { hasCommand, ignoreWithout } from "./_peers.ts";
-import { RunStore } from "../store/run_store.ts";
+import { RunStore } from "../store/mod.ts";
 
 const HOSTILE = "tests/fixtures/hostile";
 

@@ -6,9 +6,9 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { gradeStoredRun } from "../cli/grade.ts";
-import { emptyRunStats, type RunMeta } from "../store/run_record.ts";
-import { RunStore } from "../store/run_store.ts";
+import { gradeStoredRun } from "../harness/grading/mod.ts";
+import { emptyRunStats, type RunMeta } from "../store/mod.ts";
+import { RunStore } from "../store/mod.ts";
 import { Child } from "./_processes.ts";
 import { withGrading } from "./_grading.ts";
 

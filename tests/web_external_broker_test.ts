@@ -5,9 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { RunStore } from "../store/run_store.ts";
-import { startWeb } from "../web/main.ts";
-import type { LiveSnapshot, TankView } from "../web/live_view.ts";
+import { RunStore } from "../store/mod.ts";
+import { startWeb } from "../web/mod.ts";
+import type { LiveSnapshot, TankView } from "../web/mod.ts";
 import { hasCommand, ignoreWithout, startMosquitto } from "./_peers.ts";
 import { eventually, recorder, startSim } from "./_processes.ts";
 

@@ -4,16 +4,12 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  ignoreWithoutChromium,
-  launchBrowser,
-  SCREENSHOTS,
-} from "./_browser.ts";
-import { startWeb } from "../web/main.ts";
-import { storeWithRuns, THERMOSTAT } from "../web/_run_fixtures.ts";
+import { ignoreWithoutChromium, launchBrowser, SCREENSHOTS } from "./_browser.ts";
+import { startWeb } from "../web/mod.ts";
+import { storeWithRuns, THERMOSTAT } from "../web/testing.ts";
 import { lastBatch } from "../store/testing.ts";
-import { formatReading } from "../web/live_view.ts";
-import { formatDuration } from "../lib/time_format.ts";
+import { formatReading } from "../web/mod.ts";
+import { formatDuration } from "../lib/mod.ts";
 
 Deno.test({
   name:

@@ -4,15 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  ignoreWithoutChromium,
-  launchBrowser,
-  PHONE,
-  phoneMisfits,
-  SCREENSHOTS,
-} from "./_browser.ts";
-import { startWeb } from "../web/main.ts";
-import { STARTER, storeWithRuns, THERMOSTAT } from "../web/_run_fixtures.ts";
+import { ignoreWithoutChromium, launchBrowser, PHONE, phoneMisfits, SCREENSHOTS } from "./_browser.ts";
+import { startWeb } from "../web/mod.ts";
+import { STARTER, storeWithRuns, THERMOSTAT } from "../web/testing.ts";
 
 Deno.test({
   name:

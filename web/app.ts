@@ -6,7 +6,7 @@
  */
 
 import { Hono } from "hono";
-import type { RunStore } from "../store/run_store.ts";
+import type { RunStore } from "../store/mod.ts";
 import type { IslandBundles } from "./islands/_build.ts";
 
 /** What every route can use. */

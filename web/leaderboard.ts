@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { RunMeta } from "../store/run_record.ts";
+import type { RunMeta } from "../store/mod.ts";
 
 /** A student's standing on one scenario. */
 export interface LeaderboardRow {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { buildLeaderboard } from "./leaderboard.ts";
-import type { RunMeta } from "../store/run_record.ts";
+import type { RunMeta } from "../store/mod.ts";
 
 function run(
   runId: string,

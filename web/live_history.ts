@@ -6,10 +6,10 @@
  * @module
  */
 
-import { applyMessage, initialDisplayState } from "../harness/display/display.ts";
-import type { RunMeta } from "../store/run_record.ts";
-import type { RunStore } from "../store/run_store.ts";
-import { downsampleIndices, type MeasurementSeries } from "../grader/series.ts";
+import { applyMessage, initialDisplayState } from "../harness/display/mod.ts";
+import type { RunMeta } from "../store/mod.ts";
+import type { RunStore } from "../store/mod.ts";
+import { downsampleIndices, type MeasurementSeries } from "../grader/mod.ts";
 import { SENSOR_UNITS, type SensorName } from "../sim/mod.ts";
 
 /** Runs looked at, newest first, when no recording is running. */

@@ -6,9 +6,8 @@
  * @module
  */
 
-// Imported directly rather than through `harness/mod.ts`: this module is bundled for the browser, and the
-// harness's public module also carries the broker and the processes.
-import { isSensor, parseRange, type Range } from "../protocol/payloads.ts";
+// The topic contract's module is pure (no broker, no processes), so this file can be bundled for the browser.
+import { isSensor, parseRange, type Range } from "../protocol/mod.ts";
 
 /** The result of a check: the range to publish, or what is wrong and with which field. */
 export type RangeCheck =

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { EmbeddedBroker } from "../harness/mod.ts";
+import { EmbeddedBroker } from "../harness/broker/mod.ts";
 import { LiveRelay } from "./live_relay.ts";
 import type { LiveUpdate } from "./live_view.ts";
 

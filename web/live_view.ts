@@ -6,13 +6,8 @@
  * @module
  */
 
-import { readingAgeMs } from "../protocol/reading_age.ts";
-import {
-  type ActuatorName,
-  SENSOR_NAMES,
-  SENSOR_UNITS,
-  type SensorName,
-} from "../sim/fish_tank_types.ts";
+import { readingAgeMs } from "../protocol/mod.ts";
+import { type ActuatorName, SENSOR_NAMES, SENSOR_UNITS, type SensorName } from "../sim/mod.ts";
 
 /** A target range; either bound may be absent. */
 export interface RangeView {

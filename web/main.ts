@@ -8,7 +8,7 @@
 
 import { parseArgs } from "node:util";
 import type { Hono } from "hono";
-import { DEFAULT_STORE_PATH, RunStore } from "../store/run_store.ts";
+import { DEFAULT_STORE_PATH, RunStore } from "../store/mod.ts";
 import { createApp, type RouteModule, type WebContext } from "./app.ts";
 import { buildIslands, type IslandBundles } from "./islands/_build.ts";
 import { apiRunsRoutes } from "./routes/api_runs.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createApp } from "./app.ts";
 import { ROUTES } from "./main.ts";
-import { storeWithRuns, THERMOSTAT } from "./_run_fixtures.ts";
+import { storeWithRuns, THERMOSTAT } from "./testing.ts";
 import { lastBatch } from "../store/testing.ts";
 import { formatReading } from "./live_view.ts";
 import { frameFromStart, ReplayIndex } from "./replay_state.ts";

@@ -8,13 +8,9 @@
  * @module
  */
 
-import {
-  applyMessage,
-  type DisplayState,
-  initialDisplayState,
-} from "../harness/display/display.ts";
-import type { RunMeta } from "../store/run_record.ts";
-import type { RunStore } from "../store/run_store.ts";
+import { applyMessage, type DisplayState, initialDisplayState } from "../harness/display/mod.ts";
+import type { RunMeta } from "../store/mod.ts";
+import type { RunStore } from "../store/mod.ts";
 import { toView } from "./live_relay.ts";
 import type { TankView } from "./live_view.ts";
 

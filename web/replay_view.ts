@@ -6,8 +6,8 @@
  * @module
  */
 
-import { RECORD_KINDS, type RecordKind } from "../store/run_record.ts";
-import type { RunSeries } from "../grader/series.ts";
+import { RECORD_KINDS, type RecordKind } from "../store/mod.ts";
+import type { RunSeries } from "../grader/mod.ts";
 import type { TankView } from "./live_view.ts";
 import type { MessageRow } from "./components/message_log.tsx";
 

@@ -6,30 +6,13 @@
  * @module
  */
 
-import {
-  DIGEST_POINTS,
-  digestStoredRun,
-  type RunDigest,
-  storedDigest,
-} from "../harness/grading/run_digest.ts";
-import type {
-  MessageRecord,
-  RecordKind,
-  RunMeta,
-  RunOutcome,
-} from "../store/run_record.ts";
-import type { RunFilter, RunStore } from "../store/run_store.ts";
-export { payloadText } from "../store/run_record.ts";
+import { DIGEST_POINTS, digestStoredRun, type RunDigest, storedDigest } from "../harness/grading/mod.ts";
+import type { MessageRecord, RecordKind, RunMeta, RunOutcome } from "../store/mod.ts";
+import type { RunFilter, RunStore } from "../store/mod.ts";
+export { payloadText } from "../store/mod.ts";
 import type { RunGrade } from "../grader/mod.ts";
 import { parseScenario } from "../scenarios/mod.ts";
-import {
-  readTruth,
-  reduceSeries,
-  type RunSeries,
-  runSeries,
-  type RunTruth,
-  type SeriesOptions,
-} from "../grader/series.ts";
+import { readTruth, reduceSeries, type RunSeries, runSeries, type RunTruth, type SeriesOptions } from "../grader/mod.ts";
 
 /** A bad request: the status and a message naming the parameter. */
 export class RequestError extends Error {
@@ -55,7 +38,7 @@ export const OUTCOMES: readonly RunOutcome[] = [
 ];
 
 /** Every kind of record, for the message log filter. */
-export { RECORD_KINDS } from "../store/run_record.ts";
+export { RECORD_KINDS } from "../store/mod.ts";
 
 /** A query parameter as a number within bounds; `fallback` when absent or empty. */
 export function numberParam(

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { TankTopics } from "../../protocol/topics.ts";
+import { TankTopics } from "../../protocol/mod.ts";
 
 /** A decision: allowed, or refused with a sentence for the student. */
 export type Access = { ok: true } | { ok: false; reason: string };

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  controllerPublish,
-  controllerSubscribe,
-  livePublish,
-  LiveRoles,
-  mosquittoAcl,
-} from "./acl.ts";
-import { reaches } from "../lockstep/lockstep_harness.ts";
-import { TankTopics } from "../../protocol/topics.ts";
+import { controllerPublish, controllerSubscribe, livePublish, LiveRoles, mosquittoAcl } from "./acl.ts";
+import { reaches } from "../lockstep/mod.ts";
+import { TankTopics } from "../../protocol/mod.ts";
 
 const topics = new TankTopics("fishtank", "tank1");
 

@@ -11,7 +11,7 @@ import type { Duplex } from "node:stream";
 import { Aedes, type Client } from "aedes";
 import { frontDoor } from "./_front_door.ts";
 import { guardPackets } from "./_packet_guard.ts";
-import { withDefaults } from "../../lib/options.ts";
+import { withDefaults } from "../../lib/mod.ts";
 import { WebSocketDuplex } from "./_websocket_duplex.ts";
 
 /** Options for {@linkcode EmbeddedBroker.start}. */

@@ -13,7 +13,7 @@
 import { Buffer } from "node:buffer";
 import type { Aedes, AedesPublishPacket } from "aedes";
 import mqtt from "mqtt";
-import { withDefaults } from "../../lib/options.ts";
+import { withDefaults } from "../../lib/mod.ts";
 
 /** One message as a subscriber sees it. */
 export interface BusMessage {

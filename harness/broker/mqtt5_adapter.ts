@@ -20,7 +20,7 @@ import type {
   IPublishPacket,
   Packet,
 } from "mqtt-packet";
-import { withDefaults } from "../../lib/options.ts";
+import { withDefaults } from "../../lib/mod.ts";
 
 /** Options for {@linkcode Mqtt5Adapter}. */
 export interface Mqtt5AdapterOptions {

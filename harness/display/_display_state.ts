@@ -5,22 +5,9 @@
  * @module
  */
 
-import {
-  ACTUATOR_NAMES,
-  type ActuatorName,
-  SENSOR_NAMES,
-  type SensorName,
-} from "../../sim/fish_tank_types.ts";
-import {
-  decodeText,
-  parseAlarm,
-  parseCommand,
-  parseControlAll,
-  parseRange,
-  preview,
-  type Range,
-} from "../../protocol/payloads.ts";
-import { TankTopics } from "../../protocol/topics.ts";
+import { ACTUATOR_NAMES, type ActuatorName, SENSOR_NAMES, type SensorName } from "../../sim/mod.ts";
+import { decodeText, parseAlarm, parseCommand, parseControlAll, parseRange, preview, type Range } from "../../protocol/mod.ts";
+import { TankTopics } from "../../protocol/mod.ts";
 
 /** Where the display stands with the broker. */
 export type ConnectionState = "connecting" | "connected" | "reconnecting";

@@ -10,15 +10,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { SENSOR_NAMES } from "../../sim/mod.ts";
 import { digestStoredRun } from "./run_digest.ts";
-import {
-  type MessageRecord,
-  payloadBytes,
-  payloadText,
-  RECORD_KINDS,
-  type RecordKind,
-  type RunMeta,
-} from "../../store/run_record.ts";
-import type { RunStore } from "../../store/run_store.ts";
+import { type MessageRecord, payloadBytes, payloadText, RECORD_KINDS, type RecordKind, type RunMeta } from "../../store/mod.ts";
+import type { RunStore } from "../../store/mod.ts";
 
 /** The format of an export, in its first line. */
 export const EXPORT_FORMAT = "fishtank-run/1";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadScenario, type Scenario } from "../../scenarios/mod.ts";
-import { FakeBus } from "../broker/bus.ts";
+import { FakeBus } from "../broker/mod.ts";
 import { TankNode } from "./tank_node.ts";
 
 const text = (payload: Uint8Array) => new TextDecoder().decode(payload);

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
-import { AedesBus, EmbeddedBroker } from "../mod.ts";
-import {
-  controllerEnv,
-  type ControllerEnvBase,
-  ControllerError,
-  ControllerProcess,
-  PRELOAD_DIR,
-} from "./controller_process.ts";
+import { AedesBus } from "../broker/mod.ts";
+import { EmbeddedBroker } from "../broker/mod.ts";
+import { controllerEnv, type ControllerEnvBase, ControllerError, ControllerProcess, PRELOAD_DIR } from "./controller_process.ts";
 import { delay, waitFor } from "../../lib/testing.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

@@ -6,10 +6,10 @@
  */
 
 import type { Client } from "aedes";
-import type { AedesBus } from "../broker/bus.ts";
-import type { EmbeddedBroker } from "../broker/broker.ts";
-import { controllerPublish } from "../broker/acl.ts";
-import type { TankTopics } from "../../protocol/topics.ts";
+import type { AedesBus } from "../broker/mod.ts";
+import type { EmbeddedBroker } from "../broker/mod.ts";
+import { controllerPublish } from "../broker/mod.ts";
+import type { TankTopics } from "../../protocol/mod.ts";
 
 /** What a lockstep run must handle of its clients' doings (implemented by the run in `_lockstep_run.ts`). */
 export interface HarnessRun {

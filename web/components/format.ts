@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { RunOutcome } from "../../store/run_record.ts";
+import type { RunOutcome } from "../../store/mod.ts";
 
 /** `1,240.5` with `digits` decimals. */
 export function formatNumber(value: number, digits = 0): string {

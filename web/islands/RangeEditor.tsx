@@ -11,7 +11,7 @@ import { useState } from "preact/hooks";
 import { hydrateIslands } from "./_hydrate.ts";
 import { checkRangeInput } from "../live_range.ts";
 import { LABELS, type RangeView, unit } from "../live_view.ts";
-import type { SensorName } from "../../sim/fish_tank_types.ts";
+import type { SensorName } from "../../sim/mod.ts";
 
 /** Props of {@linkcode RangeEditor}. */
 export interface RangeEditorProps {

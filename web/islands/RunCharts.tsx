@@ -13,7 +13,7 @@ import uPlot from "uplot";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { hydrateIslands } from "./_hydrate.ts";
 import { LineSvg } from "../components/line_svg.tsx";
-import type { Marker, RunSeries } from "../../grader/series.ts";
+import type { Marker, RunSeries } from "../../grader/mod.ts";
 
 /** Props of {@linkcode RunCharts}. */
 export interface RunChartsProps {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { loadScenario } from "../../scenarios/mod.ts";
-import { AedesBus, EmbeddedBroker, TankNode } from "../../harness/mod.ts";
-import { RunStore } from "../../store/run_store.ts";
+import { AedesBus } from "../../harness/broker/mod.ts";
+import { EmbeddedBroker } from "../../harness/broker/mod.ts";
+import { TankNode } from "../../harness/live/mod.ts";
+import { RunStore } from "../../store/mod.ts";
 import { createApp, type WebContext } from "../app.ts";
 import { closeLiveRelay, liveRelayFor } from "../live_context.ts";
 import type { LiveSnapshot } from "../live_view.ts";

@@ -8,17 +8,8 @@
 import type { Context } from "hono";
 import type { RouteModule } from "../app.ts";
 import { SENSOR_NAMES, type SensorName } from "../../sim/mod.ts";
-import {
-  numberParam,
-  payloadText,
-  RECORD_KINDS,
-  RequestError,
-  runData,
-  runFilterParams,
-  summarize,
-  textParam,
-} from "../run_data.ts";
-import type { RecordKind } from "../../store/run_record.ts";
+import { numberParam, payloadText, RECORD_KINDS, RequestError, runData, runFilterParams, summarize, textParam } from "../run_data.ts";
+import type { RecordKind } from "../../store/mod.ts";
 
 /** Most points per series the API sends. */
 export const MAX_POINTS = 20_000;

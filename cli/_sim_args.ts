@@ -1,0 +1,260 @@
+/**
+ * The command line of `deno task sim`: its help text and the parsing of its options.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { DEFAULT_STORE_PATH } from "../store/mod.ts";
+import pc from "picocolors";
+import { parseDuration } from "../scenarios/mod.ts";
+import { DEFAULT_ROOT, DEFAULT_TANK, type LayoutName, LAYOUTS, validateTopicPart } from "../protocol/mod.ts";
+
+/** Usage text for `--help`. */
+export const HELP = `${
+  pc.bold("deno task sim")
+} — a simulated fish tank on MQTT, live, for the classroom
+
+${pc.bold("Usage")}
+  deno task sim [options]
+
+${pc.bold("Scenario")}
+  --scenario ID|FILE   built-in scenario id or a YAML file (default: steady-day)
+  --list               list the built-in scenarios and exit
+  --duration D         override the scenario's duration, e.g. 12h, 90m, 2d
+  --seed N             override the scenario's random seed
+
+${pc.bold("Tanks and topics")}
+  --tanks N            simulate N tanks, tank1 … tankN (default: 1)
+  --tank ID            the tank id when there is one tank (default: ${DEFAULT_TANK})
+  --topic-root ROOT    first topic levels (default: ${DEFAULT_ROOT})
+  --layout NAME        ${
+  Object.keys(LAYOUTS).join(" | ")
+}; "olp" is the original kit's layout
+                       (OLP/device/tank/id/…, with its field names in sensors/all)
+  --control-from ID    the other tanks obey tank ID's control topics (a demo rig following
+                       a simulated tank); switch at runtime with the retained topic
+                       {root}/{tank}/control_source (payload: a tank id, or "self")
+
+${pc.bold("Speed")}
+  --speed N|max        simulated seconds per wall second (default: 60); "max" = as fast as possible
+
+${pc.bold("Broker")}
+  --broker URL         use an external broker (e.g. mqtt://127.0.0.1:1883) instead of the embedded one
+  --host HOST          address the embedded broker listens on (default: 127.0.0.1;
+                       0.0.0.0 lets other machines in the classroom connect)
+  --port N             MQTT/TCP port (default: 1883; 0 picks a free one)
+  --ws-port N          MQTT over WebSocket port for browsers (default: 9001; 0 picks a free one)
+
+${pc.bold("Access")}
+  --lock               roles on the embedded broker: clients without a user name control the one
+                       tank they first touch; user "viewer" reads everything; user "teacher" (with
+                       the password printed at start) edits ranges and commands any tank
+  --teacher-password P the teacher's password with --lock (default: a new one each start)
+
+${pc.bold("Web and data store")}
+  --web                also serve the web pages: live tanks (cards, charts, range editing),
+                       stored runs, leaderboard; records the session (implies --record)
+  --web-port N         its port (default: 8000; 0 picks a free one); it listens on --host
+  --record             record every message of every tank into the data store, as a run
+                       (the live charts' longer history comes from it)
+  --db PATH            the data store (default: ${DEFAULT_STORE_PATH}; :memory: keeps nothing)
+
+${pc.bold("Output")}
+  --quiet              print only the connection banner, alarms and errors
+  -h, --help           show this help
+
+${pc.bold("Examples")}
+  deno task sim
+  deno task sim --scenario cold-room --tanks 3 --host 0.0.0.0
+  deno task sim --layout olp --speed 600
+  deno task sim --web --tanks 2
+  deno task sim --web --lock --host 0.0.0.0        (a classroom: controllers keep to their tank)
+  deno task sim --broker mqtt://127.0.0.1:1883 --scenario heater-failure
+`;
+
+/** Thrown for bad command-line input: the message is shown without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Parsed and checked command line of `deno task sim`. */
+export interface SimCliOptions {
+  scenario: string;
+  list: boolean;
+  duration?: number;
+  seed?: number;
+  tanks: string[];
+  root: string;
+  kitAliases: boolean;
+  controlFrom?: string;
+  speed: number | "max";
+  broker?: string;
+  host: string;
+  port: number;
+  wsPort: number;
+  /** Serve the web pages beside the simulation (and record it). */
+  web: boolean;
+  webPort: number;
+  /** Record the session into the data store (`--record`, or implied by `--web`). */
+  record: boolean;
+  /** Roles on the embedded broker (`--lock`), with the teacher's password. */
+  lock: boolean;
+  teacherPassword: string;
+  db: string;
+  quiet: boolean;
+  help: boolean;
+}
+
+function integer(
+  value: string,
+  flag: string,
+  min: number,
+  max: number,
+): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(
+      `${flag}: expected a whole number from ${min} to ${max}, got "${value}"`,
+    );
+  }
+  return n;
+}
+
+/** Parses `deno task sim`'s arguments; throws {@linkcode UsageError} with a message naming the flag. */
+export function parseSimArgs(args: string[]): SimCliOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        scenario: { type: "string", default: "steady-day" },
+        list: { type: "boolean", default: false },
+        duration: { type: "string" },
+        seed: { type: "string" },
+        tanks: { type: "string", default: "1" },
+        tank: { type: "string" },
+        "topic-root": { type: "string" },
+        layout: { type: "string" },
+        "control-from": { type: "string" },
+        speed: { type: "string", default: "60" },
+        broker: { type: "string" },
+        host: { type: "string", default: "127.0.0.1" },
+        port: { type: "string", default: "1883" },
+        "ws-port": { type: "string", default: "9001" },
+        web: { type: "boolean", default: false },
+        "web-port": { type: "string", default: "8000" },
+        record: { type: "boolean", default: false },
+        lock: { type: "boolean", default: false },
+        "teacher-password": { type: "string" },
+        db: { type: "string", default: DEFAULT_STORE_PATH },
+        quiet: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(
+      `${
+        error instanceof Error ? error.message : error
+      }. See deno task sim --help`,
+    );
+  }
+  const layoutName = values.layout ?? "fishtank";
+  if (!(layoutName in LAYOUTS)) {
+    throw new UsageError(
+      `--layout: expected one of ${
+        Object.keys(LAYOUTS).join(", ")
+      }, got "${layoutName}"`,
+    );
+  }
+  const layout = LAYOUTS[layoutName as LayoutName];
+  const count = integer(values.tanks, "--tanks", 1, 1000);
+  if (count > 1 && values.tank !== undefined) {
+    throw new UsageError(
+      "--tank names a single tank: with --tanks N the tanks are called tank1 … tankN",
+    );
+  }
+  const tanks = count === 1
+    ? [values.tank ?? layout.tank]
+    : Array.from({ length: count }, (_, i) => `tank${i + 1}`);
+  const root = values["topic-root"] ?? layout.root;
+  try {
+    validateTopicPart(root, "root");
+    tanks.forEach((tank) => validateTopicPart(tank, "tank"));
+    if (values["control-from"] !== undefined) {
+      validateTopicPart(values["control-from"], "tank");
+    }
+  } catch (error) {
+    throw new UsageError(
+      error instanceof Error ? error.message : String(error),
+    );
+  }
+  let speed: number | "max";
+  if (values.speed === "max") speed = "max";
+  else {
+    speed = Number(values.speed);
+    if (!(speed > 0) || !Number.isFinite(speed)) {
+      throw new UsageError(
+        `--speed: expected a positive number or "max", got "${values.speed}"`,
+      );
+    }
+  }
+  let duration: number | undefined;
+  if (values.duration !== undefined) {
+    try {
+      duration = parseDuration(values.duration);
+    } catch (error) {
+      throw new UsageError(
+        `--duration: ${error instanceof Error ? error.message : error}`,
+      );
+    }
+    if (!(duration > 0)) {
+      throw new UsageError(
+        `--duration: must be longer than zero, got "${values.duration}"`,
+      );
+    }
+  }
+  if (
+    values.broker !== undefined &&
+    !/^(mqtts?|wss?|tcp):\/\//.test(values.broker)
+  ) {
+    throw new UsageError(
+      `--broker: expected a URL like mqtt://127.0.0.1:1883, got "${values.broker}"`,
+    );
+  }
+  if (values.lock && values.broker !== undefined) {
+    throw new UsageError(
+      "--lock: roles are for the embedded broker; lock an external one with its own ACL (deno task acl)",
+    );
+  }
+  return {
+    scenario: values.scenario,
+    list: values.list,
+    ...(duration !== undefined ? { duration } : {}),
+    ...(values.seed !== undefined
+      ? { seed: integer(values.seed, "--seed", 0, 2 ** 32 - 1) }
+      : {}),
+    tanks,
+    root,
+    kitAliases: layout.kitAliases,
+    ...(values["control-from"] !== undefined
+      ? { controlFrom: values["control-from"] }
+      : {}),
+    speed,
+    ...(values.broker !== undefined ? { broker: values.broker } : {}),
+    host: values.host,
+    port: integer(values.port, "--port", 0, 65535),
+    wsPort: integer(values["ws-port"], "--ws-port", 0, 65535),
+    web: values.web,
+    webPort: integer(values["web-port"], "--web-port", 0, 65535),
+    record: values.record || values.web,
+    lock: values.lock,
+    teacherPassword: values["teacher-password"] ??
+      crypto.randomUUID().slice(0, 8),
+    db: values.db,
+    quiet: values.quiet,
+    help: values.help,
+  };
+}

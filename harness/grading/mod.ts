@@ -1,0 +1,25 @@
+/**
+ * Grading a run end to end: one scenario in lockstep against a controller, stored and graded
+ * ({@linkcode gradeScenario}); a stored run graded again from its records; the digest (grade and peak-keeping charts)
+ * stored with a finished run; export to and import from JSON Lines.
+ *
+ * @module
+ */
+
+export {
+  gradeScenario,
+  gradeStoredRun,
+} from "./grade_scenario.ts";
+export {
+  DIGEST_ATTACHMENT,
+  DIGEST_POINTS,
+  digestStoredRun,
+  type RunDigest,
+  storedDigest,
+} from "./run_digest.ts";
+export {
+  backupStore,
+  exportRun,
+  importRun,
+  readingsCsv,
+} from "./run_transfer.ts";

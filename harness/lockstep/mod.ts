@@ -1,0 +1,23 @@
+/**
+ * The lockstep runner: a scenario advanced one step at a time, as fast as the controller answers, with a barrier
+ * between steps; the controller's process, started, confined (sandbox) and watched; the preloads injected into it.
+ *
+ * @module
+ */
+
+export {
+  controllerEnv,
+  ControllerProcess,
+} from "./controller_process.ts";
+export {
+  LockstepHarness,
+  type LockstepProgress,
+  type LockstepResult,
+  runLockstep,
+} from "./lockstep.ts";
+export {
+  reaches,
+} from "./lockstep_harness.ts";
+export {
+  type SandboxLimits,
+} from "./sandbox.ts";

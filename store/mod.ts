@@ -1,0 +1,30 @@
+/**
+ * The data store: the record format of a run (every MQTT message with its simulated time, the simulator's truth),
+ * the Deno KV run store with its pages, the streaming recorder, and who ran a run. Builds on `lib/` only: it knows
+ * nothing of brokers or grades.
+ *
+ * @module
+ */
+
+export {
+  type AckMode,
+  emptyRunStats,
+  type MessageRecord,
+  payloadBytes,
+  payloadText,
+  RECORD_KINDS,
+  type RecordKind,
+  type RunMeta,
+  type RunOutcome,
+  type RunStats,
+  type TruthSample,
+} from "./run_record.ts";
+export {
+  DEFAULT_STORE_PATH,
+  newRunId,
+  type RunFilter,
+  RunStore,
+} from "./run_store.ts";
+export {
+  studentName,
+} from "./student_name.ts";

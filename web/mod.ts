@@ -1,0 +1,16 @@
+/**
+ * The web front end (`deno task web`): live tanks with range editing, runs, reports, replay and the leaderboard,
+ * served by Hono with Preact islands. The CLIs start it through this module.
+ *
+ * @module
+ */
+
+export {
+  formatReading,
+  type LiveSnapshot,
+  type TankView,
+} from "./live_view.ts";
+export {
+  startWeb,
+  type WebServer,
+} from "./main.ts";
