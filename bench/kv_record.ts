@@ -7,8 +7,12 @@
  * @module
  */
 
-import { RunStore } from "../store/mod.ts";
-import { emptyRunStats, type MessageRecord, type RunMeta } from "../store/mod.ts";
+import {
+  emptyRunStats,
+  type MessageRecord,
+  type RunMeta,
+  RunStore,
+} from "../store/mod.ts";
 
 /** Options for {@linkcode benchKvRecording}. */
 export interface BenchKvRecordingOptions {

@@ -8,10 +8,8 @@
 
 import mqtt from "mqtt";
 import { loadScenario } from "../scenarios/mod.ts";
-import { AedesBus } from "../harness/broker/mod.ts";
-import { EmbeddedBroker } from "../harness/broker/mod.ts";
-import { runLive } from "../harness/live/mod.ts";
-import { TankNode } from "../harness/live/mod.ts";
+import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
+import { runLive, TankNode } from "../harness/live/mod.ts";
 
 /** Drift figures, in simulated seconds. */
 export interface LiveDrift {

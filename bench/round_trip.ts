@@ -24,8 +24,7 @@
 import { parseArgs } from "node:util";
 import type { Socket } from "node:net";
 import mqtt from "mqtt";
-import { AedesBus } from "../harness/broker/mod.ts";
-import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
 import { controllerEnv, ControllerProcess } from "../harness/lockstep/mod.ts";
 
 /** Options for {@linkcode benchRoundTrip}. */

@@ -9,12 +9,10 @@
 
 import { join } from "node:path";
 import { parseScenario } from "../scenarios/mod.ts";
-import { AedesBus } from "../harness/broker/mod.ts";
-import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
 import { LockstepHarness } from "../harness/lockstep/mod.ts";
-import { gradeScenario } from "../harness/grading/mod.ts";
+import { DIGEST_ATTACHMENT, gradeScenario } from "../harness/grading/mod.ts";
 import { RunStore } from "../store/mod.ts";
-import { DIGEST_ATTACHMENT } from "../harness/grading/mod.ts";
 import { startWeb } from "../web/mod.ts";
 import type { RunSeries } from "../grader/mod.ts";
 import { launchBrowser } from "../tests/_browser.ts";

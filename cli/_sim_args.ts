@@ -8,7 +8,13 @@ import { parseArgs } from "node:util";
 import { DEFAULT_STORE_PATH } from "../store/mod.ts";
 import pc from "picocolors";
 import { parseDuration } from "../scenarios/mod.ts";
-import { DEFAULT_ROOT, DEFAULT_TANK, type LayoutName, LAYOUTS, validateTopicPart } from "../protocol/mod.ts";
+import {
+  DEFAULT_ROOT,
+  DEFAULT_TANK,
+  type LayoutName,
+  LAYOUTS,
+  validateTopicPart,
+} from "../protocol/mod.ts";
 
 /** Usage text for `--help`. */
 export const HELP = `${

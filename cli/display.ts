@@ -5,8 +5,20 @@
  */
 
 import { parseArgs } from "node:util";
-import { DEFAULT_ROOT, DEFAULT_TANK, type LayoutName, LAYOUTS, validateTopicPart } from "../protocol/mod.ts";
-import { DEFAULT_BROKER, DISPLAY_DEFAULTS, type DisplayOptions, normalizeBroker, runDisplay } from "../harness/display/mod.ts";
+import {
+  DEFAULT_ROOT,
+  DEFAULT_TANK,
+  type LayoutName,
+  LAYOUTS,
+  validateTopicPart,
+} from "../protocol/mod.ts";
+import {
+  DEFAULT_BROKER,
+  DISPLAY_DEFAULTS,
+  type DisplayOptions,
+  normalizeBroker,
+  runDisplay,
+} from "../harness/display/mod.ts";
 
 /** Usage text for `--help`. */
 export const HELP =

@@ -12,15 +12,24 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { MultiBar, Presets } from "cli-progress";
 import pc from "picocolors";
-import { formatDuration, loadScenario, parseScenario, type Scenario } from "../scenarios/mod.ts";
-import { renderRunCharts, renderScoreCard, type RunGrade, toJson, toJUnit, toMarkdown } from "../grader/mod.ts";
-import { AedesBus } from "../harness/broker/mod.ts";
-import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import {
+  formatDuration,
+  loadScenario,
+  parseScenario,
+  type Scenario,
+} from "../scenarios/mod.ts";
+import {
+  renderRunCharts,
+  renderScoreCard,
+  type RunGrade,
+  toJson,
+  toJUnit,
+  toMarkdown,
+} from "../grader/mod.ts";
+import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
 import { LockstepHarness } from "../harness/lockstep/mod.ts";
-import { type MessageRecord } from "../store/mod.ts";
-import { RunStore } from "../store/mod.ts";
+import { type MessageRecord, RunStore, studentName } from "../store/mod.ts";
 import { gradeScenario, gradeStoredRun } from "../harness/grading/mod.ts";
-import { studentName } from "../store/mod.ts";
 
 /** The scenarios `deno task challenge` runs when no `--scenario` is given. */
 export const PRACTICE_SET = [

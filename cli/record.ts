@@ -13,7 +13,11 @@ import { parseDuration } from "../scenarios/mod.ts";
 import { normalizeBroker } from "../harness/display/mod.ts";
 import { DEFAULT_STORE_PATH, RunStore } from "../store/mod.ts";
 import { recordBroker, type RecordOptions } from "../harness/record/mod.ts";
-import { DEFAULT_ROOT, DEFAULT_TANK, validateTopicPart } from "../protocol/mod.ts";
+import {
+  DEFAULT_ROOT,
+  DEFAULT_TANK,
+  validateTopicPart,
+} from "../protocol/mod.ts";
 
 /** Usage text for `--help`. */
 export const HELP =

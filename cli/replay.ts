@@ -13,7 +13,15 @@ import { EmbeddedBroker } from "../harness/broker/mod.ts";
 import { normalizeBroker } from "../harness/display/mod.ts";
 import { DEFAULT_STORE_PATH, RunStore } from "../store/mod.ts";
 import { validateTopicPart } from "../protocol/mod.ts";
-import { DEFAULT_PREFIX, DEFAULT_SPEED, formatSpeed, parseSpeed, ReplayError, type ReplayProgress, replayRun } from "../harness/replay/mod.ts";
+import {
+  DEFAULT_PREFIX,
+  DEFAULT_SPEED,
+  formatSpeed,
+  parseSpeed,
+  ReplayError,
+  type ReplayProgress,
+  replayRun,
+} from "../harness/replay/mod.ts";
 
 /** The embedded broker's port when `--port` is not given. */
 export const DEFAULT_PORT = 1883;

@@ -3,8 +3,14 @@ import mqtt from "mqtt";
 import { EmbeddedBroker } from "../harness/broker/mod.ts";
 import type { MessageRecord } from "../store/mod.ts";
 import { main, parseReplayArgs } from "./replay.ts";
-import { ReplayError, replayRun } from "../harness/replay/mod.ts";
-import { formatSpeed, pacedDelayMs, parseSpeed, replayTopic } from "../harness/replay/mod.ts";
+import {
+  formatSpeed,
+  pacedDelayMs,
+  parseSpeed,
+  ReplayError,
+  replayRun,
+  replayTopic,
+} from "../harness/replay/mod.ts";
 import { storeWithRuns, THERMOSTAT } from "../web/testing.ts";
 
 Deno.test("parseReplayArgs() fills in the defaults: ×60 on the embedded broker at 1883 under replay/", () => {
@@ -183,7 +189,7 @@ Deno.test("replayRun() republishes a run's traffic under replay/ on the embedded
             args: [
               "run",
               "-A",
-              "harness/display/display.ts",
+              "cli/display.ts",
               "--broker",
               fresh.url,
               "--topic-root",

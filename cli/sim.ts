@@ -6,18 +6,37 @@
  */
 
 import pc from "picocolors";
-import { listBuiltinScenarios, loadScenario, type Scenario } from "../scenarios/mod.ts";
+import {
+  listBuiltinScenarios,
+  loadScenario,
+  type Scenario,
+} from "../scenarios/mod.ts";
 import { SENSOR_NAMES, SENSOR_UNITS } from "../sim/mod.ts";
-import { EmbeddedBroker } from "../harness/broker/mod.ts";
-import { type AclBroker, installLiveAcl, LiveRoles } from "../harness/broker/mod.ts";
-import { AedesBus, type Bus, MqttBus } from "../harness/broker/mod.ts";
-import { type LiveStats, runLive } from "../harness/live/mod.ts";
-import { type TankLogEntry, TankNode } from "../harness/live/mod.ts";
+import {
+  type AclBroker,
+  AedesBus,
+  type Bus,
+  EmbeddedBroker,
+  installLiveAcl,
+  LiveRoles,
+  MqttBus,
+} from "../harness/broker/mod.ts";
+import {
+  type LiveStats,
+  runLive,
+  type TankLogEntry,
+  TankNode,
+} from "../harness/live/mod.ts";
 import type { WebServer } from "../web/mod.ts";
 import { recordBroker, type RecordingResult } from "../harness/record/mod.ts";
 import { RunStore } from "../store/mod.ts";
 import { DEFAULT_ROOT, DEFAULT_TANK, TankTopics } from "../protocol/mod.ts";
-import { HELP, parseSimArgs, type SimCliOptions, UsageError } from "./_sim_args.ts";
+import {
+  HELP,
+  parseSimArgs,
+  type SimCliOptions,
+  UsageError,
+} from "./_sim_args.ts";
 
 export { parseSimArgs, type SimCliOptions, UsageError };
 
@@ -197,7 +216,7 @@ async function startWebBeside(
     }
   }
   // Loaded only with --web, so the plain simulator does not load the web app.
-  const { startWeb } = await import("../web/main.ts");
+  const { startWeb } = await import("../web/mod.ts");
   return await startWeb({
     store,
     broker: {

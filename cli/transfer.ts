@@ -7,7 +7,12 @@
 
 import { parseArgs } from "node:util";
 import { DEFAULT_STORE_PATH, RunStore } from "../store/mod.ts";
-import { backupStore, exportRun, importRun, readingsCsv } from "../harness/grading/mod.ts";
+import {
+  backupStore,
+  exportRun,
+  importRun,
+  readingsCsv,
+} from "../harness/grading/mod.ts";
 
 /** The three commands. */
 export type TransferMode = "export" | "import" | "backup";

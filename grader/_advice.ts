@@ -7,9 +7,20 @@
 import type { RunMeta } from "../store/mod.ts";
 import type { SensorName } from "../sim/mod.ts";
 import type { ScenarioGrading, SensorRange } from "../scenarios/mod.ts";
-import { formatDuration, formatFigure, formatHours, formatNumber, plural } from "./_format.ts";
+import {
+  formatDuration,
+  formatFigure,
+  formatHours,
+  formatNumber,
+  plural,
+} from "./_format.ts";
 import { hygieneAdvice, outcomeAdvice } from "./_protocol_advice.ts";
-import type { ActuatorKpis, FaultKpis, MeasurementKpis, RunKpis } from "./kpis.ts";
+import type {
+  ActuatorKpis,
+  FaultKpis,
+  MeasurementKpis,
+  RunKpis,
+} from "./kpis.ts";
 
 /** Text a controller sent, quoted for a sentence: on one line, at most 60 characters. */
 function _quote(text: string): string {

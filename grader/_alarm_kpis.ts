@@ -5,7 +5,11 @@
  */
 
 import { parseAlarm } from "../protocol/mod.ts";
-import { FAULT_EVENT_TYPES, type Scenario, type ScenarioEvent } from "../scenarios/mod.ts";
+import {
+  FAULT_EVENT_TYPES,
+  type Scenario,
+  type ScenarioEvent,
+} from "../scenarios/mod.ts";
 import { clockAt } from "./_format.ts";
 import type { AlarmKpis, FaultKpis } from "./kpis.ts";
 

@@ -6,8 +6,20 @@
  */
 
 import type { MessageRecord, RunMeta, TruthSample } from "../store/mod.ts";
-import { ACTUATOR_NAMES, type ActuatorName, fishTank, type FishTankInputs, type FishTankState, Simulation } from "../sim/mod.ts";
-import { activeEvents, environmentAt, rangesAt, type Scenario } from "../scenarios/mod.ts";
+import {
+  ACTUATOR_NAMES,
+  type ActuatorName,
+  fishTank,
+  type FishTankInputs,
+  type FishTankState,
+  Simulation,
+} from "../sim/mod.ts";
+import {
+  activeEvents,
+  environmentAt,
+  rangesAt,
+  type Scenario,
+} from "../scenarios/mod.ts";
 
 type Draft = Omit<MessageRecord, "runId" | "seq" | "wall">;
 

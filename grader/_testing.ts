@@ -6,8 +6,17 @@
  */
 
 import type { MessageRecord, RunMeta, TruthSample } from "../store/mod.ts";
-import { ACTUATOR_NAMES, type FishTankInputs, SENSOR_NAMES } from "../sim/mod.ts";
-import { activeEvents, parseScenario, rangesAt, type Scenario } from "../scenarios/mod.ts";
+import {
+  ACTUATOR_NAMES,
+  type FishTankInputs,
+  SENSOR_NAMES,
+} from "../sim/mod.ts";
+import {
+  activeEvents,
+  parseScenario,
+  rangesAt,
+  type Scenario,
+} from "../scenarios/mod.ts";
 import { computeKpis, type RunKpis } from "./kpis.ts";
 import { type RunGrade, scoreRun } from "./score.ts";
 

@@ -6,8 +6,17 @@
  * @module
  */
 
-import { evaporationFlux, latentHeatOfVaporisation, type SensorName } from "../sim/mod.ts";
-import { environmentAt, rangeAt, type Scenario, type SensorRange } from "../scenarios/mod.ts";
+import {
+  evaporationFlux,
+  latentHeatOfVaporisation,
+  type SensorName,
+} from "../sim/mod.ts";
+import {
+  environmentAt,
+  rangeAt,
+  type Scenario,
+  type SensorRange,
+} from "../scenarios/mod.ts";
 
 /** Options for {@linkcode estimateEnergyBudget}. */
 export interface EnergyBudgetOptions {

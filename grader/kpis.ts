@@ -6,12 +6,32 @@
  * @module
  */
 
-import type { AckMode, MessageRecord, RunMeta, TruthSample } from "../store/mod.ts";
-import { ACTUATOR_NAMES, type ActuatorName, SENSOR_NAMES, type SensorName } from "../sim/mod.ts";
-import { type EventType, rangeAt, type Scenario, type SensorRange } from "../scenarios/mod.ts";
+import type {
+  AckMode,
+  MessageRecord,
+  RunMeta,
+  TruthSample,
+} from "../store/mod.ts";
+import {
+  ACTUATOR_NAMES,
+  type ActuatorName,
+  SENSOR_NAMES,
+  type SensorName,
+} from "../sim/mod.ts";
+import {
+  type EventType,
+  rangeAt,
+  type Scenario,
+  type SensorRange,
+} from "../scenarios/mod.ts";
 import { round } from "./_format.ts";
 import { alarmKpis, type AlarmPublish } from "./_alarm_kpis.ts";
-import { hygieneKpis, isControllerClient, TopicCounter, TopicRules } from "./_hygiene_kpis.ts";
+import {
+  hygieneKpis,
+  isControllerClient,
+  TopicCounter,
+  TopicRules,
+} from "./_hygiene_kpis.ts";
 import { measurementKpis } from "./_measurement_kpis.ts";
 import { decodeTruth, spanSamples } from "./_truth.ts";
 import { estimateEnergyBudget } from "./energy_budget.ts";

@@ -13,14 +13,52 @@
  * @module
  */
 
-export { type EnergyBudgetOptions, estimateEnergyBudget, targetTemperature } from "./energy_budget.ts";
-export { type ActuatorKpis, type AlarmKpis, computeKpis, type EnergyKpis, type Excursion, type FalseAlarm, type FaultKpis, type HygieneKpis, type KpiInput, type MeasurementKpis, type RunKpis, type SwitchingKpis, type TopicCount } from "./kpis.ts";
+export {
+  type EnergyBudgetOptions,
+  estimateEnergyBudget,
+  targetTemperature,
+} from "./energy_budget.ts";
+export {
+  type ActuatorKpis,
+  type AlarmKpis,
+  computeKpis,
+  type EnergyKpis,
+  type Excursion,
+  type FalseAlarm,
+  type FaultKpis,
+  type HygieneKpis,
+  type KpiInput,
+  type MeasurementKpis,
+  type RunKpis,
+  type SwitchingKpis,
+  type TopicCount,
+} from "./kpis.ts";
 export { toJson } from "./report_json.ts";
 export { escapeXml, type JUnitOptions, toJUnit } from "./report_junit.ts";
 export { toMarkdown } from "./report_markdown.ts";
 export { renderScoreCard, type ScoreCardOptions } from "./report_terminal.ts";
-export { actuatorSwitchingScore, alarmScore, type ComponentResult, detectionScore, energyScore, FALSE_ALARM_PENALTY, HYGIENE_PENALTIES, hygieneScore, isIdle, LATE_ALARM_DEADLINES, RANGE_TOLERANCE, rangeScore, switchingScore, TOLERANCE_HOURS } from "./score_components.ts";
-export { type GradeComponent, overallScore, type RunGrade, scoreRun } from "./score.ts";
+export {
+  actuatorSwitchingScore,
+  alarmScore,
+  type ComponentResult,
+  detectionScore,
+  energyScore,
+  FALSE_ALARM_PENALTY,
+  HYGIENE_PENALTIES,
+  hygieneScore,
+  isIdle,
+  LATE_ALARM_DEADLINES,
+  RANGE_TOLERANCE,
+  rangeScore,
+  switchingScore,
+  TOLERANCE_HOURS,
+} from "./score_components.ts";
+export {
+  type GradeComponent,
+  overallScore,
+  type RunGrade,
+  scoreRun,
+} from "./score.ts";
 export { type ChartOptions, renderRunCharts } from "./report_charts.ts";
 export {
   downsampleIndices,

@@ -7,7 +7,11 @@
  */
 
 import { formatNumber } from "./_format.ts";
-import { keyFigures, scenarioLabel, weakestComponents } from "./_key_figures.ts";
+import {
+  keyFigures,
+  scenarioLabel,
+  weakestComponents,
+} from "./_key_figures.ts";
 import type { RunGrade } from "./score.ts";
 
 /** Options for {@linkcode toJUnit}. */

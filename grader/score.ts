@@ -6,9 +6,21 @@
  */
 
 import type { RunMeta, RunOutcome } from "../store/mod.ts";
-import { GRADING_COMPONENTS, type GradingComponent, type ScenarioGrading } from "../scenarios/mod.ts";
+import {
+  GRADING_COMPONENTS,
+  type GradingComponent,
+  type ScenarioGrading,
+} from "../scenarios/mod.ts";
 import { adviceFor } from "./_advice.ts";
-import { alarmScore, type ComponentResult, energyScore, hygieneScore, isIdle, rangeScore, switchingScore } from "./score_components.ts";
+import {
+  alarmScore,
+  type ComponentResult,
+  energyScore,
+  hygieneScore,
+  isIdle,
+  rangeScore,
+  switchingScore,
+} from "./score_components.ts";
 import { round } from "./_format.ts";
 import type { RunKpis } from "./kpis.ts";
 

@@ -8,8 +8,20 @@
 import type { RunOutcome } from "../store/mod.ts";
 import type { SensorName } from "../sim/mod.ts";
 import type { ScenarioGrading } from "../scenarios/mod.ts";
-import { formatDuration, formatFigure, formatNumber, plural } from "./_format.ts";
-import type { ActuatorKpis, AlarmKpis, EnergyKpis, FaultKpis, HygieneKpis, MeasurementKpis } from "./kpis.ts";
+import {
+  formatDuration,
+  formatFigure,
+  formatNumber,
+  plural,
+} from "./_format.ts";
+import type {
+  ActuatorKpis,
+  AlarmKpis,
+  EnergyKpis,
+  FaultKpis,
+  HygieneKpis,
+  MeasurementKpis,
+} from "./kpis.ts";
 
 /** A component's score (0–1) and the figure behind it in words. */
 export interface ComponentResult {

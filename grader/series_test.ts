@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { downsample, downsampleIndices, markers, readTruth, runSeries } from "./series.ts";
+import {
+  downsample,
+  downsampleIndices,
+  markers,
+  readTruth,
+  runSeries,
+} from "./series.ts";
 import type { MessageRecord, TruthSample } from "../store/mod.ts";
 
 const points = (values: number[]) => values.map((v, t) => ({ t, v }));

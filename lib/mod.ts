@@ -5,11 +5,5 @@
  * @module
  */
 
-export {
-  withDefaults,
-} from "./options.ts";
-export {
-  formatClock,
-  formatDuration,
-  formatSimTime,
-} from "./time_format.ts";
+export { withDefaults } from "./options.ts";
+export { formatClock, formatDuration, formatSimTime } from "./time_format.ts";

@@ -24,9 +24,7 @@ export {
   preview,
   type Range,
 } from "./payloads.ts";
-export {
-  readingAgeMs,
-} from "./reading_age.ts";
+export { readingAgeMs } from "./reading_age.ts";
 export {
   DEFAULT_ROOT,
   DEFAULT_TANK,

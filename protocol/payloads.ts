@@ -6,7 +6,12 @@
  * @module
  */
 
-import { ACTUATOR_NAMES, type ActuatorName, SENSOR_NAMES, type SensorName } from "../sim/mod.ts";
+import {
+  ACTUATOR_NAMES,
+  type ActuatorName,
+  SENSOR_NAMES,
+  type SensorName,
+} from "../sim/mod.ts";
 
 /** The largest payload accepted on a control, range or alarm topic, in bytes. */
 export const MAX_COMMAND_BYTES = 4096;

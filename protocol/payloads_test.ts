@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { decodeText, formatReading, parseAlarm, parseCommand, parseControlAll, parseHeater, parseRange, parseSwitch } from "./payloads.ts";
+import {
+  decodeText,
+  formatReading,
+  parseAlarm,
+  parseCommand,
+  parseControlAll,
+  parseHeater,
+  parseRange,
+  parseSwitch,
+} from "./payloads.ts";
 
 const enc = (text: string) => new TextEncoder().encode(text);
 

@@ -5,7 +5,12 @@
  * @module
  */
 
-import { ACTUATOR_NAMES, type ActuatorName, SENSOR_NAMES, type SensorName } from "../sim/mod.ts";
+import {
+  ACTUATOR_NAMES,
+  type ActuatorName,
+  SENSOR_NAMES,
+  type SensorName,
+} from "../sim/mod.ts";
 
 /** The default first topic level. */
 export const DEFAULT_ROOT = "fishtank";

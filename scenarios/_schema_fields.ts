@@ -7,7 +7,11 @@
 
 import { z } from "zod";
 import { parseDuration, parseTimeOfDay } from "./duration.ts";
-import { expected, unknownKeys, type UnknownKeysOptions } from "./_zod_issues.ts";
+import {
+  expected,
+  unknownKeys,
+  type UnknownKeysOptions,
+} from "./_zod_issues.ts";
 
 const DURATION = `a duration like "90s", "30m", "6h" or "2d"`;
 const TIME_OF_DAY = `a time of day like "08:00" or "19:30"`;

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { daylightAt, DEFAULT_DAYLIGHT, DEFAULT_ROOM, roomTemperatureAt } from "./day_profile.ts";
+import {
+  daylightAt,
+  DEFAULT_DAYLIGHT,
+  DEFAULT_ROOM,
+  roomTemperatureAt,
+} from "./day_profile.ts";
 
 const close = (actual: number, expected: number, tolerance = 1e-9) =>
   assert.ok(

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { formatDuration, formatTimeOfDay, parseDuration, parseTimeOfDay } from "./duration.ts";
+import {
+  formatDuration,
+  formatTimeOfDay,
+  parseDuration,
+  parseTimeOfDay,
+} from "./duration.ts";
 
 Deno.test("parseDuration() reads the units teachers write", () => {
   assert.equal(parseDuration("90s"), 90);

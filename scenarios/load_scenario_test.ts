@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { BUILTIN_DIR, builtinScenarioIds, listBuiltinScenarios, loadScenario } from "./load_scenario.ts";
+import {
+  BUILTIN_DIR,
+  builtinScenarioIds,
+  listBuiltinScenarios,
+  loadScenario,
+} from "./load_scenario.ts";
 import { ScenarioError } from "./scenario_error.ts";
 import { parseDuration } from "./duration.ts";
 import { FAULT_EVENT_TYPES } from "./schema.ts";

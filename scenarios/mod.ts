@@ -12,13 +12,67 @@
  * @module
  */
 
-export { daylightAt, type DaylightProfile, DEFAULT_DAYLIGHT, DEFAULT_ROOM, type RoomProfile, roomTemperatureAt } from "./day_profile.ts";
+export {
+  daylightAt,
+  type DaylightProfile,
+  DEFAULT_DAYLIGHT,
+  DEFAULT_ROOM,
+  type RoomProfile,
+  roomTemperatureAt,
+} from "./day_profile.ts";
 export { DEFAULT_RANGES } from "./default_ranges.ts";
-export { formatDuration, formatTimeOfDay, parseDuration, parseTimeOfDay } from "./duration.ts";
-export { BUILTIN_DIR, builtinScenarioIds, listBuiltinScenarios, loadScenario } from "./load_scenario.ts";
+export {
+  formatDuration,
+  formatTimeOfDay,
+  parseDuration,
+  parseTimeOfDay,
+} from "./duration.ts";
+export {
+  BUILTIN_DIR,
+  builtinScenarioIds,
+  listBuiltinScenarios,
+  loadScenario,
+} from "./load_scenario.ts";
 export { parseScenario, type ParseScenarioOptions } from "./parse_scenario.ts";
-export type { GradingComponent, RangeRule, Scenario, ScenarioGrading, ScenarioSummary, SensorRange } from "./scenario.ts";
-export { ScenarioError, type ScenarioErrorOptions, type ScenarioIssue } from "./scenario_error.ts";
-export { EVENT_TYPES, type EventType, type EventWindow, type FeedingEvent, type PlainEvent, type RoomChange, type RoomRampEvent, type RoomStepEvent, type ScenarioEvent, type SensorFaultEvent, type SensorNoiseEvent } from "./scenario_event.ts";
-export { DEFAULT_GRADING, FAULT_EVENT_TYPES, GRADING_COMPONENTS, type ScenarioFile, scenarioFileSchema } from "./schema.ts";
-export { activeEvents, environmentAt, hourOfDay, rangeAt, rangesAt, Timeline, timelineOf } from "./timeline.ts";
+export type {
+  GradingComponent,
+  RangeRule,
+  Scenario,
+  ScenarioGrading,
+  ScenarioSummary,
+  SensorRange,
+} from "./scenario.ts";
+export {
+  ScenarioError,
+  type ScenarioErrorOptions,
+  type ScenarioIssue,
+} from "./scenario_error.ts";
+export {
+  EVENT_TYPES,
+  type EventType,
+  type EventWindow,
+  type FeedingEvent,
+  type PlainEvent,
+  type RoomChange,
+  type RoomRampEvent,
+  type RoomStepEvent,
+  type ScenarioEvent,
+  type SensorFaultEvent,
+  type SensorNoiseEvent,
+} from "./scenario_event.ts";
+export {
+  DEFAULT_GRADING,
+  FAULT_EVENT_TYPES,
+  GRADING_COMPONENTS,
+  type ScenarioFile,
+  scenarioFileSchema,
+} from "./schema.ts";
+export {
+  activeEvents,
+  environmentAt,
+  hourOfDay,
+  rangeAt,
+  rangesAt,
+  Timeline,
+  timelineOf,
+} from "./timeline.ts";

@@ -7,15 +7,38 @@
 
 import { createHash } from "node:crypto";
 import { isNode, LineCounter, parseDocument } from "yaml";
-import { createRng, fishTank, type FishTankParams, resolveFishTankParams, type SensorName } from "../sim/mod.ts";
+import {
+  createRng,
+  fishTank,
+  type FishTankParams,
+  resolveFishTankParams,
+  type SensorName,
+} from "../sim/mod.ts";
 import { deepFreeze } from "./_deep_freeze.ts";
-import { errorMap, flattenIssues, formatPath, type PathIssue } from "./_zod_issues.ts";
+import {
+  errorMap,
+  flattenIssues,
+  formatPath,
+  type PathIssue,
+} from "./_zod_issues.ts";
 import { DEFAULT_RANGES } from "./default_ranges.ts";
 import { formatDuration } from "./duration.ts";
-import type { GradingComponent, RangeRule, Scenario, ScenarioGrading } from "./scenario.ts";
+import type {
+  GradingComponent,
+  RangeRule,
+  Scenario,
+  ScenarioGrading,
+} from "./scenario.ts";
 import { ScenarioError, type ScenarioIssue } from "./scenario_error.ts";
 import type { EventType, ScenarioEvent } from "./scenario_event.ts";
-import { DEFAULT_GRADING, FAULT_EVENT_TYPES, GRADING_COMPONENTS, paramKey, type ScenarioFile, scenarioFileSchema } from "./schema.ts";
+import {
+  DEFAULT_GRADING,
+  FAULT_EVENT_TYPES,
+  GRADING_COMPONENTS,
+  paramKey,
+  type ScenarioFile,
+  scenarioFileSchema,
+} from "./schema.ts";
 
 /** Options for {@linkcode parseScenario}. */
 export interface ParseScenarioOptions {

@@ -4,7 +4,11 @@
  * @module
  */
 
-import type { FishTankInitial, FishTankParams, SensorName } from "../sim/mod.ts";
+import type {
+  FishTankInitial,
+  FishTankParams,
+  SensorName,
+} from "../sim/mod.ts";
 import type { DaylightProfile, RoomProfile } from "./day_profile.ts";
 import type { EventType, ScenarioEvent } from "./scenario_event.ts";
 

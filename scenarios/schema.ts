@@ -8,14 +8,32 @@
  */
 
 import { z } from "zod";
-import { FISH_TANK_DEFAULTS, type FishTankParams, type FishTankParamsOverrides, MAX_PH, MIN_PH, SENSOR_NAMES, type SensorSpec } from "../sim/mod.ts";
-import { type DaylightProfile, DEFAULT_DAYLIGHT, DEFAULT_ROOM, type RoomProfile } from "./day_profile.ts";
+import {
+  FISH_TANK_DEFAULTS,
+  type FishTankParams,
+  type FishTankParamsOverrides,
+  MAX_PH,
+  MIN_PH,
+  SENSOR_NAMES,
+  type SensorSpec,
+} from "../sim/mod.ts";
+import {
+  type DaylightProfile,
+  DEFAULT_DAYLIGHT,
+  DEFAULT_ROOM,
+  type RoomProfile,
+} from "./day_profile.ts";
 import { deepFreeze } from "./_deep_freeze.ts";
 import { eventSchema } from "./_event_schema.ts";
 import { rangeRulesProblems } from "./_range_rules.ts";
 import { duration, startTime, strict, timeOfDay } from "./_schema_fields.ts";
 import { expected } from "./_zod_issues.ts";
-import type { GradingComponent, RangeRule, ScenarioGrading, SensorRange } from "./scenario.ts";
+import type {
+  GradingComponent,
+  RangeRule,
+  ScenarioGrading,
+  SensorRange,
+} from "./scenario.ts";
 import { EVENT_TYPES, type EventType } from "./scenario_event.ts";
 
 const KEBAB_CASE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

@@ -6,12 +6,24 @@
  * @module
  */
 
-import type { FishTankEnv, SensorFault, SensorName } from "../sim/mod.ts";
-import { SENSOR_NAMES } from "../sim/mod.ts";
+import {
+  type FishTankEnv,
+  SENSOR_NAMES,
+  type SensorFault,
+  type SensorName,
+} from "../sim/mod.ts";
 import { inWindow } from "./_range_rules.ts";
 import { daylightAt, roomTemperatureAt } from "./day_profile.ts";
 import type { RangeRule, Scenario, SensorRange } from "./scenario.ts";
-import type { EventWindow, FeedingEvent, RoomRampEvent, RoomStepEvent, ScenarioEvent, SensorFaultEvent, SensorNoiseEvent } from "./scenario_event.ts";
+import type {
+  EventWindow,
+  FeedingEvent,
+  RoomRampEvent,
+  RoomStepEvent,
+  ScenarioEvent,
+  SensorFaultEvent,
+  SensorNoiseEvent,
+} from "./scenario_event.ts";
 
 /**
  * Slack on event times, seconds: a time accumulated as `k · dt` in floating point may land a hair before the exact

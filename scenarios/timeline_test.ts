@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { DEFAULT_ROOM, roomTemperatureAt } from "./day_profile.ts";
 import { parseScenario } from "./parse_scenario.ts";
-import { activeEvents, environmentAt, hourOfDay, rangeAt, rangesAt, Timeline, timelineOf } from "./timeline.ts";
+import {
+  activeEvents,
+  environmentAt,
+  hourOfDay,
+  rangeAt,
+  rangesAt,
+  Timeline,
+  timelineOf,
+} from "./timeline.ts";
 
 const HOUR = 3600;
 

@@ -6,7 +6,13 @@
  */
 
 import type { Rng } from "./system.ts";
-import { type FishTankEnv, type FishTankReadings, SENSOR_NAMES, type SensorFault, type SensorName } from "./fish_tank_types.ts";
+import {
+  type FishTankEnv,
+  type FishTankReadings,
+  SENSOR_NAMES,
+  type SensorFault,
+  type SensorName,
+} from "./fish_tank_types.ts";
 import type { FishTankParams, SensorSpec } from "./fish_tank_params.ts";
 import { decimalsOf, quantise } from "./_quantise.ts";
 

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { fishTank, type FishTankState } from "./fish_tank.ts";
 import { resolveFishTankParams } from "./fish_tank_params.ts";
-import { type FishTankEnv, type FishTankReadings, SENSOR_NAMES, type SensorFault } from "./fish_tank_types.ts";
+import {
+  type FishTankEnv,
+  type FishTankReadings,
+  SENSOR_NAMES,
+  type SensorFault,
+} from "./fish_tank_types.ts";
 import { createRng } from "./rng.ts";
 import { calmEnv, runTank } from "./_testing.ts";
 

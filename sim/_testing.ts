@@ -4,8 +4,16 @@
  * @module
  */
 
-import type { FishTankEnv, FishTankInitial, FishTankInputs } from "./fish_tank_types.ts";
-import { type FishTankParams, type FishTankParamsOverrides, resolveFishTankParams } from "./fish_tank_params.ts";
+import type {
+  FishTankEnv,
+  FishTankInitial,
+  FishTankInputs,
+} from "./fish_tank_types.ts";
+import {
+  type FishTankParams,
+  type FishTankParamsOverrides,
+  resolveFishTankParams,
+} from "./fish_tank_params.ts";
 import { fishTank, type FishTankState } from "./fish_tank.ts";
 import { createRng } from "./rng.ts";
 

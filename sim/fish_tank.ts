@@ -24,12 +24,34 @@
  */
 
 import type { System } from "./system.ts";
-import { type FishTankEnv, type FishTankInitial, type FishTankInputs, type FishTankReadings, type SensorName } from "./fish_tank_types.ts";
-import { FISH_TANK_DEFAULTS, type FishTankParams, validateFishTankParams } from "./fish_tank_params.ts";
-import { co2FromPh, co2Saturation, evaporationFlux, latentHeatOfVaporisation, oxygenSaturation, phFromCo2 } from "./water.ts";
+import {
+  type FishTankEnv,
+  type FishTankInitial,
+  type FishTankInputs,
+  type FishTankReadings,
+  type SensorName,
+} from "./fish_tank_types.ts";
+import {
+  FISH_TANK_DEFAULTS,
+  type FishTankParams,
+  validateFishTankParams,
+} from "./fish_tank_params.ts";
+import {
+  co2FromPh,
+  co2Saturation,
+  evaporationFlux,
+  latentHeatOfVaporisation,
+  oxygenSaturation,
+  phFromCo2,
+} from "./water.ts";
 import { relax } from "./_relax.ts";
 import { checkRange } from "./_check_range.ts";
-import { lagFactors, NO_STUCK, observeSensors, updateStuck } from "./_sensors.ts";
+import {
+  lagFactors,
+  NO_STUCK,
+  observeSensors,
+  updateStuck,
+} from "./_sensors.ts";
 
 /** Lowest pH the model produces; real tanks with any carbonate hardness left stay well above it. */
 export const MIN_PH = 4;

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { FISH_TANK_DEFAULTS, resolveFishTankParams, validateFishTankParams } from "./fish_tank_params.ts";
+import {
+  FISH_TANK_DEFAULTS,
+  resolveFishTankParams,
+  validateFishTankParams,
+} from "./fish_tank_params.ts";
 import { fishTank } from "./fish_tank.ts";
 import { createRng } from "./rng.ts";
 

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { co2FromPh, co2Saturation, evaporationFlux, latentHeatOfVaporisation, oxygenSaturation, phFromCo2, saturationVapourPressure } from "./water.ts";
+import {
+  co2FromPh,
+  co2Saturation,
+  evaporationFlux,
+  latentHeatOfVaporisation,
+  oxygenSaturation,
+  phFromCo2,
+  saturationVapourPressure,
+} from "./water.ts";
 
 function near(
   actual: number,

@@ -15,7 +15,11 @@
  * @module
  */
 
-import { type MessageRecord, RECORD_KINDS, type RecordKind } from "./run_record.ts";
+import {
+  type MessageRecord,
+  RECORD_KINDS,
+  type RecordKind,
+} from "./run_record.ts";
 
 /** A record as the recorder is given it: the store adds `runId` and `seq`. */
 export type PageRecord = Omit<MessageRecord, "runId" | "seq">;

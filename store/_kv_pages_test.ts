@@ -1,5 +1,17 @@
 import assert from "node:assert/strict";
-import { chunks, decodePage, decodeStandalone, encodeStandalone, KINDS, PAGE_BYTES, pageCount, type PageEntry, PageFormatError, type PageRecord, PageWriter } from "./_kv_pages.ts";
+import {
+  chunks,
+  decodePage,
+  decodeStandalone,
+  encodeStandalone,
+  KINDS,
+  PAGE_BYTES,
+  pageCount,
+  type PageEntry,
+  PageFormatError,
+  type PageRecord,
+  PageWriter,
+} from "./_kv_pages.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 

@@ -25,6 +25,4 @@ export {
   type RunFilter,
   RunStore,
 } from "./run_store.ts";
-export {
-  studentName,
-} from "./student_name.ts";
+export { studentName } from "./student_name.ts";

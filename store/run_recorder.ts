@@ -6,7 +6,13 @@
  */
 
 import { commitRetrying } from "./_kv_commit.ts";
-import { chunks, encodeStandalone, PAGE_BYTES, type PageRecord, PageWriter } from "./_kv_pages.ts";
+import {
+  chunks,
+  encodeStandalone,
+  PAGE_BYTES,
+  type PageRecord,
+  PageWriter,
+} from "./_kv_pages.ts";
 import { withDefaults } from "../lib/mod.ts";
 import { chunkKey, pageKey } from "./_run_keys.ts";
 import type { MessageRecord } from "./run_record.ts";

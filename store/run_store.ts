@@ -21,10 +21,34 @@
 import { dirname } from "node:path";
 import { commitRetrying } from "./_kv_commit.ts";
 import { withDefaults } from "../lib/mod.ts";
-import { attachmentHeader, readAttachment, writeAttachment } from "./_run_attachments.ts";
-import { attachmentKey, chunkKey, type IndexedField, indexPrefix, ownerKey, pageKey, runKey, sourceKey } from "./_run_keys.ts";
-import { countMessages, type MessagesOptions, readMessages } from "./_run_messages.ts";
-import { checkMeta, indexEntries, type IndexValue, readMeta, type StoredRun, writeSummary } from "./_run_summary.ts";
+import {
+  attachmentHeader,
+  readAttachment,
+  writeAttachment,
+} from "./_run_attachments.ts";
+import {
+  attachmentKey,
+  chunkKey,
+  type IndexedField,
+  indexPrefix,
+  ownerKey,
+  pageKey,
+  runKey,
+  sourceKey,
+} from "./_run_keys.ts";
+import {
+  countMessages,
+  type MessagesOptions,
+  readMessages,
+} from "./_run_messages.ts";
+import {
+  checkMeta,
+  indexEntries,
+  type IndexValue,
+  readMeta,
+  type StoredRun,
+  writeSummary,
+} from "./_run_summary.ts";
 import type { MessageRecord, RunMeta, RunOutcome } from "./run_record.ts";
 import { RunRecorder, type RunRecorderOptions } from "./run_recorder.ts";
 import { RunStoreError } from "./run_store_error.ts";

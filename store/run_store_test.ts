@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { INDEXED_FIELDS, indexPrefix, runKey } from "./_run_keys.ts";
-import { emptyRunStats, type MessageRecord, type RunMeta } from "./run_record.ts";
+import {
+  emptyRunStats,
+  type MessageRecord,
+  type RunMeta,
+} from "./run_record.ts";
 import { newRunId, RunRecorder, RunStore, RunStoreError } from "./run_store.ts";
 
 const STORE_URL = new URL("./run_store.ts", import.meta.url).href;

@@ -5,8 +5,7 @@
  * @module
  */
 
-import { AedesBus } from "../harness/broker/mod.ts";
-import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
 import { LockstepHarness } from "../harness/lockstep/mod.ts";
 import { gradeScenario } from "../harness/grading/mod.ts";
 import { RunStore } from "../store/mod.ts";

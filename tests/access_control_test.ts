@@ -6,8 +6,7 @@
 
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { AedesBus } from "../harness/broker/mod.ts";
-import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
 import { LockstepHarness } from "../harness/lockstep/mod.ts";
 import type { MessageRecord, TruthSample } from "../store/mod.ts";
 import { withGrading } from "./_grading.ts";

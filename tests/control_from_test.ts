@@ -6,8 +6,7 @@
 
 import assert from "node:assert/strict";
 import { loadScenario } from "../scenarios/mod.ts";
-import { AedesBus } from "../harness/broker/mod.ts";
-import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
 import { TankNode } from "../harness/live/mod.ts";
 import { eventually, recorder } from "./_processes.ts";
 

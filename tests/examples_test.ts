@@ -6,7 +6,12 @@
 
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { hasCommand, hasPaho, ignoreWithout, startMosquitto } from "./_peers.ts";
+import {
+  hasCommand,
+  hasPaho,
+  ignoreWithout,
+  startMosquitto,
+} from "./_peers.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const PYTHON = "/usr/bin/python3";

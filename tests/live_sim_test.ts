@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import mqtt from "mqtt";
 import { Child, eventually, recorder, startSim } from "./_processes.ts";
-import { hasCommand, hasPaho, ignoreWithout, startMosquitto } from "./_peers.ts";
+import {
+  hasCommand,
+  hasPaho,
+  ignoreWithout,
+  startMosquitto,
+} from "./_peers.ts";
 
 const PYTHON = "/usr/bin/python3";
 

@@ -6,13 +6,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadScenario, type Scenario } from "../scenarios/mod.ts";
-import { AedesBus } from "../harness/broker/mod.ts";
-import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
 import { LockstepHarness, runLockstep } from "../harness/lockstep/mod.ts";
 import { gradeScenario, gradeStoredRun } from "../harness/grading/mod.ts";
 import type { RunGrade } from "../grader/mod.ts";
-import type { MessageRecord } from "../store/mod.ts";
-import { RunStore } from "../store/mod.ts";
+import { type MessageRecord, RunStore } from "../store/mod.ts";
 import { hasPaho, ignoreWithout } from "./_peers.ts";
 import { Child } from "./_processes.ts";
 

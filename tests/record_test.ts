@@ -4,9 +4,13 @@
  */
 
 import assert from "node:assert/strict";
-import type { MessageRecord } from "../store/mod.ts";
-import { RunStore } from "../store/mod.ts";
-import { freePort, hasCommand, ignoreWithout, startMosquitto } from "./_peers.ts";
+import { type MessageRecord, RunStore } from "../store/mod.ts";
+import {
+  freePort,
+  hasCommand,
+  ignoreWithout,
+  startMosquitto,
+} from "./_peers.ts";
 import { Child, recorder, startSim } from "./_processes.ts";
 
 const decoder = new TextDecoder();

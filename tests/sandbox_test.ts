@@ -5,14 +5,16 @@
  */
 
 import assert from "node:assert/strict";
-import { AedesBus } from "../harness/broker/mod.ts";
-import { EmbeddedBroker } from "../harness/broker/mod.ts";
-import { LockstepHarness, type LockstepResult, runLockstep } from "../harness/lockstep/mod.ts";
-import type { MessageRecord } from "../store/mod.ts";
-import type { SandboxLimits } from "../harness/lockstep/mod.ts";
+import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
+import {
+  LockstepHarness,
+  type LockstepResult,
+  runLockstep,
+  type SandboxLimits,
+} from "../harness/lockstep/mod.ts";
+import { type MessageRecord, RunStore } from "../store/mod.ts";
 import { loadScenario, type Scenario } from "../scenarios/mod.ts";
 import { hasCommand, ignoreWithout } from "./_peers.ts";
-import { RunStore } from "../store/mod.ts";
 
 const HOSTILE = "tests/fixtures/hostile";
 

@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { gradeStoredRun } from "../harness/grading/mod.ts";
-import { emptyRunStats, type RunMeta } from "../store/mod.ts";
-import { RunStore } from "../store/mod.ts";
+import { emptyRunStats, type RunMeta, RunStore } from "../store/mod.ts";
 import { Child } from "./_processes.ts";
 import { withGrading } from "./_grading.ts";
 

@@ -6,8 +6,7 @@
 
 import assert from "node:assert/strict";
 import { RunStore } from "../store/mod.ts";
-import { startWeb } from "../web/mod.ts";
-import type { LiveSnapshot, TankView } from "../web/mod.ts";
+import { type LiveSnapshot, startWeb, type TankView } from "../web/mod.ts";
 import { hasCommand, ignoreWithout, startMosquitto } from "./_peers.ts";
 import { eventually, recorder, startSim } from "./_processes.ts";
 

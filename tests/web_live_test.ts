@@ -8,15 +8,19 @@
 
 import assert from "node:assert/strict";
 import { loadScenario } from "../scenarios/mod.ts";
-import { AedesBus } from "../harness/broker/mod.ts";
-import { EmbeddedBroker } from "../harness/broker/mod.ts";
-import { runLive } from "../harness/live/mod.ts";
-import { TankNode } from "../harness/live/mod.ts";
+import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
+import { runLive, TankNode } from "../harness/live/mod.ts";
 import { startWeb } from "../web/mod.ts";
 import { RunStore } from "../store/mod.ts";
 import { recordBroker } from "../harness/record/mod.ts";
 import { chromium } from "playwright-core";
-import { CHROMIUM, ignoreWithoutChromium, PHONE, phoneMisfits, SCREENSHOTS } from "./_browser.ts";
+import {
+  CHROMIUM,
+  ignoreWithoutChromium,
+  PHONE,
+  phoneMisfits,
+  SCREENSHOTS,
+} from "./_browser.ts";
 import { eventually, recorder } from "./_processes.ts";
 
 Deno.test({

@@ -4,11 +4,14 @@
  */
 
 import assert from "node:assert/strict";
-import { ignoreWithoutChromium, launchBrowser, SCREENSHOTS } from "./_browser.ts";
-import { startWeb } from "../web/mod.ts";
+import {
+  ignoreWithoutChromium,
+  launchBrowser,
+  SCREENSHOTS,
+} from "./_browser.ts";
+import { formatReading, startWeb } from "../web/mod.ts";
 import { storeWithRuns, THERMOSTAT } from "../web/testing.ts";
 import { lastBatch } from "../store/testing.ts";
-import { formatReading } from "../web/mod.ts";
 import { formatDuration } from "../lib/mod.ts";
 
 Deno.test({

@@ -4,7 +4,13 @@
  */
 
 import assert from "node:assert/strict";
-import { ignoreWithoutChromium, launchBrowser, PHONE, phoneMisfits, SCREENSHOTS } from "./_browser.ts";
+import {
+  ignoreWithoutChromium,
+  launchBrowser,
+  PHONE,
+  phoneMisfits,
+  SCREENSHOTS,
+} from "./_browser.ts";
 import { startWeb } from "../web/mod.ts";
 import { STARTER, storeWithRuns, THERMOSTAT } from "../web/testing.ts";
 

@@ -7,8 +7,7 @@
  */
 
 import { applyMessage, initialDisplayState } from "../harness/display/mod.ts";
-import type { RunMeta } from "../store/mod.ts";
-import type { RunStore } from "../store/mod.ts";
+import type { RunMeta, RunStore } from "../store/mod.ts";
 import { downsampleIndices, type MeasurementSeries } from "../grader/mod.ts";
 import { SENSOR_UNITS, type SensorName } from "../sim/mod.ts";
 

@@ -9,9 +9,21 @@
  */
 
 import mqtt from "mqtt";
-import { applyMessage, type DisplayState, initialDisplayState, latestSimTime } from "../harness/display/mod.ts";
+import {
+  applyMessage,
+  type DisplayState,
+  initialDisplayState,
+  latestSimTime,
+} from "../harness/display/mod.ts";
 import { SENSOR_NAMES } from "../sim/mod.ts";
-import type { ConnectionView, HistoryPoint, LiveSnapshot, LiveUpdate, RangeView, TankView } from "./live_view.ts";
+import type {
+  ConnectionView,
+  HistoryPoint,
+  LiveSnapshot,
+  LiveUpdate,
+  RangeView,
+  TankView,
+} from "./live_view.ts";
 
 /** Options of {@linkcode LiveRelay.start}. */
 export interface LiveRelayOptions {

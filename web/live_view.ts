@@ -7,7 +7,12 @@
  */
 
 import { readingAgeMs } from "../protocol/mod.ts";
-import { type ActuatorName, SENSOR_NAMES, SENSOR_UNITS, type SensorName } from "../sim/mod.ts";
+import {
+  type ActuatorName,
+  SENSOR_NAMES,
+  SENSOR_UNITS,
+  type SensorName,
+} from "../sim/mod.ts";
 
 /** A target range; either bound may be absent. */
 export interface RangeView {

@@ -10,7 +10,4 @@ export {
   type LiveSnapshot,
   type TankView,
 } from "./live_view.ts";
-export {
-  startWeb,
-  type WebServer,
-} from "./main.ts";
+export { startWeb, type WebServer } from "./main.ts";

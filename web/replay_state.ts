@@ -8,9 +8,12 @@
  * @module
  */
 
-import { applyMessage, type DisplayState, initialDisplayState } from "../harness/display/mod.ts";
-import type { RunMeta } from "../store/mod.ts";
-import type { RunStore } from "../store/mod.ts";
+import {
+  applyMessage,
+  type DisplayState,
+  initialDisplayState,
+} from "../harness/display/mod.ts";
+import type { RunMeta, RunStore } from "../store/mod.ts";
 import { toView } from "./live_relay.ts";
 import type { TankView } from "./live_view.ts";
 

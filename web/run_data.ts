@@ -6,13 +6,31 @@
  * @module
  */
 
-import { DIGEST_POINTS, digestStoredRun, type RunDigest, storedDigest } from "../harness/grading/mod.ts";
-import type { MessageRecord, RecordKind, RunMeta, RunOutcome } from "../store/mod.ts";
-import type { RunFilter, RunStore } from "../store/mod.ts";
+import {
+  DIGEST_POINTS,
+  digestStoredRun,
+  type RunDigest,
+  storedDigest,
+} from "../harness/grading/mod.ts";
+import type {
+  MessageRecord,
+  RecordKind,
+  RunFilter,
+  RunMeta,
+  RunOutcome,
+  RunStore,
+} from "../store/mod.ts";
 export { payloadText } from "../store/mod.ts";
-import type { RunGrade } from "../grader/mod.ts";
+import {
+  readTruth,
+  reduceSeries,
+  type RunGrade,
+  type RunSeries,
+  runSeries,
+  type RunTruth,
+  type SeriesOptions,
+} from "../grader/mod.ts";
 import { parseScenario } from "../scenarios/mod.ts";
-import { readTruth, reduceSeries, type RunSeries, runSeries, type RunTruth, type SeriesOptions } from "../grader/mod.ts";
 
 /** A bad request: the status and a message naming the parameter. */
 export class RequestError extends Error {

@@ -7,8 +7,11 @@ import { createApp } from "./app.ts";
 import { SENSOR_NAMES } from "../sim/mod.ts";
 import { ROUTES } from "./main.ts";
 import { STARTER, storeWithRuns, THERMOSTAT } from "./testing.ts";
-import { DIGEST_ATTACHMENT, storedDigest } from "../harness/grading/mod.ts";
-import { gradeStoredRun } from "../harness/grading/mod.ts";
+import {
+  DIGEST_ATTACHMENT,
+  gradeStoredRun,
+  storedDigest,
+} from "../harness/grading/mod.ts";
 import { readTruth, runSeries } from "../grader/mod.ts";
 
 Deno.test("the runs pages and API answer on real runs, and bad requests get a 4xx naming the parameter", async (t) => {

@@ -25,7 +25,11 @@ module.exports = {
   runtimeState: { enabled: false, ui: false },
   telemetry: { enabled: false },
   logging: {
-    console: { level: process.env.NODE_RED_LOG_LEVEL || "info", metrics: false, audit: false },
+    console: {
+      level: process.env.NODE_RED_LOG_LEVEL || "info",
+      metrics: false,
+      audit: false,
+    },
   },
   functionExternalModules: false,
   exportGlobalContextKeys: false,

@@ -8,7 +8,11 @@
 import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
 import { ByteDuplex } from "./_byte_duplex.ts";
-import { Mqtt5Adapter, type Mqtt5AdapterOptions, type Mqtt5Output } from "./mqtt5_adapter.ts";
+import {
+  Mqtt5Adapter,
+  type Mqtt5AdapterOptions,
+  type Mqtt5Output,
+} from "./mqtt5_adapter.ts";
 
 /** Options for {@linkcode bridgeMqtt5}. */
 export interface Mqtt5BridgeOptions {

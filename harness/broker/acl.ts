@@ -341,3 +341,16 @@ export class LiveRoles {
     return controllerSubscribe(new TankTopics(this.root, tank), filter);
   }
 }
+
+/** Whether MQTT filter `filter` can match a topic at or under `base` (which has no wildcards). */
+export function reaches(filter: string, base: string): boolean {
+  const levels = filter.split("/");
+  const baseLevels = base.split("/");
+  for (let i = 0; i < baseLevels.length; i++) {
+    const level = levels[i];
+    if (level === undefined) return false;
+    if (level === "#") return true;
+    if (level !== "+" && level !== baseLevels[i]) return false;
+  }
+  return true;
+}

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { controllerPublish, controllerSubscribe, livePublish, LiveRoles, mosquittoAcl } from "./acl.ts";
-import { reaches } from "../lockstep/mod.ts";
+import {
+  controllerPublish,
+  controllerSubscribe,
+  livePublish,
+  LiveRoles,
+  mosquittoAcl,
+  reaches,
+} from "./acl.ts";
 import { TankTopics } from "../../protocol/mod.ts";
 
 const topics = new TankTopics("fishtank", "tank1");

@@ -1,9 +1,21 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import mqtt from "mqtt";
-import { hasCommand, ignoreWithout, startMosquitto } from "../../tests/_peers.ts";
+import {
+  hasCommand,
+  ignoreWithout,
+  startMosquitto,
+} from "../../tests/_peers.ts";
 import { EmbeddedBroker } from "./broker.ts";
-import { AedesBus, type Bus, BusError, type BusMessage, FakeBus, MqttBus, topicMatches } from "./bus.ts";
+import {
+  AedesBus,
+  type Bus,
+  BusError,
+  type BusMessage,
+  FakeBus,
+  MqttBus,
+  topicMatches,
+} from "./bus.ts";
 import { delay, freePort, waitFor } from "../../lib/testing.ts";
 
 const text = (

@@ -5,9 +5,7 @@
  * @module
  */
 
-export {
-  PacketGuard,
-} from "./_packet_guard.ts";
+export { PacketGuard } from "./_packet_guard.ts";
 export {
   type AclBroker,
   controllerPublish,
@@ -15,6 +13,7 @@ export {
   installLiveAcl,
   LiveRoles,
   mosquittoAcl,
+  reaches,
 } from "./acl.ts";
 export {
   BrokerError,

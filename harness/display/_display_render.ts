@@ -8,11 +8,16 @@
 
 import Table from "cli-table3";
 import { createColors } from "picocolors";
-import { ACTUATOR_NAMES, type ActuatorName, SENSOR_NAMES, SENSOR_UNITS, type SensorName } from "../../sim/mod.ts";
-import type { Range } from "../../protocol/mod.ts";
+import {
+  ACTUATOR_NAMES,
+  type ActuatorName,
+  SENSOR_NAMES,
+  SENSOR_UNITS,
+  type SensorName,
+} from "../../sim/mod.ts";
+import { type Range, readingAgeMs } from "../../protocol/mod.ts";
 import type { DisplayState } from "./_display_state.ts";
 import { formatDuration, formatSimTime } from "../../lib/mod.ts";
-import { readingAgeMs } from "../../protocol/mod.ts";
 
 /** How a reading compares with its range. */
 export type Verdict = "in range" | "LOW" | "HIGH" | "no range";

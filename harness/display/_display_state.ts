@@ -5,9 +5,22 @@
  * @module
  */
 
-import { ACTUATOR_NAMES, type ActuatorName, SENSOR_NAMES, type SensorName } from "../../sim/mod.ts";
-import { decodeText, parseAlarm, parseCommand, parseControlAll, parseRange, preview, type Range } from "../../protocol/mod.ts";
-import { TankTopics } from "../../protocol/mod.ts";
+import {
+  ACTUATOR_NAMES,
+  type ActuatorName,
+  SENSOR_NAMES,
+  type SensorName,
+} from "../../sim/mod.ts";
+import {
+  decodeText,
+  parseAlarm,
+  parseCommand,
+  parseControlAll,
+  parseRange,
+  preview,
+  type Range,
+  TankTopics,
+} from "../../protocol/mod.ts";
 
 /** Where the display stands with the broker. */
 export type ConnectionState = "connecting" | "connected" | "reconnecting";

@@ -11,12 +11,36 @@
 
 import mqtt from "mqtt";
 import { DEFAULT_ROOT, DEFAULT_TANK } from "../../protocol/mod.ts";
-import { applyConnection, applyMessage, type DisplayState, initialDisplayState } from "./_display_state.ts";
-import { describeChanges, renderDisplay, renderPlainLine } from "./_display_render.ts";
+import {
+  applyConnection,
+  applyMessage,
+  type DisplayState,
+  initialDisplayState,
+} from "./_display_state.ts";
+import {
+  describeChanges,
+  renderDisplay,
+  renderPlainLine,
+} from "./_display_render.ts";
 export { formatDuration } from "../../lib/mod.ts";
 
-export { applyConnection, applyMessage, type ConnectionEvent, type DisplayState, initialDisplayState } from "./_display_state.ts";
-export { describeChanges, judgeReading, latestSimTime, readingAge, renderDisplay, type RenderOptions, renderPlainLine, type Verdict } from "./_display_render.ts";
+export {
+  applyConnection,
+  applyMessage,
+  type ConnectionEvent,
+  type DisplayState,
+  initialDisplayState,
+} from "./_display_state.ts";
+export {
+  describeChanges,
+  judgeReading,
+  latestSimTime,
+  readingAge,
+  renderDisplay,
+  type RenderOptions,
+  renderPlainLine,
+  type Verdict,
+} from "./_display_render.ts";
 
 /** The broker used when `--broker` is not given. */
 export const DEFAULT_BROKER = "mqtt://127.0.0.1:1883";

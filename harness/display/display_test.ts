@@ -1,5 +1,16 @@
 import assert from "node:assert/strict";
-import { applyConnection, applyMessage, describeChanges, describeConnectionError, type DisplayState, initialDisplayState, judgeReading, readingAge, renderDisplay, renderPlainLine } from "./display.ts";
+import {
+  applyConnection,
+  applyMessage,
+  describeChanges,
+  describeConnectionError,
+  type DisplayState,
+  initialDisplayState,
+  judgeReading,
+  readingAge,
+  renderDisplay,
+  renderPlainLine,
+} from "./display.ts";
 
 const T0 = 1_700_000_000_000;
 const BASE = "fishtank/tank1";

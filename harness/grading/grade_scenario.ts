@@ -9,9 +9,18 @@ import { join } from "node:path";
 import { BUILTIN_DIR, type Scenario } from "../../scenarios/mod.ts";
 import { SIMULATOR_VERSION } from "../../sim/mod.ts";
 import type { RunGrade } from "../../grader/mod.ts";
-import { emptyRunStats, type MessageRecord, type RunMeta } from "../../store/mod.ts";
-import { newRunId, type RunStore } from "../../store/mod.ts";
-import { type LockstepHarness, type LockstepProgress, runLockstep } from "../lockstep/mod.ts";
+import {
+  emptyRunStats,
+  type MessageRecord,
+  newRunId,
+  type RunMeta,
+  type RunStore,
+} from "../../store/mod.ts";
+import {
+  type LockstepHarness,
+  type LockstepProgress,
+  runLockstep,
+} from "../lockstep/mod.ts";
 import { digestStoredRun, gradeRecords } from "./run_digest.ts";
 
 /** The run settings {@linkcode gradeScenario} takes from `deno task grade`'s options. */

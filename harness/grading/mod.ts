@@ -6,10 +6,7 @@
  * @module
  */
 
-export {
-  gradeScenario,
-  gradeStoredRun,
-} from "./grade_scenario.ts";
+export { gradeScenario, gradeStoredRun } from "./grade_scenario.ts";
 export {
   DIGEST_ATTACHMENT,
   DIGEST_POINTS,

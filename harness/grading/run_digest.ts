@@ -7,12 +7,17 @@
  * @module
  */
 
-import { computeKpis, type RunGrade, scoreRun } from "../../grader/mod.ts";
-import { readTruth, type RunSeries, runSeries } from "../../grader/mod.ts";
+import {
+  computeKpis,
+  readTruth,
+  type RunGrade,
+  type RunSeries,
+  runSeries,
+  scoreRun,
+} from "../../grader/mod.ts";
 import { parseScenario } from "../../scenarios/mod.ts";
 import { SENSOR_NAMES, type SensorName } from "../../sim/mod.ts";
-import type { MessageRecord, RunMeta } from "../../store/mod.ts";
-import type { RunStore } from "../../store/mod.ts";
+import type { MessageRecord, RunMeta, RunStore } from "../../store/mod.ts";
 
 /** Bump when the grader or the chart data change, so that stored digests are made anew. */
 export const DIGEST_VERSION = 1;

@@ -10,8 +10,15 @@
 import { DatabaseSync } from "node:sqlite";
 import { SENSOR_NAMES } from "../../sim/mod.ts";
 import { digestStoredRun } from "./run_digest.ts";
-import { type MessageRecord, payloadBytes, payloadText, RECORD_KINDS, type RecordKind, type RunMeta } from "../../store/mod.ts";
-import type { RunStore } from "../../store/mod.ts";
+import {
+  type MessageRecord,
+  payloadBytes,
+  payloadText,
+  RECORD_KINDS,
+  type RecordKind,
+  type RunMeta,
+  type RunStore,
+} from "../../store/mod.ts";
 
 /** The format of an export, in its first line. */
 export const EXPORT_FORMAT = "fishtank-run/1";

@@ -6,12 +6,39 @@
  * @module
  */
 
-import { ACTUATOR_NAMES, fishTank, type FishTankEnv, type FishTankInitial, type FishTankInputs, type FishTankParams, type FishTankReadings, type FishTankState, SENSOR_NAMES, type SensorName, Simulation } from "../../sim/mod.ts";
-import { activeEvents, environmentAt, rangesAt, type Scenario } from "../../scenarios/mod.ts";
+import {
+  ACTUATOR_NAMES,
+  fishTank,
+  type FishTankEnv,
+  type FishTankInitial,
+  type FishTankInputs,
+  type FishTankParams,
+  type FishTankReadings,
+  type FishTankState,
+  SENSOR_NAMES,
+  type SensorName,
+  Simulation,
+} from "../../sim/mod.ts";
+import {
+  activeEvents,
+  environmentAt,
+  rangesAt,
+  type Scenario,
+} from "../../scenarios/mod.ts";
 import type { TruthSample } from "../../store/mod.ts";
 import type { Bus, BusMessage } from "../broker/mod.ts";
-import { type Alarm, type Command, formatReading, parseAlarm, parseCommand, parseControlAll, parseRange, preview, type Range } from "../../protocol/mod.ts";
-import { TankTopics } from "../../protocol/mod.ts";
+import {
+  type Alarm,
+  type Command,
+  formatReading,
+  parseAlarm,
+  parseCommand,
+  parseControlAll,
+  parseRange,
+  preview,
+  type Range,
+  TankTopics,
+} from "../../protocol/mod.ts";
 
 /** A line for the operator's log, with the simulated time it happened at. */
 export interface TankLogEntry {

@@ -6,12 +6,25 @@
 
 import type { TankTopics } from "../../protocol/mod.ts";
 import { sandbox, sandboxLimits } from "./sandbox.ts";
-import { controllerPublish, controllerSubscribe } from "../broker/mod.ts";
+import {
+  controllerPublish,
+  controllerSubscribe,
+  topicMatches,
+} from "../broker/mod.ts";
 import type { Client } from "aedes";
-import { controllerEnv, ControllerProcess, PRELOAD_DIR } from "./controller_process.ts";
-import { type AckMode, emptyRunStats, type MessageRecord, type RunOutcome, type RunStats } from "../../store/mod.ts";
+import {
+  controllerEnv,
+  ControllerProcess,
+  PRELOAD_DIR,
+} from "./controller_process.ts";
+import {
+  type AckMode,
+  emptyRunStats,
+  type MessageRecord,
+  type RunOutcome,
+  type RunStats,
+} from "../../store/mod.ts";
 import { TankNode } from "../live/mod.ts";
-import { topicMatches } from "../broker/mod.ts";
 
 import type { HarnessRun, LockstepHarness } from "./lockstep_harness.ts";
 import type { LockstepOptions, LockstepResult } from "./lockstep.ts";

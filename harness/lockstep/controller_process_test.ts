@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
-import { AedesBus } from "../broker/mod.ts";
-import { EmbeddedBroker } from "../broker/mod.ts";
-import { controllerEnv, type ControllerEnvBase, ControllerError, ControllerProcess, PRELOAD_DIR } from "./controller_process.ts";
+import { AedesBus, EmbeddedBroker } from "../broker/mod.ts";
+import {
+  controllerEnv,
+  type ControllerEnvBase,
+  ControllerError,
+  ControllerProcess,
+  PRELOAD_DIR,
+} from "./controller_process.ts";
 import { delay, waitFor } from "../../lib/testing.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

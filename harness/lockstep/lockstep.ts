@@ -19,7 +19,12 @@ import type { SandboxLimits } from "./sandbox.ts";
 import type { Scenario } from "../../scenarios/mod.ts";
 import { LockstepRun } from "./_lockstep_run.ts";
 import type { LockstepHarness } from "./lockstep_harness.ts";
-import type { AckMode, MessageRecord, RunOutcome, RunStats } from "../../store/mod.ts";
+import type {
+  AckMode,
+  MessageRecord,
+  RunOutcome,
+  RunStats,
+} from "../../store/mod.ts";
 
 export { type HarnessRun, LockstepHarness } from "./lockstep_harness.ts";
 

@@ -6,9 +6,12 @@
  */
 
 import type { Client } from "aedes";
-import type { AedesBus } from "../broker/mod.ts";
-import type { EmbeddedBroker } from "../broker/mod.ts";
-import { controllerPublish } from "../broker/mod.ts";
+import {
+  type AedesBus,
+  controllerPublish,
+  type EmbeddedBroker,
+  reaches,
+} from "../broker/mod.ts";
 import type { TankTopics } from "../../protocol/mod.ts";
 
 /** What a lockstep run must handle of its clients' doings (implemented by the run in `_lockstep_run.ts`). */
@@ -55,19 +58,6 @@ function drop(
   packet.topic = DROPPED_TOPIC;
   packet.retain = false;
   callback(null);
-}
-
-/** Whether MQTT filter `filter` can match a topic at or under `base` (which has no wildcards). */
-export function reaches(filter: string, base: string): boolean {
-  const levels = filter.split("/");
-  const baseLevels = base.split("/");
-  for (let i = 0; i < baseLevels.length; i++) {
-    const level = levels[i];
-    if (level === undefined) return false;
-    if (level === "#") return true;
-    if (level !== "+" && level !== baseLevels[i]) return false;
-  }
-  return true;
 }
 
 /**

@@ -5,19 +5,12 @@
  * @module
  */
 
-export {
-  controllerEnv,
-  ControllerProcess,
-} from "./controller_process.ts";
+export { controllerEnv, ControllerProcess } from "./controller_process.ts";
 export {
   LockstepHarness,
   type LockstepProgress,
   type LockstepResult,
   runLockstep,
 } from "./lockstep.ts";
-export {
-  reaches,
-} from "./lockstep_harness.ts";
-export {
-  type SandboxLimits,
-} from "./sandbox.ts";
+export {} from "./lockstep_harness.ts";
+export { type SandboxLimits } from "./sandbox.ts";

@@ -7,9 +7,13 @@
 
 import mqtt from "mqtt";
 import { describeConnectionError } from "../display/mod.ts";
-import { emptyRunStats, type RunMeta } from "../../store/mod.ts";
-import { newRunId, type RunStore } from "../../store/mod.ts";
-import { studentName } from "../../store/mod.ts";
+import {
+  emptyRunStats,
+  newRunId,
+  type RunMeta,
+  type RunStore,
+  studentName,
+} from "../../store/mod.ts";
 
 /** The resolved command line of `deno task record`. */
 export interface RecordOptions {

@@ -8,8 +8,7 @@
 
 import mqtt from "mqtt";
 import { describeConnectionError } from "../display/mod.ts";
-import type { RunMeta } from "../../store/mod.ts";
-import type { RunStore } from "../../store/mod.ts";
+import type { RunMeta, RunStore } from "../../store/mod.ts";
 import { pacedDelayMs, replayTopic } from "./_replay_pace.ts";
 
 /** The prefix used when `--prefix` is not given. */

@@ -9,7 +9,17 @@
 import type { ComponentChildren } from "preact";
 import type { SensorName } from "../../sim/mod.ts";
 import { formatDuration, formatSimTime } from "../../lib/mod.ts";
-import { type ConnectionView, formatRange, formatReading, judge, LABELS, MEASUREMENTS, readingAge, type TankView, type Verdict } from "../live_view.ts";
+import {
+  type ConnectionView,
+  formatRange,
+  formatReading,
+  judge,
+  LABELS,
+  MEASUREMENTS,
+  readingAge,
+  type TankView,
+  type Verdict,
+} from "../live_view.ts";
 
 /** Props of {@linkcode TankCard}. */
 export interface TankCardProps {

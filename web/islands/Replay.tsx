@@ -10,13 +10,20 @@
  * @module
  */
 
-import { formatClock } from "../../lib/mod.ts";
+import { formatClock, formatDuration } from "../../lib/mod.ts";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { hydrateIslands } from "./_hydrate.ts";
 import RunCharts from "./RunCharts.tsx";
 import { TankCard } from "../components/tank_card.tsx";
-import { formatDuration } from "../../lib/mod.ts";
-import { frameUrl, type LogRow, logUrl, REPLAY_SPEEDS, type ReplayFrameJson, type ReplayProps, tankClock } from "../replay_view.ts";
+import {
+  frameUrl,
+  type LogRow,
+  logUrl,
+  REPLAY_SPEEDS,
+  type ReplayFrameJson,
+  type ReplayProps,
+  tankClock,
+} from "../replay_view.ts";
 import { MessageLog } from "../components/message_log.tsx";
 
 export type { ReplayProps } from "../replay_view.ts";

@@ -12,7 +12,16 @@ import uPlot from "uplot";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { RangeEditor } from "./RangeEditor.tsx";
 import { TankCard } from "../components/tank_card.tsx";
-import { type ConnectionView, type HistoryPoint, LABELS, type LiveSnapshot, type LiveUpdate, MEASUREMENTS, type TankView, unit } from "../live_view.ts";
+import {
+  type ConnectionView,
+  type HistoryPoint,
+  LABELS,
+  type LiveSnapshot,
+  type LiveUpdate,
+  MEASUREMENTS,
+  type TankView,
+  unit,
+} from "../live_view.ts";
 import type { SensorName } from "../../sim/mod.ts";
 
 /** Props of {@linkcode LiveTank}: the server's snapshot of the tank. */

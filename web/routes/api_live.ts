@@ -16,7 +16,12 @@ import { checkRangeBody, checkRangeInput } from "../live_range.ts";
 import type { LiveUpdate } from "../live_view.ts";
 import { findRecording, liveHistory } from "../live_history.ts";
 import { RequestError } from "../run_data.ts";
-import { jsonOrError, namesParam, pointsParam, timeWindow } from "./api_runs.ts";
+import {
+  jsonOrError,
+  namesParam,
+  pointsParam,
+  timeWindow,
+} from "./api_runs.ts";
 import { DEFAULT_ROOT } from "../../protocol/mod.ts";
 
 /** Largest request body accepted for a range, in bytes. */

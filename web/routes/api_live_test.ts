@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { loadScenario } from "../../scenarios/mod.ts";
-import { AedesBus } from "../../harness/broker/mod.ts";
-import { EmbeddedBroker } from "../../harness/broker/mod.ts";
+import { AedesBus, EmbeddedBroker } from "../../harness/broker/mod.ts";
 import { TankNode } from "../../harness/live/mod.ts";
 import { RunStore } from "../../store/mod.ts";
 import { createApp, type WebContext } from "../app.ts";

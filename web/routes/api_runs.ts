@@ -8,7 +8,16 @@
 import type { Context } from "hono";
 import type { RouteModule } from "../app.ts";
 import { SENSOR_NAMES, type SensorName } from "../../sim/mod.ts";
-import { numberParam, payloadText, RECORD_KINDS, RequestError, runData, runFilterParams, summarize, textParam } from "../run_data.ts";
+import {
+  numberParam,
+  payloadText,
+  RECORD_KINDS,
+  RequestError,
+  runData,
+  runFilterParams,
+  summarize,
+  textParam,
+} from "../run_data.ts";
 import type { RecordKind } from "../../store/mod.ts";
 
 /** Most points per series the API sends. */

@@ -15,7 +15,13 @@ import { RunStyles } from "../components/run_styles.tsx";
 import Replay from "../islands/Replay.tsx";
 import { numberParam, payloadText, runData } from "../run_data.ts";
 import { replayFrame, replayIndex } from "../replay_state.ts";
-import { LOG_KINDS, LOG_ROWS, logFrom, type LogRow, type ReplayProps } from "../replay_view.ts";
+import {
+  LOG_KINDS,
+  LOG_ROWS,
+  logFrom,
+  type LogRow,
+  type ReplayProps,
+} from "../replay_view.ts";
 import { apiReplayRoutes } from "./api_replay.ts";
 
 /** Points per chart in the first paint (the island then loads the full series). */

@@ -7,17 +7,29 @@
  */
 
 import { formatClock } from "../../lib/mod.ts";
-import type { RunGrade } from "../../grader/mod.ts";
+import type { Marker, RunGrade } from "../../grader/mod.ts";
 import type { RunMeta } from "../../store/mod.ts";
 import type { RouteModule } from "../app.ts";
-import { clockAt, duration, formatNumber, OUTCOME_WORDS, parseElapsed, when } from "../components/format.ts";
+import {
+  clockAt,
+  duration,
+  formatNumber,
+  OUTCOME_WORDS,
+  parseElapsed,
+  when,
+} from "../components/format.ts";
 import { Island } from "../components/island.tsx";
 import { pageOrError, renderPage } from "../components/page.tsx";
 import { RunStyles } from "../components/run_styles.tsx";
 import RunCharts from "../islands/RunCharts.tsx";
 import { kindsParam, MAX_MESSAGES } from "./api_runs.ts";
-import { numberParam, payloadText, RequestError, runData, textParam } from "../run_data.ts";
-import type { Marker } from "../../grader/mod.ts";
+import {
+  numberParam,
+  payloadText,
+  RequestError,
+  runData,
+  textParam,
+} from "../run_data.ts";
 import { MessageLog } from "../components/message_log.tsx";
 
 /** Points per chart in the server-rendered fallback (and the island's first paint). */

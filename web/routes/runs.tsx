@@ -8,7 +8,12 @@
 import type { RouteModule } from "../app.ts";
 import { pageOrError, renderPage } from "../components/page.tsx";
 import { RunStyles } from "../components/run_styles.tsx";
-import { duration, formatNumber, OUTCOME_WORDS, when } from "../components/format.ts";
+import {
+  duration,
+  formatNumber,
+  OUTCOME_WORDS,
+  when,
+} from "../components/format.ts";
 import { OUTCOMES, runFilterParams, summarize } from "../run_data.ts";
 
 /** Registers `/runs`. */
