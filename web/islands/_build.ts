@@ -8,7 +8,7 @@
 
 import { fileURLToPath } from "node:url";
 
-const ISLANDS_DIR = new URL(".//", import.meta.url);
+const ISLANDS_DIR = new URL("./", import.meta.url);
 
 /** Bundled islands by name (`LiveTank` → JavaScript source). */
 export type IslandBundles = Map<string, string>;
