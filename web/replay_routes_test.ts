@@ -102,3 +102,22 @@ Deno.test("the replay page renders a run at t = 0 or ?t=, its API gives the tank
     await fixture.close();
   }
 });
+
+Deno.test("LOG_KINDS lists every record kind but truth, in the store's order", async () => {
+  const { LOG_KINDS } = await import("./replay_view.ts");
+  const { RECORD_KINDS } = await import("../store/mod.ts");
+  assert.deepEqual(LOG_KINDS, RECORD_KINDS.filter((kind) => kind !== "truth"));
+});
+
+Deno.test("the browser islands bundle without Deno APIs: nothing server-side is pulled in through a mod.ts", async () => {
+  const { buildIslands } = await import("./islands/_build.ts");
+  const bundles = await buildIslands();
+  assert.ok(bundles.size >= 4, `${bundles.size} islands`);
+  for (const [name, source] of bundles) {
+    assert.doesNotMatch(
+      source,
+      /\bDeno\.(openKv|Command|listen|readFile)/,
+      `island ${name} carries server code`,
+    );
+  }
+});
