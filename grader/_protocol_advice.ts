@@ -102,7 +102,9 @@ export function hygieneAdvice(kpis: RunKpis, meta: RunMeta): string[] {
     );
   }
   if (
-    h.timedOutSteps > 0 && (h.ackMode === "explicit" || h.ackMode === "puback")
+    h.timedOutSteps > 0 &&
+    (h.ackMode === "explicit" || h.ackMode === "library" ||
+      h.ackMode === "puback")
   ) {
     out.push(
       `${formatNumber(h.timedOutSteps)} of ${

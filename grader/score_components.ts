@@ -209,7 +209,7 @@ export function hygieneScore(
   const take = (count: number, rule: { each: number; most: number }) =>
     Math.min(rule.most, rule.each * count);
   const acking = hygiene.ackMode === "explicit" ||
-    hygiene.ackMode === "puback";
+    hygiene.ackMode === "library" || hygiene.ackMode === "puback";
   const timedOut = acking && hygiene.steps > 0
     ? hygiene.timedOutSteps / hygiene.steps
     : 0;

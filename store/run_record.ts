@@ -27,8 +27,12 @@ export type RunOutcome =
   /** The harness itself failed; `error` says how. */
   | "error";
 
-/** How the lockstep runner knew the controller had dealt with each batch of readings. */
-export type AckMode = "explicit" | "puback" | "timeout" | "none";
+/**
+ * How the lockstep runner knew the controller had dealt with each batch of readings: its own acks on `…/ack`
+ * (`explicit`), its client library's report that the message callbacks returned (`library`, from the preloads the
+ * harness injects), PUBACKs of QoS 1 readings (`puback`), or only a wall-clock window per step (`timeout`).
+ */
+export type AckMode = "explicit" | "library" | "puback" | "timeout" | "none";
 
 /** What kind of event a record is. */
 export type RecordKind =

@@ -56,12 +56,25 @@ function median(values: number[], q: number): number | null {
   ) / 10;
 }
 
+/**
+ * The topic on which the harness's preloads report, on the controller's own connection, how many PUBLISH packets
+ * the program has received and handled (its message callbacks returned). Never forwarded, never recorded.
+ */
+export const HANDLED_TOPIC = "$fishtank/handled";
+
+/** How a step's barrier was passed. */
+type Answer = "explicit" | "library" | "puback" | "timeout";
+
 /** One run: a tank, a controller, the barrier between them. */
 export class LockstepRun implements HarnessRun {
   readonly #harness: LockstepHarness;
   readonly #options: Resolved;
   readonly #aliases = new Map<Client, string>();
   readonly #qos1Filters = new Map<Client, Set<string>>();
+  /** PUBLISH packets the broker forwarded to each client of the run. */
+  readonly #forwarded = new Map<Client, number>();
+  /** What each client's preload last reported handled (clients without a preload are absent). */
+  readonly #handled = new Map<Client, number>();
   #tank!: TankNode;
   /** How the controller was confined, for the run's summary. */
   #sandbox: string | undefined;
@@ -74,8 +87,10 @@ export class LockstepRun implements HarnessRun {
   #outcome: RunOutcome = "completed";
   #outcomeMessage = "";
   #uncontrolled = false;
-  #everPublished = false;
   #connected = false;
+  /** Connections of the run that are open now, and since when none is (performance.now()). */
+  readonly #open = new Set<Client>();
+  #noneOpenSince: number | undefined;
   #subscribed = false;
   #stepMessages = 0;
   /** Messages of the last `floodWindow` closed steps, oldest first, and their sum. */
@@ -86,7 +101,7 @@ export class LockstepRun implements HarnessRun {
   #readingTopics: string[] = [];
   #waiting: {
     t: number;
-    resolve: (how: "explicit" | "puback" | "timeout") => void;
+    resolve: (how: Answer) => void;
     started: number;
   } | undefined;
   #responded = false;
@@ -405,16 +420,21 @@ export class LockstepRun implements HarnessRun {
 
   /** Waits until the controller has dealt with the readings just published, or the deadline passes. */
   async #barrier(): Promise<void> {
-    const hasAck = this.#ackMode === "explicit" || this.#hasQos1Readings();
+    // Every reading of the step is forwarded (so counted) once the tank's publishes have gone through the broker.
+    await this.#tank.flush();
+    const library = this.#ackMode !== "explicit" && this.#handled.size > 0;
+    const hasAck = this.#ackMode === "explicit" || library ||
+      this.#hasQos1Readings();
     const timeoutMs = hasAck
       ? this.#options.ackTimeoutMs
       : this.#options.stepTimeoutMs;
     const t = this.#tank.time;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const how = await new Promise<"explicit" | "puback" | "timeout">(
+    const how = await new Promise<Answer>(
       (resolve) => {
         this.#waiting = { t, resolve, started: performance.now() };
-        if (this.#answeredAt >= t) {
+        if (library && this.#allHandled()) resolve("library");
+        else if (!library && this.#answeredAt >= t) {
           resolve(this.#ackMode === "explicit" ? "explicit" : "puback");
         } else timer = setTimeout(() => resolve("timeout"), timeoutMs);
       },
@@ -422,38 +442,63 @@ export class LockstepRun implements HarnessRun {
     clearTimeout(timer);
     const waited = performance.now() - this.#waiting!.started;
     this.#waiting = undefined;
+    if (
+      this.#noneOpenSince !== undefined &&
+      performance.now() - this.#noneOpenSince > this.#options.ackTimeoutMs
+    ) {
+      this.#giveUp(
+        "unresponsive",
+        `the controller disconnected at simulated ${
+          Math.round(t)
+        } s and did not connect again within ${
+          this.#options.ackTimeoutMs / 1000
+        } s: the tank ran on uncontrolled`,
+      );
+      return;
+    }
     if (how === "timeout") {
       if (this.#uncontrolled) return;
       this.#stats.timedOutSteps++;
       this.#consecutiveTimeouts++;
       if (this.#ackMode === "none") this.#ackMode = "timeout";
+      // Quiet is an answer: without acks, a step that passes its time window is not a fault. Only a controller that
+      // stops answering the way it had been answering (acks, or its library's reports) is unresponsive.
       if (hasAck && this.#consecutiveTimeouts >= 3) {
         this.#giveUp(
           "unresponsive",
-          `the controller stopped answering: no ack for ${this.#consecutiveTimeouts} steps of ${
-            timeoutMs / 1000
-          } s each`,
-        );
-      } else if (
-        !hasAck && !this.#everPublished &&
-        this.#consecutiveTimeouts >= this.#options.unresponsiveSteps
-      ) {
-        this.#giveUp(
-          "unresponsive",
-          `the controller published nothing for ${this.#consecutiveTimeouts} steps: is its message handler running?`,
+          library
+            ? `the controller stopped handling readings: its message handler has not returned for ${this.#consecutiveTimeouts} steps of ${
+              timeoutMs / 1000
+            } s each (an endless loop, a long sleep, or a blocking call in the handler?)`
+            : `the controller stopped answering: no ack for ${this.#consecutiveTimeouts} steps of ${
+              timeoutMs / 1000
+            } s each`,
         );
       } else if (hasAck) {
         this.#note(
-          `step at t=${t} timed out after ${timeoutMs} ms without an ack`,
+          `step at t=${t} timed out after ${timeoutMs} ms without ${
+            library ? "the controller's handler returning" : "an ack"
+          }`,
         );
       }
     } else {
       this.#consecutiveTimeouts = 0;
       this.#responseMs.push(waited);
-      if (this.#ackMode === "none" || this.#ackMode === "timeout") {
+      if (
+        this.#ackMode === "none" || this.#ackMode === "timeout" ||
+        (this.#ackMode === "puback" && how === "library")
+      ) {
         this.#ackMode = how;
       }
     }
+  }
+
+  /** Whether every client that reports what it handled has handled all that was forwarded to it. */
+  #allHandled(): boolean {
+    for (const [client, handled] of this.#handled) {
+      if (handled < (this.#forwarded.get(client) ?? 0)) return false;
+    }
+    return true;
   }
 
   #hasQos1Readings(): boolean {
@@ -486,6 +531,8 @@ export class LockstepRun implements HarnessRun {
     const alias = `controller-${this.#aliases.size + 1}`;
     this.#aliases.set(client, alias);
     this.#connected = true;
+    this.#open.add(client);
+    this.#noneOpenSince = undefined;
     this.#record({
       kind: "connect",
       client: alias,
@@ -569,6 +616,10 @@ export class LockstepRun implements HarnessRun {
     qos: number,
     retain: boolean,
   ): Error | "drop" | undefined {
+    if (topic === HANDLED_TOPIC && !retain) {
+      this.#onHandled(client, payload);
+      return "drop";
+    }
     const access = controllerPublish(this.#tank.topics, topic);
     // A last will sent as the controller is stopped is judged too, though no longer recorded.
     if (this.#closed || this.#clientsDone) {
@@ -604,7 +655,6 @@ export class LockstepRun implements HarnessRun {
       );
       return "drop";
     }
-    this.#everPublished = true;
     this.#record({
       kind: "publish",
       client: alias,
@@ -621,6 +671,25 @@ export class LockstepRun implements HarnessRun {
     }
     if (topic.startsWith(`${this.topicBase}/control/`)) this.#sinceAck++;
     return undefined;
+  }
+
+  /** A preload's report: the program has received and handled `payload` (a count) PUBLISH packets. */
+  #onHandled(client: Client, payload: Uint8Array): void {
+    if (this.#clientsDone) return;
+    const count = Number(textOf(payload));
+    if (!Number.isSafeInteger(count) || count < 0) return;
+    this.#handled.set(client, count);
+    if (
+      this.#waiting && this.#ackMode !== "explicit" && this.#allHandled()
+    ) {
+      this.#waiting.resolve("library");
+    }
+  }
+
+  /** The broker forwards a PUBLISH packet to `client`. */
+  onClientForward(client: Client): void {
+    if (this.#clientsDone) return;
+    this.#forwarded.set(client, (this.#forwarded.get(client) ?? 0) + 1);
   }
 
   /** Records a publish the harness refused, with why. */
@@ -671,12 +740,20 @@ export class LockstepRun implements HarnessRun {
     }
     this.#sinceAck = 0;
     if (how === "puback" && this.#ackMode === "explicit") return; // its explicit ack is the barrier
+    if (how === "puback" && this.#handled.size > 0) return; // its library's reports are (an ack may precede the work)
     this.#answeredAt = this.#tank.time;
     waiting?.resolve(how);
   }
 
   onClientDisconnect(client: Client): void {
     if (this.#clientsDone) return;
+    // A connection that is gone has nothing left to handle: it no longer holds the barrier.
+    this.#handled.delete(client);
+    this.#open.delete(client);
+    if (this.#open.size === 0) this.#noneOpenSince = performance.now();
+    if (this.#waiting && this.#handled.size > 0 && this.#allHandled()) {
+      this.#waiting.resolve("library");
+    }
     this.#record({
       kind: "disconnect",
       client: this.#aliases.get(client) ?? client.id,

@@ -72,13 +72,17 @@ export interface ControllerEnvBase {
 /** Options for {@linkcode controllerEnv}. */
 export interface ControllerEnvOptions {
   /**
-   * Preload the harness's TCP_NODELAY fixes for Python (`sitecustomize.py` on `PYTHONPATH`) and Node.js or Deno
-   * (`--require` in `NODE_OPTIONS`); default true. Off only to measure or test a controller as the student runs it.
+   * Preload the harness's TCP_NODELAY fixes and "handled" reports for Python (`sitecustomize.py` on `PYTHONPATH`)
+   * and Node.js or Deno (`--require` in `NODE_OPTIONS`); default true. Off only to measure or test a controller as
+   * the student runs it.
    */
   fastSockets?: boolean;
 }
 
-/** The folder holding `sitecustomize.py` and `nodelay.cjs`. */
+/**
+ * The folder holding the preloads: `sitecustomize.py` (with `_fishtank_done.py`) for Python, `nodelay.cjs` and
+ * `done.cjs` for Node.js and Deno. They set TCP_NODELAY and report when the program's MQTT message callbacks return.
+ */
 export const PRELOAD_DIR: string = fileURLToPath(
   new URL("./preload/", import.meta.url),
 ).replace(/\/$/, "");
@@ -107,7 +111,8 @@ export function controllerEnv(
   const pythonPath = _getEnv("PYTHONPATH");
   env.PYTHONPATH = pythonPath ? `${PRELOAD_DIR}:${pythonPath}` : PRELOAD_DIR;
   // Node splits NODE_OPTIONS on spaces but honours double quotes, so a path with spaces still works.
-  const require = `--require "${PRELOAD_DIR}/nodelay.cjs"`;
+  const require =
+    `--require "${PRELOAD_DIR}/nodelay.cjs" --require "${PRELOAD_DIR}/done.cjs"`;
   const nodeOptions = _getEnv("NODE_OPTIONS");
   env.NODE_OPTIONS = nodeOptions ? `${require} ${nodeOptions}` : require;
   return env;

@@ -44,7 +44,10 @@ export interface LockstepOptions {
   sink: RecordSink;
   /** Wall milliseconds a step waits for a controller that neither acks nor subscribed with QoS 1. */
   stepTimeoutMs?: number;
-  /** Wall milliseconds a step waits for an ack or PUBACK before calling the step timed out. */
+  /**
+   * Wall milliseconds a step waits for an ack, the library's report or a PUBACK before calling the step timed out
+   * (three in a row: unresponsive); also how long a controller may stay disconnected.
+   */
   ackTimeoutMs?: number;
   /** Wall milliseconds to wait for the controller to connect and subscribe. */
   connectTimeoutMs?: number;
@@ -55,8 +58,6 @@ export interface LockstepOptions {
   floodLimit?: number;
   /** Steps the flood limit counts over. */
   floodWindow?: number;
-  /** Consecutive timed-out steps (with no ack mechanism, and nothing ever published) before giving up on it. */
-  unresponsiveSteps?: number;
   /** Called about ten times a second with the run's progress. */
   onProgress?: (progress: LockstepProgress) => void;
   /** Called with each line the controller prints. */
@@ -75,7 +76,6 @@ const defaults = {
   connectTimeoutMs: 10_000,
   floodLimit: 1_000,
   floodWindow: 100,
-  unresponsiveSteps: 30,
 } satisfies Partial<LockstepOptions>;
 
 /** How far a run has got. */

@@ -41,6 +41,7 @@ export interface HarnessRun {
     retain: boolean,
   ): Error | "drop" | undefined;
   onClientPuback(client: Client, topic: string, payload: Uint8Array): void;
+  onClientForward(client: Client): void;
   onClientDisconnect(client: Client): void;
 }
 
@@ -150,6 +151,11 @@ export class LockstepHarness {
         packet.payload as Uint8Array,
       );
     });
+    // Called for every PUBLISH about to be written to a client: the count a preload's report is compared with.
+    aedes.authorizeForward = (client, packet) => {
+      if (client) this.#owner.get(client)?.onClientForward(client);
+      return packet;
+    };
     aedes.on("clientDisconnect", (client) => {
       this.#owner.get(client)?.onClientDisconnect(client);
       this.#owner.delete(client);

@@ -10,6 +10,10 @@ broker's kernel delays that acknowledgement by up to 40 ms. Each step of a
 lockstep run then takes 40 ms instead of a fraction of one. With TCP_NODELAY
 each message leaves at once. paho-mqtt (1.x and 2.x) does not set it.
 
+It also loads `_fishtank_done`, which tells the harness, on the program's
+own MQTT connection, when paho has handed each message to the program's
+callbacks and they have returned (see that module).
+
 Nothing else changes: other sockets (UDP, Unix, already connected ones) are
 left alone, errors are ignored, and the `sitecustomize` this one hides (Debian
 ships one) still runs afterwards.
@@ -70,4 +74,8 @@ def _run_hidden_sitecustomize():
 
 
 _install_nodelay()
+try:
+    import _fishtank_done  # noqa: F401  (reports when paho's callbacks return)
+except Exception:
+    pass
 _run_hidden_sitecustomize()

@@ -1,0 +1,197 @@
+/**
+ * The determinism matrix: thermostats written the way students write them (publish only on a change, QoS 0, no ack),
+ * each graded three times on cold-room and heater-failure while two busy processes keep both cores loaded. Each run
+ * must be synchronised by the client library's report (no wall-clock window), give byte-identical recorded traffic
+ * and the same score, and none may be called unresponsive.
+ */
+
+import assert from "node:assert/strict";
+import { hasCommand, hasPaho, ignoreWithout } from "./_peers.ts";
+import { withGrading } from "./_grading.ts";
+import type { MessageRecord } from "../store/mod.ts";
+
+const STUDENTS = "tests/fixtures/students";
+const PAHO2_PYTHON = Deno.env.get("FISHTANK_PAHO2_PYTHON") ??
+  "/opt/fishtank-paho2/bin/python";
+
+function hasPaho2(): boolean {
+  try {
+    const output = new Deno.Command(PAHO2_PYTHON, {
+      args: [
+        "-c",
+        "import paho.mqtt; assert paho.mqtt.__version__.startswith('2')",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    return output.success;
+  } catch {
+    return false;
+  }
+}
+
+/** Keeps one core busy until stopped (bounded: it ends by itself after `seconds`). */
+function busyLoop(seconds: number): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `const end = Date.now() + ${seconds * 1000}; while (Date.now() < end) {}`,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/** The recorded traffic without what may differ between identical runs (wall clock, raw client ids). */
+function traffic(records: MessageRecord[]): string {
+  return records
+    .filter((r) => r.kind !== "output")
+    .map((r) =>
+      [
+        r.seq,
+        r.t,
+        r.kind,
+        r.client,
+        r.topic,
+        r.qos,
+        r.retain,
+        r.kind === "connect" ? "" : r.note ?? "",
+        new TextDecoder().decode(r.payload),
+      ].join("\t")
+    )
+    .join("\n");
+}
+
+const MATRIX: { label: string; controller: string; ignore: boolean }[] = [
+  {
+    label: "paho 1.6, loop_forever",
+    controller: `/usr/bin/python3 ${STUDENTS}/thermostat_paho_forever.py`,
+    ignore: ignoreWithout(hasPaho(), "python3-paho-mqtt"),
+  },
+  {
+    label: "paho 1.6, loop_start",
+    controller: `/usr/bin/python3 ${STUDENTS}/thermostat_paho_loop_start.py`,
+    ignore: ignoreWithout(hasPaho(), "python3-paho-mqtt"),
+  },
+  {
+    label: "paho 2.x, loop_forever",
+    controller: `${PAHO2_PYTHON} ${STUDENTS}/thermostat_paho_forever.py`,
+    ignore: ignoreWithout(
+      hasPaho2(),
+      `paho-mqtt 2 at ${PAHO2_PYTHON} (FISHTANK_PAHO2_PYTHON)`,
+    ),
+  },
+  {
+    label: "mqtt.js in TypeScript",
+    controller: `${STUDENTS}/thermostat_mqttjs.ts`,
+    ignore: false,
+  },
+];
+
+for (const { label, controller, ignore } of MATRIX) {
+  Deno.test({
+    name:
+      `a publish-on-change thermostat (${label}) is graded by its library's reports: three runs each of cold-room and heater-failure on busy cores give identical traffic and scores`,
+    ignore,
+    async fn() {
+      const busy = [busyLoop(600), busyLoop(600)];
+      try {
+        await withGrading(async ({ store, grade }) => {
+          for (const scenario of ["cold-room", "heater-failure"]) {
+            const runs = [];
+            for (let i = 0; i < 3; i++) {
+              runs.push(await grade(controller, { scenario }));
+            }
+            const texts: string[] = [];
+            for (const run of runs) {
+              const meta = (await store.getRun(run.runId))!;
+              assert.equal(
+                meta.outcome,
+                "completed",
+                `${scenario}: ${meta.outcomeMessage}`,
+              );
+              assert.equal(
+                meta.ackMode,
+                "library",
+                `${scenario}: synchronised by ${meta.ackMode}`,
+              );
+              assert.equal(meta.stats.timedOutSteps, 0);
+              assert.equal(meta.stats.lateCommands, 0);
+              const records: MessageRecord[] = [];
+              for await (const r of store.messages(run.runId)) records.push(r);
+              assert.ok(
+                records.some((r) =>
+                  r.kind === "publish" && r.topic.endsWith("/control/heater")
+                ),
+                `${scenario}: the thermostat never switched the heater`,
+              );
+              assert.ok(
+                !records.some((r) => r.topic.startsWith("$fishtank")),
+                "a handled report was recorded",
+              );
+              texts.push(traffic(records));
+            }
+            assert.equal(
+              texts[1],
+              texts[0],
+              `${scenario}: traffic of runs 1 and 2 differs`,
+            );
+            assert.equal(
+              texts[2],
+              texts[0],
+              `${scenario}: traffic of runs 1 and 3 differs`,
+            );
+            assert.deepEqual(runs.map((r) => r.score), [
+              runs[0]!.score,
+              runs[0]!.score,
+              runs[0]!.score,
+            ]);
+          }
+        });
+      } finally {
+        for (const p of busy) {
+          try {
+            p.kill("SIGKILL");
+          } catch { /* already ended */ }
+          await p.status;
+        }
+      }
+    },
+  });
+}
+
+Deno.test({
+  name:
+    "a mosquitto_sub | script | mosquitto_pub pipeline is graded with a time window, not called unresponsive, and says so",
+  ignore: ignoreWithout(
+    hasCommand("mosquitto_sub", ["--help"]),
+    "mosquitto-clients",
+  ),
+  async fn() {
+    await withGrading(async ({ store, grade }) => {
+      const run = await grade(`bash ${STUDENTS}/thermostat_pipeline.sh`, {
+        scenario: "tests/fixtures/scenarios/cool-half-hour.yaml",
+      });
+      const meta = (await store.getRun(run.runId))!;
+      assert.equal(meta.outcome, "completed", meta.outcomeMessage ?? "");
+      assert.equal(meta.ackMode, "timeout");
+      const records: MessageRecord[] = [];
+      for await (const r of store.messages(run.runId)) records.push(r);
+      assert.ok(
+        records.some((r) =>
+          r.kind === "publish" && r.topic.endsWith("/control/heater")
+        ),
+      );
+    });
+  },
+});
+
+Deno.test("a controller that reads every reading and never publishes is not unresponsive: quiet is an answer", async () => {
+  await withGrading(async ({ store, grade }) => {
+    const run = await grade("tests/fixtures/controllers/quiet.ts");
+    const meta = (await store.getRun(run.runId))!;
+    assert.equal(meta.outcome, "completed", meta.outcomeMessage ?? "");
+    assert.equal(meta.ackMode, "library");
+    assert.equal(meta.stats.timedOutSteps, 0);
+  });
+});
