@@ -71,10 +71,25 @@ export class LockstepRun implements HarnessRun {
   readonly #options: Resolved;
   readonly #aliases = new Map<Client, string>();
   readonly #qos1Filters = new Map<Client, Set<string>>();
-  /** PUBLISH packets the broker forwarded to each client of the run. */
-  readonly #forwarded = new Map<Client, number>();
-  /** What each client's preload last reported handled (clients without a preload are absent). */
-  readonly #handled = new Map<Client, number>();
+  /** PUBLISH packets the broker forwarded to each connection of the run, by alias. */
+  readonly #forwarded = new Map<string, number>();
+  /** What each connection's preload last reported handled, by alias (connections without a preload are absent). */
+  readonly #handled = new Map<string, number>();
+  /**
+   * Retained messages each connection's subscriptions will still be sent (counted from the broker's store when it
+   * subscribes, less those forwarded since): aedes streams them after the SUBACK, so they may come after a report.
+   */
+  readonly #retainedDue = new Map<string, number>();
+  readonly #retainedCounts = new Set<Promise<void>>();
+  /**
+   * The controller's publishes the broker accepted, and those the bus has passed on (so the tank has applied them).
+   * aedes emits a QoS 1 publish only once stored, so a QoS 0 report may overtake it: a report waits until every
+   * publish accepted before it has been passed on.
+   */
+  #accepted = 0;
+  #passedOn = 0;
+  readonly #waitingReports: { alias: string; count: number; after: number }[] =
+    [];
   #tank!: TankNode;
   /** How the controller was confined, for the run's summary. */
   #sandbox: string | undefined;
@@ -89,7 +104,7 @@ export class LockstepRun implements HarnessRun {
   #uncontrolled = false;
   #connected = false;
   /** Connections of the run that are open now, and since when none is (performance.now()). */
-  readonly #open = new Set<Client>();
+  readonly #open = new Set<string>();
   #noneOpenSince: number | undefined;
   #subscribed = false;
   #stepMessages = 0;
@@ -193,6 +208,24 @@ export class LockstepRun implements HarnessRun {
       this.#tank.topics.ack,
       (message) => this.#onAck(message.payload),
     );
+    // So do the preloads' reports, passed on under a topic that names the connection.
+    const handledBase = `${HANDLED_TOPIC}/${options.tank}/`;
+    await this.#harness.bus.subscribe(
+      `${handledBase}+`,
+      (message) =>
+        this.#onReport(
+          message.topic.slice(handledBase.length),
+          message.payload,
+        ),
+    );
+    await this.#harness.bus.subscribe(`${this.topicBase}/#`, (message) => {
+      if (!controllerPublish(this.#tank.topics, message.topic).ok) return;
+      this.#passedOn++;
+      if (this.#waitingReports.length > 0) {
+        // After the other subscribers (the tank) have had this message too.
+        setImmediate(() => this.#releaseReports());
+      }
+    });
 
     if (options.controller !== undefined) {
       const broker = this.#harness.broker;
@@ -420,8 +453,12 @@ export class LockstepRun implements HarnessRun {
 
   /** Waits until the controller has dealt with the readings just published, or the deadline passes. */
   async #barrier(): Promise<void> {
-    // Every reading of the step is forwarded (so counted) once the tank's publishes have gone through the broker.
+    // Every reading of the step is forwarded (so counted) once the tank's publishes have gone through the broker, and
+    // every retained message a subscription will be sent is counted once the broker's store has been read.
     await this.#tank.flush();
+    while (this.#retainedCounts.size > 0) {
+      await Promise.all([...this.#retainedCounts]);
+    }
     const library = this.#ackMode !== "explicit" && this.#handled.size > 0;
     const hasAck = this.#ackMode === "explicit" || library ||
       this.#hasQos1Readings();
@@ -495,8 +532,9 @@ export class LockstepRun implements HarnessRun {
 
   /** Whether every client that reports what it handled has handled all that was forwarded to it. */
   #allHandled(): boolean {
-    for (const [client, handled] of this.#handled) {
-      if (handled < (this.#forwarded.get(client) ?? 0)) return false;
+    for (const [alias, handled] of this.#handled) {
+      if ((this.#retainedDue.get(alias) ?? 0) > 0) return false;
+      if (handled < (this.#forwarded.get(alias) ?? 0)) return false;
     }
     return true;
   }
@@ -531,7 +569,7 @@ export class LockstepRun implements HarnessRun {
     const alias = `controller-${this.#aliases.size + 1}`;
     this.#aliases.set(client, alias);
     this.#connected = true;
-    this.#open.add(client);
+    this.#open.add(alias);
     this.#noneOpenSince = undefined;
     this.#record({
       kind: "connect",
@@ -555,6 +593,7 @@ export class LockstepRun implements HarnessRun {
       qos: Math.min(2, Math.max(0, qos)) as 0 | 1 | 2,
       retain: false,
     });
+    this.#countRetained(this.#aliases.get(client) ?? client.id, filter);
     if (qos >= 1) {
       const filters = this.#qos1Filters.get(client) ?? new Set();
       filters.add(filter);
@@ -567,6 +606,32 @@ export class LockstepRun implements HarnessRun {
       this.#subscribed = true;
       this.#wake?.();
     }
+  }
+
+  /** Adds the retained messages matching `filter` to what `alias` is still due (see `#retainedDue`). */
+  #countRetained(alias: string, filter: string): void {
+    // aedes keeps its store untyped: the same query it runs to send the retained messages.
+    const { persistence } = this.#harness.broker.aedes as unknown as {
+      persistence: {
+        createRetainedStreamCombi(patterns: string[]): {
+          on(event: string, listener: () => void): void;
+        };
+      };
+    };
+    const stream = persistence.createRetainedStreamCombi([filter]);
+    const counted = new Promise<void>((resolve) => {
+      let count = 0;
+      stream.on("data", () => count++);
+      stream.on("error", () => resolve());
+      stream.on("end", () => {
+        this.#retainedDue.set(
+          alias,
+          (this.#retainedDue.get(alias) ?? 0) + count,
+        );
+        resolve();
+      });
+    }).finally(() => this.#retainedCounts.delete(counted));
+    this.#retainedCounts.add(counted);
   }
 
   /** The tank's topics, for access control of clients that outlive the run. */
@@ -615,10 +680,16 @@ export class LockstepRun implements HarnessRun {
     payload: Uint8Array,
     qos: number,
     retain: boolean,
-  ): Error | "drop" | undefined {
-    if (topic === HANDLED_TOPIC && !retain) {
-      this.#onHandled(client, payload);
-      return "drop";
+  ): Error | "drop" | { topic: string; payload: Uint8Array } | undefined {
+    if (topic === HANDLED_TOPIC && !retain && !this.#clientsDone) {
+      const alias = this.#aliases.get(client);
+      if (alias === undefined) return "drop";
+      return {
+        topic: `${HANDLED_TOPIC}/${this.#options.tank}/${alias}`,
+        payload: new TextEncoder().encode(
+          `${textOf(payload)?.trim() ?? ""} ${this.#accepted}`,
+        ),
+      };
     }
     const access = controllerPublish(this.#tank.topics, topic);
     // A last will sent as the controller is stopped is judged too, though no longer recorded.
@@ -663,6 +734,7 @@ export class LockstepRun implements HarnessRun {
       qos: Math.min(2, qos) as 0 | 1 | 2,
       retain,
     });
+    this.#accepted++;
     if (!this.#responded && this.#waiting) {
       this.#responded = true;
       if (this.#ackMode === "timeout" || this.#ackMode === "none") {
@@ -673,12 +745,29 @@ export class LockstepRun implements HarnessRun {
     return undefined;
   }
 
-  /** A preload's report: the program has received and handled `payload` (a count) PUBLISH packets. */
-  #onHandled(client: Client, payload: Uint8Array): void {
-    if (this.#clientsDone) return;
-    const count = Number(textOf(payload));
-    if (!Number.isSafeInteger(count) || count < 0) return;
-    this.#handled.set(client, count);
+  /** A preload's report as the bus passes it on: "<handled> <publishes accepted before it>". */
+  #onReport(alias: string, payload: Uint8Array): void {
+    const [count, after] = (textOf(payload) ?? "").split(" ").map(Number);
+    if (!Number.isSafeInteger(count) || count! < 0) return;
+    this.#waitingReports.push({ alias, count: count!, after: after ?? 0 });
+    this.#releaseReports();
+  }
+
+  /** Applies the reports whose preceding publishes have all been passed on, in order. */
+  #releaseReports(): void {
+    while (
+      this.#waitingReports.length > 0 &&
+      this.#waitingReports[0]!.after <= this.#passedOn
+    ) {
+      const { alias, count } = this.#waitingReports.shift()!;
+      this.#onHandled(alias, count);
+    }
+  }
+
+  /** The program on connection `alias` has received and handled `count` PUBLISH packets. */
+  #onHandled(alias: string, count: number): void {
+    if (this.#clientsDone || !this.#open.has(alias)) return;
+    this.#handled.set(alias, count);
     if (
       this.#waiting && this.#ackMode !== "explicit" && this.#allHandled()
     ) {
@@ -687,9 +776,14 @@ export class LockstepRun implements HarnessRun {
   }
 
   /** The broker forwards a PUBLISH packet to `client`. */
-  onClientForward(client: Client): void {
+  onClientForward(client: Client, retained: boolean): void {
     if (this.#clientsDone) return;
-    this.#forwarded.set(client, (this.#forwarded.get(client) ?? 0) + 1);
+    const alias = this.#aliases.get(client);
+    if (alias === undefined) return;
+    this.#forwarded.set(alias, (this.#forwarded.get(alias) ?? 0) + 1);
+    if (retained) {
+      this.#retainedDue.set(alias, (this.#retainedDue.get(alias) ?? 0) - 1);
+    }
   }
 
   /** Records a publish the harness refused, with why. */
@@ -748,8 +842,9 @@ export class LockstepRun implements HarnessRun {
   onClientDisconnect(client: Client): void {
     if (this.#clientsDone) return;
     // A connection that is gone has nothing left to handle: it no longer holds the barrier.
-    this.#handled.delete(client);
-    this.#open.delete(client);
+    const alias = this.#aliases.get(client) ?? client.id;
+    this.#handled.delete(alias);
+    this.#open.delete(alias);
     if (this.#open.size === 0) this.#noneOpenSince = performance.now();
     if (this.#waiting && this.#handled.size > 0 && this.#allHandled()) {
       this.#waiting.resolve("library");

@@ -337,7 +337,8 @@ Deno.test("controllerEnv() gives the broker, the tank and the preloads, keeping 
   try {
     Deno.env.delete("PYTHONPATH");
     Deno.env.delete("NODE_OPTIONS");
-    const require = `--require "${PRELOAD_DIR}/nodelay.cjs"`;
+    const require =
+      `--require "${PRELOAD_DIR}/nodelay.cjs" --require "${PRELOAD_DIR}/done.cjs"`;
     assert.deepEqual(controllerEnv(base), {
       MQTT_URL: "mqtt://127.0.0.1:1883",
       MQTT_HOST: "127.0.0.1",
@@ -362,7 +363,14 @@ Deno.test("controllerEnv() gives the broker, the tank and the preloads, keeping 
   } finally {
     restore();
   }
-  for (const file of ["sitecustomize.py", "nodelay.cjs"]) {
+  for (
+    const file of [
+      "sitecustomize.py",
+      "_fishtank_done.py",
+      "nodelay.cjs",
+      "done.cjs",
+    ]
+  ) {
     assert.ok(Deno.statSync(`${PRELOAD_DIR}/${file}`).isFile);
   }
 });

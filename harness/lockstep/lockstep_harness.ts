@@ -39,9 +39,9 @@ export interface HarnessRun {
     payload: Uint8Array,
     qos: number,
     retain: boolean,
-  ): Error | "drop" | undefined;
+  ): Error | "drop" | { topic: string; payload: Uint8Array } | undefined;
   onClientPuback(client: Client, topic: string, payload: Uint8Array): void;
-  onClientForward(client: Client): void;
+  onClientForward(client: Client, retained: boolean): void;
   onClientDisconnect(client: Client): void;
 }
 
@@ -97,6 +97,13 @@ export class LockstepHarness {
         packet.retain,
       );
       if (verdict === "drop") return drop(packet, callback);
+      if (verdict !== undefined && !(verdict instanceof Error)) {
+        // Passed on under a topic of the harness's own, in order behind what the client published before it.
+        packet.topic = verdict.topic;
+        packet.payload = Buffer.from(verdict.payload);
+        packet.retain = false;
+        return callback(null);
+      }
       callback(verdict ?? null);
     };
     aedes.authorizeSubscribe = (client, subscription, callback) => {
@@ -153,7 +160,9 @@ export class LockstepHarness {
     });
     // Called for every PUBLISH about to be written to a client: the count a preload's report is compared with.
     aedes.authorizeForward = (client, packet) => {
-      if (client) this.#owner.get(client)?.onClientForward(client);
+      if (client) {
+        this.#owner.get(client)?.onClientForward(client, packet.retain);
+      }
       return packet;
     };
     aedes.on("clientDisconnect", (client) => {
