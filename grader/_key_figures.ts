@@ -65,3 +65,27 @@ export function weakestComponents(grade: RunGrade, count = 2): string[] {
     .slice(0, count)
     .map((c) => `${c.name} ${formatNumber(c.score * 100)} %`);
 }
+
+/**
+ * How the run knew the controller had answered each step, and what that means for repeating it: one sentence for the
+ * score card, the Markdown report and the web report; null when no step was played.
+ */
+export function synchronisation(grade: Pick<RunGrade, "kpis">): string | null {
+  const { ackMode, timedOutSteps, steps } = grade.kpis.hygiene;
+  switch (ackMode) {
+    case "explicit":
+      return "synchronised by your acks on …/ack: exact, the same result every time";
+    case "library":
+      return "synchronised by your MQTT library (the harness saw your message callbacks return): exact, the same result every time";
+    case "puback":
+      return "synchronised by the PUBACKs of your QoS 1 subscription: the same result every time";
+    case "timeout":
+      return `synchronised by a wall-clock window per step (${
+        formatNumber(timedOutSteps)
+      } of ${
+        formatNumber(steps)
+      } steps): what arrives within a step can depend on the machine's load, so two runs may differ. For an exact run, use paho-mqtt or mqtt.js (the harness sees your callbacks return), or publish the readings' t on …/ack once you have dealt with them`;
+    default:
+      return null;
+  }
+}

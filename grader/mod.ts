@@ -71,3 +71,4 @@ export {
   type RunTruth,
   type SeriesOptions,
 } from "./series.ts";
+export { synchronisation } from "./_key_figures.ts";

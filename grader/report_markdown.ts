@@ -6,7 +6,12 @@
  */
 
 import { formatNumber } from "./_format.ts";
-import { keyFigures, scenarioLabel, verdict } from "./_key_figures.ts";
+import {
+  keyFigures,
+  scenarioLabel,
+  synchronisation,
+  verdict,
+} from "./_key_figures.ts";
 import { overallScore, type RunGrade } from "./score.ts";
 
 /**
@@ -49,6 +54,8 @@ function _section(grade: RunGrade): string[] {
       "",
     );
   }
+  const sync = synchronisation(grade);
+  if (sync !== null) lines.push(`Steps: ${_text(sync)}`, "");
   lines.push(
     "| Component | Weight | Score | Figures |",
     "| --- | ---: | ---: | --- |",

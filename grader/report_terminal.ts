@@ -8,7 +8,12 @@
 import Table from "cli-table3";
 import pc from "picocolors";
 import { formatNumber } from "./_format.ts";
-import { keyFigures, scenarioLabel, verdict } from "./_key_figures.ts";
+import {
+  keyFigures,
+  scenarioLabel,
+  synchronisation,
+  verdict,
+} from "./_key_figures.ts";
 import { overallScore, type RunGrade } from "./score.ts";
 
 /** Options for {@linkcode renderScoreCard}. */
@@ -63,7 +68,22 @@ function _card(grade: RunGrade, c: Colors): string {
   table.push([c.bold("total"), "", c.bold(formatNumber(grade.score, 1)), ""]);
   lines.push(table.toString());
   lines.push(`Key figures: ${keyFigures(grade).join(" · ")}`);
+  const sync = synchronisation(grade);
+  if (sync !== null) {
+    lines.push(
+      (grade.kpis.hygiene.ackMode === "timeout" ? c.yellow : c.dim)(
+        `Steps: ${sync}`,
+      ),
+    );
+  }
   if (grade.sandbox !== null) lines.push(c.dim(`Sandbox: ${grade.sandbox}`));
+  if (grade.outcome === "crashed") {
+    lines.push(
+      c.dim(
+        `Its whole output is stored with the run: deno task export ${grade.runId} --out run.jsonl (records of kind "output")`,
+      ),
+    );
+  }
   if (grade.advice.length > 0) {
     lines.push("Advice:");
     for (const advice of grade.advice) lines.push(`  • ${advice}`);

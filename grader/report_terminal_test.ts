@@ -43,3 +43,38 @@ Deno.test("renderScoreCard() colours the verdicts when asked, and says them in w
   const plain = card.replace(ANSI, "");
   assert.equal(plain, renderScoreCard([perfect!, faulty!], { color: false }));
 });
+
+Deno.test("renderScoreCard() says how each run's steps were synchronised, and where a crashed controller's output is", () => {
+  const [perfect, faulty, crashed] = sampleGrades();
+  const withMode = (
+    grade: typeof perfect,
+    ackMode: "library" | "timeout",
+  ) => ({
+    ...grade!,
+    kpis: {
+      ...grade!.kpis,
+      hygiene: { ...grade!.kpis.hygiene, ackMode, timedOutSteps: 4, steps: 10 },
+    },
+  });
+  const card = renderScoreCard([
+    withMode(perfect, "library"),
+    withMode(faulty, "timeout"),
+    crashed!,
+  ], { color: false });
+  assert.match(
+    card,
+    /Steps: synchronised by your MQTT library \(the harness saw your message callbacks return\): exact/,
+  );
+  assert.match(
+    card,
+    /Steps: synchronised by a wall-clock window per step \(4 of 10 steps\): .*two runs may differ/,
+  );
+  assert.match(
+    card,
+    new RegExp(
+      `whole output is stored with the run: deno task export ${
+        crashed!.runId
+      } --out run\\.jsonl`,
+    ),
+  );
+});

@@ -7,7 +7,11 @@
  */
 
 import { formatClock } from "../../lib/mod.ts";
-import type { Marker, RunGrade } from "../../grader/mod.ts";
+import {
+  type Marker,
+  type RunGrade,
+  synchronisation,
+} from "../../grader/mod.ts";
 import type { RunMeta } from "../../store/mod.ts";
 import type { RouteModule } from "../app.ts";
 import {
@@ -136,6 +140,8 @@ function keyFigures(grade: RunGrade, meta: RunMeta): [string, string][] {
       } ms`,
     ]);
   }
+  const sync = synchronisation({ kpis });
+  if (sync !== null) out.push(["steps", sync]);
   out.push([
     "controller sandbox",
     meta.controller.sandbox ??
