@@ -21,6 +21,9 @@
 import { dirname } from "node:path";
 import { commitRetrying } from "./_kv_commit.ts";
 import { withDefaults } from "../lib/mod.ts";
+import { listRuns, type RunFilter } from "./_run_queries.ts";
+import { hostname, type Owner, ownerGone } from "./_run_owner.ts";
+import { keepPrivate, openRetrying } from "./_store_file.ts";
 import {
   attachmentHeader,
   readAttachment,
@@ -29,7 +32,6 @@ import {
 import {
   attachmentKey,
   chunkKey,
-  type IndexedField,
   indexPrefix,
   ownerKey,
   pageKey,
@@ -49,13 +51,14 @@ import {
   type StoredRun,
   writeSummary,
 } from "./_run_summary.ts";
-import type { MessageRecord, RunMeta, RunOutcome } from "./run_record.ts";
+import type { MessageRecord, RunMeta } from "./run_record.ts";
 import { RunRecorder, type RunRecorderOptions } from "./run_recorder.ts";
 import { RunStoreError } from "./run_store_error.ts";
 
 export { RunRecorder, type RunRecorderOptions } from "./run_recorder.ts";
 export { RunStoreError } from "./run_store_error.ts";
 export { MAX_ATTACHMENT_BYTES } from "./_run_attachments.ts";
+export type { RunFilter } from "./_run_queries.ts";
 export type { MessagesOptions } from "./_run_messages.ts";
 
 /** Where the store lives when no path is given. */
@@ -74,27 +77,6 @@ const defaults = {
   staleAfterMs: 5000,
 } satisfies Required<RunStoreOptions>;
 
-/** Which runs {@linkcode RunStore.listRuns} returns; every given field must match. */
-export interface RunFilter {
-  student?: string;
-  /** Scenario id. */
-  scenario?: string;
-  outcome?: RunOutcome;
-  group?: string;
-  /** At most this many runs (newest first). Default: all. */
-  limit?: number;
-}
-
-/** Who is writing a running run, and when it last said so. */
-interface Owner {
-  pid: number;
-  /** Random per opened store, so two stores in one process (or a reused pid) are told apart. */
-  instance: string;
-  host: string;
-  /** Epoch ms of the last heartbeat. */
-  seen: number;
-}
-
 const DELETE_BATCH = 500;
 
 /** A new run id: sortable by start time and readable, like `20260115-103000-4f9a2c`. */
@@ -102,54 +84,6 @@ export function newRunId(now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-")
     .slice(0, 15);
   return `${stamp}-${crypto.randomUUID().slice(0, 6)}`;
-}
-
-function hostname(): string {
-  try {
-    return Deno.hostname();
-  } catch {
-    return "";
-  }
-}
-
-/**
- * Makes the store's files readable by their owner only: it holds every run's truth, which a controller running as
- * another user (see `sandbox.ts`) must not read. Best effort: a file system without modes keeps its own.
- */
-async function keepPrivate(path: string): Promise<void> {
-  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
-    try {
-      await Deno.chmod(file, 0o600);
-    } catch {
-      // Not there (yet), or modes are not supported here.
-    }
-  }
-}
-
-/**
- * Opens Deno KV, waiting a little while another process holds the file's lock (two programs creating one store at
- * the same moment: `deno task sim --web` and `deno task record`, say). Bounded: about five seconds.
- */
-async function openRetrying(path: string): Promise<Deno.Kv> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await Deno.openKv(path);
-    } catch (error) {
-      const locked = /database is locked|busy/i.test(
-        error instanceof Error ? error.message : String(error),
-      );
-      if (!locked || attempt >= 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
-function existsProc(): boolean {
-  try {
-    return Deno.statSync("/proc/self").isDirectory;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs and their messages in Deno KV. Open with {@linkcode RunStore.open}; close when done. */
@@ -237,49 +171,9 @@ export class RunStore {
   }
 
   /** Runs matching `filter`, newest first (by `startedAt`), read through the index of the most selective field. */
-  async listRuns(filter: RunFilter = {}): Promise<RunMeta[]> {
+  listRuns(filter: RunFilter = {}): Promise<RunMeta[]> {
     this.#checkOpen();
-    const limit = filter.limit ?? Infinity;
-    if (!(limit > 0)) {
-      throw new RangeError(`limit: expected a number above 0, got ${limit}`);
-    }
-    const field: IndexedField | undefined = filter.student !== undefined
-      ? "student"
-      : filter.group !== undefined
-      ? "group"
-      : filter.scenario !== undefined
-      ? "scenario"
-      : filter.outcome !== undefined
-      ? "outcome"
-      : undefined;
-    const prefix = indexPrefix(field, field && filter[field]);
-    const runs: RunMeta[] = [];
-    let ids: string[] = [];
-    const fetch = async () => {
-      const entries = await this.#kv.getMany<StoredRun[]>(ids.map(runKey));
-      for (const entry of entries) {
-        if (entry.value !== null) {
-          runs.push(await readMeta(this.#kv, entry.value));
-        }
-      }
-      ids = [];
-    };
-    for await (
-      const entry of this.#kv.list<IndexValue>({ prefix }, { reverse: true })
-    ) {
-      const value = entry.value;
-      if (
-        (filter.student !== undefined && value.student !== filter.student) ||
-        (filter.group !== undefined && value.group !== filter.group) ||
-        (filter.scenario !== undefined && value.scenario !== filter.scenario) ||
-        (filter.outcome !== undefined && value.outcome !== filter.outcome)
-      ) continue;
-      ids.push(entry.key.at(-1) as string);
-      if (ids.length === 10) await fetch();
-      if (runs.length + ids.length >= limit) break;
-    }
-    if (ids.length > 0) await fetch();
-    return runs.slice(0, limit);
+    return listRuns(this.#kv, filter);
   }
 
   /**
@@ -327,7 +221,7 @@ export class RunStore {
       if (
         owner.value !== null &&
         now - owner.value.seen < this.#options.staleAfterMs &&
-        !this.#gone(owner.value)
+        !ownerGone(owner.value, this.#host)
       ) continue;
       const messages = await this.countMessages(runId);
       let lastT = 0;
@@ -519,23 +413,6 @@ export class RunStore {
   #checkOpen(): void {
     if (this.#closed) {
       throw new RunStoreError(`The data store "${this.path}" is closed`);
-    }
-  }
-
-  /** Whether the owner was a process on this machine that no longer exists (then no need to wait for staleness). */
-  #gone(owner: Owner): boolean {
-    if (
-      owner.host !== this.#host || owner.host === "" || owner.pid === Deno.pid
-    ) {
-      return false;
-    }
-    try {
-      Deno.statSync(`/proc/${owner.pid}`);
-      return false;
-    } catch (error) {
-      // Without /proc (macOS) nothing can be said: wait for the heartbeat to go stale.
-      return error instanceof Deno.errors.NotFound &&
-        existsProc();
     }
   }
 
