@@ -5,18 +5,14 @@
  */
 
 import type { TankTopics } from "../../protocol/mod.ts";
-import { sandbox, sandboxLimits } from "./sandbox.ts";
 import {
   controllerPublish,
   controllerSubscribe,
   topicMatches,
 } from "../broker/mod.ts";
 import type { Client } from "aedes";
-import {
-  controllerEnv,
-  ControllerProcess,
-  PRELOAD_DIR,
-} from "./controller_process.ts";
+import type { ControllerProcess } from "./controller_process.ts";
+import { lastWords, startController } from "./_run_controller.ts";
 import {
   type AckMode,
   emptyRunStats,
@@ -25,6 +21,7 @@ import {
   type RunStats,
 } from "../../store/mod.ts";
 import { TankNode } from "../live/mod.ts";
+import { HandledReports, type RetainedSource } from "./_handled_reports.ts";
 
 import type { HarnessRun, LockstepHarness } from "./lockstep_harness.ts";
 import type { LockstepOptions, LockstepResult } from "./lockstep.ts";
@@ -71,25 +68,8 @@ export class LockstepRun implements HarnessRun {
   readonly #options: Resolved;
   readonly #aliases = new Map<Client, string>();
   readonly #qos1Filters = new Map<Client, Set<string>>();
-  /** PUBLISH packets the broker forwarded to each connection of the run, by alias. */
-  readonly #forwarded = new Map<string, number>();
-  /** What each connection's preload last reported handled, by alias (connections without a preload are absent). */
-  readonly #handled = new Map<string, number>();
-  /**
-   * Retained messages each connection's subscriptions will still be sent (counted from the broker's store when it
-   * subscribes, less those forwarded since): aedes streams them after the SUBACK, so they may come after a report.
-   */
-  readonly #retainedDue = new Map<string, number>();
-  readonly #retainedCounts = new Set<Promise<void>>();
-  /**
-   * The controller's publishes the broker accepted, and those the bus has passed on (so the tank has applied them).
-   * aedes emits a QoS 1 publish only once stored, so a QoS 0 report may overtake it: a report waits until every
-   * publish accepted before it has been passed on.
-   */
-  #accepted = 0;
-  #passedOn = 0;
-  readonly #waitingReports: { alias: string; count: number; after: number }[] =
-    [];
+  /** The controller's library's reports (see `_handled_reports.ts`). */
+  readonly #reports = new HandledReports(() => this.#reportsChanged());
   #tank!: TankNode;
   /** How the controller was confined, for the run's summary. */
   #sandbox: string | undefined;
@@ -219,39 +199,23 @@ export class LockstepRun implements HarnessRun {
         ),
     );
     await this.#harness.bus.subscribe(`${this.topicBase}/#`, (message) => {
-      if (!controllerPublish(this.#tank.topics, message.topic).ok) return;
-      this.#passedOn++;
-      if (this.#waitingReports.length > 0) {
-        // After the other subscribers (the tank) have had this message too.
-        setImmediate(() => this.#releaseReports());
+      if (controllerPublish(this.#tank.topics, message.topic).ok) {
+        this.#reports.passedOn();
       }
     });
 
     if (options.controller !== undefined) {
-      const broker = this.#harness.broker;
-      const env = controllerEnv({
-        url: broker.url,
-        host: broker.host,
-        port: broker.port,
+      const started = startController(options.controller, {
+        broker: this.#harness.broker,
         tank: options.tank,
         root: options.root,
+        sandbox: options.sandbox,
+        ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       });
-      let command = options.controller;
-      let processEnv = env;
-      if (options.sandbox !== false) {
-        const confined = sandbox(command, {
-          host: broker.host,
-          port: broker.port,
-          env,
-          cwd: Deno.cwd(),
-          readable: [PRELOAD_DIR],
-          ...(options.sandbox ? { limits: options.sandbox } : {}),
-        });
-        command = confined.command;
-        processEnv = confined.env;
-        this.#wallLimitMs = 1000 *
-          sandboxLimits(options.sandbox || {}).wallSeconds;
-        this.#sandbox = confined.description;
+      this.#process = started.process;
+      if (started.confined !== undefined) {
+        this.#wallLimitMs = started.wallLimitMs;
+        this.#sandbox = started.confined;
         this.#record({
           kind: "note",
           client: "$harness",
@@ -259,14 +223,9 @@ export class LockstepRun implements HarnessRun {
           payload: new Uint8Array(),
           qos: 0,
           retain: false,
-          note: `controller confined: ${confined.description}`,
+          note: `controller confined: ${started.confined}`,
         });
       }
-      this.#process = ControllerProcess.start(command, {
-        env: processEnv,
-        clearEnv: options.sandbox !== false,
-        ...(options.onOutput ? { onLine: options.onOutput } : {}),
-      });
       this.#process.exited.then(({ code, signal }) =>
         this.#onExit(code, signal)
       );
@@ -456,10 +415,8 @@ export class LockstepRun implements HarnessRun {
     // Every reading of the step is forwarded (so counted) once the tank's publishes have gone through the broker, and
     // every retained message a subscription will be sent is counted once the broker's store has been read.
     await this.#tank.flush();
-    while (this.#retainedCounts.size > 0) {
-      await Promise.all([...this.#retainedCounts]);
-    }
-    const library = this.#ackMode !== "explicit" && this.#handled.size > 0;
+    await this.#reports.counted();
+    const library = this.#ackMode !== "explicit" && this.#reports.active;
     const hasAck = this.#ackMode === "explicit" || library ||
       this.#hasQos1Readings();
     const timeoutMs = hasAck
@@ -470,7 +427,7 @@ export class LockstepRun implements HarnessRun {
     const how = await new Promise<Answer>(
       (resolve) => {
         this.#waiting = { t, resolve, started: performance.now() };
-        if (library && this.#allHandled()) resolve("library");
+        if (library && this.#reports.allHandled()) resolve("library");
         else if (!library && this.#answeredAt >= t) {
           resolve(this.#ackMode === "explicit" ? "explicit" : "puback");
         } else timer = setTimeout(() => resolve("timeout"), timeoutMs);
@@ -530,15 +487,6 @@ export class LockstepRun implements HarnessRun {
     }
   }
 
-  /** Whether every client that reports what it handled has handled all that was forwarded to it. */
-  #allHandled(): boolean {
-    for (const [alias, handled] of this.#handled) {
-      if ((this.#retainedDue.get(alias) ?? 0) > 0) return false;
-      if (handled < (this.#forwarded.get(alias) ?? 0)) return false;
-    }
-    return true;
-  }
-
   #hasQos1Readings(): boolean {
     for (const filters of this.#qos1Filters.values()) {
       for (const filter of filters) {
@@ -593,7 +541,13 @@ export class LockstepRun implements HarnessRun {
       qos: Math.min(2, Math.max(0, qos)) as 0 | 1 | 2,
       retain: false,
     });
-    this.#countRetained(this.#aliases.get(client) ?? client.id, filter);
+    this.#reports.subscribed(
+      this.#aliases.get(client) ?? client.id,
+      filter,
+      // aedes keeps its store untyped: the same query it runs to send the retained messages.
+      (this.#harness.broker.aedes as unknown as { persistence: RetainedSource })
+        .persistence,
+    );
     if (qos >= 1) {
       const filters = this.#qos1Filters.get(client) ?? new Set();
       filters.add(filter);
@@ -606,32 +560,6 @@ export class LockstepRun implements HarnessRun {
       this.#subscribed = true;
       this.#wake?.();
     }
-  }
-
-  /** Adds the retained messages matching `filter` to what `alias` is still due (see `#retainedDue`). */
-  #countRetained(alias: string, filter: string): void {
-    // aedes keeps its store untyped: the same query it runs to send the retained messages.
-    const { persistence } = this.#harness.broker.aedes as unknown as {
-      persistence: {
-        createRetainedStreamCombi(patterns: string[]): {
-          on(event: string, listener: () => void): void;
-        };
-      };
-    };
-    const stream = persistence.createRetainedStreamCombi([filter]);
-    const counted = new Promise<void>((resolve) => {
-      let count = 0;
-      stream.on("data", () => count++);
-      stream.on("error", () => resolve());
-      stream.on("end", () => {
-        this.#retainedDue.set(
-          alias,
-          (this.#retainedDue.get(alias) ?? 0) + count,
-        );
-        resolve();
-      });
-    }).finally(() => this.#retainedCounts.delete(counted));
-    this.#retainedCounts.add(counted);
   }
 
   /** The tank's topics, for access control of clients that outlive the run. */
@@ -687,7 +615,7 @@ export class LockstepRun implements HarnessRun {
       return {
         topic: `${HANDLED_TOPIC}/${this.#options.tank}/${alias}`,
         payload: new TextEncoder().encode(
-          `${textOf(payload)?.trim() ?? ""} ${this.#accepted}`,
+          `${textOf(payload)?.trim() ?? ""} ${this.#reports.acceptedSoFar}`,
         ),
       };
     }
@@ -734,7 +662,7 @@ export class LockstepRun implements HarnessRun {
       qos: Math.min(2, qos) as 0 | 1 | 2,
       retain,
     });
-    this.#accepted++;
+    this.#reports.accepted();
     if (!this.#responded && this.#waiting) {
       this.#responded = true;
       if (this.#ackMode === "timeout" || this.#ackMode === "none") {
@@ -747,29 +675,16 @@ export class LockstepRun implements HarnessRun {
 
   /** A preload's report as the bus passes it on: "<handled> <publishes accepted before it>". */
   #onReport(alias: string, payload: Uint8Array): void {
-    const [count, after] = (textOf(payload) ?? "").split(" ").map(Number);
-    if (!Number.isSafeInteger(count) || count! < 0) return;
-    this.#waitingReports.push({ alias, count: count!, after: after ?? 0 });
-    this.#releaseReports();
-  }
-
-  /** Applies the reports whose preceding publishes have all been passed on, in order. */
-  #releaseReports(): void {
-    while (
-      this.#waitingReports.length > 0 &&
-      this.#waitingReports[0]!.after <= this.#passedOn
-    ) {
-      const { alias, count } = this.#waitingReports.shift()!;
-      this.#onHandled(alias, count);
-    }
-  }
-
-  /** The program on connection `alias` has received and handled `count` PUBLISH packets. */
-  #onHandled(alias: string, count: number): void {
     if (this.#clientsDone || !this.#open.has(alias)) return;
-    this.#handled.set(alias, count);
+    const [count, after] = (textOf(payload) ?? "").split(" ").map(Number);
+    this.#reports.report(alias, count ?? NaN, after ?? 0);
+  }
+
+  /** A report was applied or a reporting connection went away: the waiting step may be answered now. */
+  #reportsChanged(): void {
     if (
-      this.#waiting && this.#ackMode !== "explicit" && this.#allHandled()
+      this.#waiting && this.#ackMode !== "explicit" && this.#reports.active &&
+      this.#reports.allHandled()
     ) {
       this.#waiting.resolve("library");
     }
@@ -779,11 +694,7 @@ export class LockstepRun implements HarnessRun {
   onClientForward(client: Client, retained: boolean): void {
     if (this.#clientsDone) return;
     const alias = this.#aliases.get(client);
-    if (alias === undefined) return;
-    this.#forwarded.set(alias, (this.#forwarded.get(alias) ?? 0) + 1);
-    if (retained) {
-      this.#retainedDue.set(alias, (this.#retainedDue.get(alias) ?? 0) - 1);
-    }
+    if (alias !== undefined) this.#reports.forwarded(alias, retained);
   }
 
   /** Records a publish the harness refused, with why. */
@@ -834,7 +745,7 @@ export class LockstepRun implements HarnessRun {
     }
     this.#sinceAck = 0;
     if (how === "puback" && this.#ackMode === "explicit") return; // its explicit ack is the barrier
-    if (how === "puback" && this.#handled.size > 0) return; // its library's reports are (an ack may precede the work)
+    if (how === "puback" && this.#reports.active) return; // its library's reports are (an ack may precede the work)
     this.#answeredAt = this.#tank.time;
     waiting?.resolve(how);
   }
@@ -843,12 +754,10 @@ export class LockstepRun implements HarnessRun {
     if (this.#clientsDone) return;
     // A connection that is gone has nothing left to handle: it no longer holds the barrier.
     const alias = this.#aliases.get(client) ?? client.id;
-    this.#handled.delete(alias);
     this.#open.delete(alias);
+    this.#reports.closed(alias);
     if (this.#open.size === 0) this.#noneOpenSince = performance.now();
-    if (this.#waiting && this.#handled.size > 0 && this.#allHandled()) {
-      this.#waiting.resolve("library");
-    }
+
     this.#record({
       kind: "disconnect",
       client: this.#aliases.get(client) ?? client.id,
@@ -861,19 +770,13 @@ export class LockstepRun implements HarnessRun {
 
   #onExit(code: number | null, signal: string | null): void {
     if (this.#closed || this.#tank?.finished) return;
-    // The last words the program printed, without stack frames: usually the error itself.
-    const last = (this.#process?.output().stderr ?? "").split("\n")
-      .map((line) => line.trim())
-      .filter((line) => line && !/^at\s|^File "|^\^+$|^Traceback/.test(line))
-      .slice(-2)
-      .join(" | ");
     {
       this.#giveUp(
         "crashed",
         `the controller exited ${
           signal ? `on ${signal}` : `with code ${code}`
         } at simulated ${Math.round(this.#tank.time)} s, before the end${
-          last ? `: ${last}` : ""
+          lastWords(this.#process?.output().stderr ?? "")
         }`,
       );
     }

@@ -167,7 +167,7 @@
     return d && "value" in d ? d.value : undefined;
   };
   const originalLoad = Module._load;
-  const load = function _load(request, parent, isMain) {
+  const load = function _load(request, _parent, _isMain) {
     const exported = Reflect.apply(originalLoad, this, arguments);
     if (
       !patched && typeof request === "string" &&
