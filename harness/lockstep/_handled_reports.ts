@@ -9,7 +9,7 @@
 /** The part of aedes's store the retained messages of a subscription are read from. */
 export interface RetainedSource {
   createRetainedStreamCombi(patterns: string[]): {
-    on(event: string, listener: () => void): void;
+    on(event: string, listener: (packet: { topic: string }) => void): void;
   };
 }
 
@@ -34,15 +34,24 @@ export class HandledReports {
   #passedOn = 0;
   readonly #waiting: { alias: string; count: number; after: number }[] = [];
   readonly #onChange: () => void;
+  readonly #expected: boolean;
 
-  /** `onChange` is called whenever a report is applied or a reporting connection goes away. */
-  constructor(onChange: () => void) {
+  /**
+   * `onChange` is called whenever a report is applied or a reporting connection goes away. With `expected`, a
+   * connection takes part as soon as something is forwarded (or due) to it, reported or not: PUBACKs, which a client
+   * must send, rather than a preload's reports, which it may not.
+   */
+  constructor(onChange: () => void, options: { expected?: boolean } = {}) {
     this.#onChange = onChange;
+    this.#expected = options.expected ?? false;
   }
 
-  /** Whether some connection reports what it handled: the run can be synchronised by its library. */
+  /** Whether some connection takes part: the run can be synchronised by these reports. */
   get active(): boolean {
-    return this.#handled.size > 0;
+    if (!this.#expected) return this.#handled.size > 0;
+    return [...this.#forwarded.values(), ...this.#retainedDue.values()].some(
+      (n) => n > 0,
+    );
   }
 
   /** The broker forwards a PUBLISH packet to `alias` (`retained`: sent because it subscribed). */
@@ -54,11 +63,18 @@ export class HandledReports {
   }
 
   /** `alias` subscribed to `filter`: count the retained messages it will be sent (the query aedes runs too). */
-  subscribed(alias: string, filter: string, store: RetainedSource): void {
+  subscribed(
+    alias: string,
+    filter: string,
+    store: RetainedSource,
+    counts: (topic: string) => boolean = () => true,
+  ): void {
     const stream = store.createRetainedStreamCombi([filter]);
     const counted = new Promise<void>((resolve) => {
       let count = 0;
-      stream.on("data", () => count++);
+      stream.on("data", (packet) => {
+        if (counts(packet.topic)) count++;
+      });
       stream.on("error", () => resolve());
       stream.on("end", () => {
         this.#retainedDue.set(
@@ -110,14 +126,22 @@ export class HandledReports {
 
   /** The connection is gone: it has nothing left to handle. */
   closed(alias: string): void {
-    if (this.#handled.delete(alias)) this.#onChange();
+    const had = this.#handled.delete(alias) || this.#forwarded.has(alias);
+    this.#forwarded.delete(alias);
+    this.#retainedDue.delete(alias);
+    if (had) this.#onChange();
   }
 
   /** Whether every reporting connection has handled all that was forwarded to it. */
   allHandled(): boolean {
-    for (const [alias, handled] of this.#handled) {
+    const aliases = this.#expected
+      ? new Set([...this.#forwarded.keys(), ...this.#retainedDue.keys()])
+      : this.#handled.keys();
+    for (const alias of aliases) {
       if ((this.#retainedDue.get(alias) ?? 0) > 0) return false;
-      if (handled < (this.#forwarded.get(alias) ?? 0)) return false;
+      if ((this.#handled.get(alias) ?? 0) < (this.#forwarded.get(alias) ?? 0)) {
+        return false;
+      }
     }
     return true;
   }
@@ -129,7 +153,8 @@ export class HandledReports {
       this.#waiting.length > 0 && this.#waiting[0]!.after <= this.#passedOn
     ) {
       const { alias, count } = this.#waiting.shift()!;
-      this.#handled.set(alias, count);
+      // The highest count seen: a program that publishes from several threads may send reports out of order.
+      this.#handled.set(alias, Math.max(count, this.#handled.get(alias) ?? 0));
       changed = true;
     }
     if (changed) this.#onChange();

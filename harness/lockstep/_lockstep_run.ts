@@ -67,9 +67,18 @@ export class LockstepRun implements HarnessRun {
   readonly #harness: LockstepHarness;
   readonly #options: Resolved;
   readonly #aliases = new Map<Client, string>();
-  readonly #qos1Filters = new Map<Client, Set<string>>();
   /** The controller's library's reports (see `_handled_reports.ts`). */
   readonly #reports = new HandledReports(() => this.#reportsChanged());
+  /**
+   * PUBACKs of what was sent at QoS 1, counted the same way: the barrier of any client that subscribes to the
+   * readings with QoS 1 (it must acknowledge each message it is sent at QoS 1, and client libraries do so once their
+   * handler has returned).
+   */
+  readonly #pubacks = new HandledReports(() => this.#reportsChanged(), {
+    expected: true,
+  });
+  /** PUBACKs each connection has sent. */
+  readonly #pubackCounts = new Map<string, number>();
   #tank!: TankNode;
   /** How the controller was confined, for the run's summary. */
   #sandbox: string | undefined;
@@ -201,6 +210,7 @@ export class LockstepRun implements HarnessRun {
     await this.#harness.bus.subscribe(`${this.topicBase}/#`, (message) => {
       if (controllerPublish(this.#tank.topics, message.topic).ok) {
         this.#reports.passedOn();
+        this.#pubacks.passedOn();
       }
     });
 
@@ -416,9 +426,11 @@ export class LockstepRun implements HarnessRun {
     // every retained message a subscription will be sent is counted once the broker's store has been read.
     await this.#tank.flush();
     await this.#reports.counted();
+    await this.#pubacks.counted();
     const library = this.#ackMode !== "explicit" && this.#reports.active;
-    const hasAck = this.#ackMode === "explicit" || library ||
-      this.#hasQos1Readings();
+    const puback = this.#ackMode !== "explicit" && !library &&
+      this.#pubacks.active;
+    const hasAck = this.#ackMode === "explicit" || library || puback;
     const timeoutMs = hasAck
       ? this.#options.ackTimeoutMs
       : this.#options.stepTimeoutMs;
@@ -428,8 +440,9 @@ export class LockstepRun implements HarnessRun {
       (resolve) => {
         this.#waiting = { t, resolve, started: performance.now() };
         if (library && this.#reports.allHandled()) resolve("library");
-        else if (!library && this.#answeredAt >= t) {
-          resolve(this.#ackMode === "explicit" ? "explicit" : "puback");
+        else if (puback && this.#pubacks.allHandled()) resolve("puback");
+        else if (this.#ackMode === "explicit" && this.#answeredAt >= t) {
+          resolve("explicit");
         } else timer = setTimeout(() => resolve("timeout"), timeoutMs);
       },
     );
@@ -487,15 +500,6 @@ export class LockstepRun implements HarnessRun {
     }
   }
 
-  #hasQos1Readings(): boolean {
-    for (const filters of this.#qos1Filters.values()) {
-      for (const filter of filters) {
-        if (topicMatches(filter, this.#tank.topics.sensorsAll)) return true;
-      }
-    }
-    return false;
-  }
-
   // ---- events from the broker, routed here by LockstepHarness ----
 
   onClientRefused(client: Client, reason: string): void {
@@ -531,28 +535,21 @@ export class LockstepRun implements HarnessRun {
     this.#wake?.();
   }
 
-  onClientSubscribe(client: Client, filter: string, qos: number): void {
+  onClientSubscribe(client: Client, filter: string): void {
     if (this.#clientsDone) return;
-    this.#record({
-      kind: "subscribe",
-      client: this.#aliases.get(client) ?? client.id,
-      topic: filter,
-      payload: new Uint8Array(),
-      qos: Math.min(2, Math.max(0, qos)) as 0 | 1 | 2,
-      retain: false,
-    });
-    this.#reports.subscribed(
-      this.#aliases.get(client) ?? client.id,
-      filter,
-      // aedes keeps its store untyped: the same query it runs to send the retained messages.
+    const alias = this.#aliases.get(client) ?? client.id;
+    // aedes keeps its store untyped: the same query it runs to send the retained messages.
+    const store =
       (this.#harness.broker.aedes as unknown as { persistence: RetainedSource })
-        .persistence,
+        .persistence;
+    this.#reports.subscribed(alias, filter, store);
+    // The tank's retained messages are stored at QoS 1: those sent at QoS 1 will be PUBACKed.
+    this.#pubacks.subscribed(
+      alias,
+      filter,
+      store,
+      (topic) => effectiveQos(client, topic, 1) >= 1,
     );
-    if (qos >= 1) {
-      const filters = this.#qos1Filters.get(client) ?? new Set();
-      filters.add(filter);
-      this.#qos1Filters.set(client, filters);
-    }
     if (
       topicMatches(filter, this.#tank.topics.sensorsAll) ||
       topicMatches(filter, this.#tank.topics.sensor("temperature"))
@@ -567,9 +564,29 @@ export class LockstepRun implements HarnessRun {
     return this.#tank.topics;
   }
 
-  authorizeSubscribe(client: Client, filter: string): string | undefined {
+  /**
+   * Judges a subscription, and records it: here, in the order the client's packets were read, rather than when aedes
+   * reports it done (packets read together are handled concurrently, so that order varies from run to run).
+   */
+  authorizeSubscribe(
+    client: Client,
+    filter: string,
+    qos: number,
+  ): string | undefined {
     const access = controllerSubscribe(this.#tank.topics, filter);
-    if (access.ok) return undefined;
+    if (access.ok) {
+      if (!this.#clientsDone) {
+        this.#record({
+          kind: "subscribe",
+          client: this.#aliases.get(client) ?? client.id,
+          topic: filter,
+          payload: new Uint8Array(),
+          qos: Math.min(2, Math.max(0, qos)) as 0 | 1 | 2,
+          retain: false,
+        });
+      }
+      return undefined;
+    }
     if (!this.#clientsDone) {
       this.#stats.rejected++;
       this.#record({
@@ -587,7 +604,6 @@ export class LockstepRun implements HarnessRun {
 
   onClientUnsubscribe(client: Client, filter: string): void {
     if (this.#clientsDone) return;
-    this.#qos1Filters.get(client)?.delete(filter);
     this.#record({
       kind: "unsubscribe",
       client: this.#aliases.get(client) ?? client.id,
@@ -663,6 +679,7 @@ export class LockstepRun implements HarnessRun {
       retain,
     });
     this.#reports.accepted();
+    this.#pubacks.accepted();
     if (!this.#responded && this.#waiting) {
       this.#responded = true;
       if (this.#ackMode === "timeout" || this.#ackMode === "none") {
@@ -682,19 +699,31 @@ export class LockstepRun implements HarnessRun {
 
   /** A report was applied or a reporting connection went away: the waiting step may be answered now. */
   #reportsChanged(): void {
-    if (
-      this.#waiting && this.#ackMode !== "explicit" && this.#reports.active &&
-      this.#reports.allHandled()
-    ) {
-      this.#waiting.resolve("library");
+    if (!this.#waiting || this.#ackMode === "explicit") return;
+    if (this.#reports.active) {
+      if (this.#reports.allHandled()) this.#waiting.resolve("library");
+    } else if (this.#pubacks.active && this.#pubacks.allHandled()) {
+      this.#waiting.resolve("puback");
     }
   }
 
   /** The broker forwards a PUBLISH packet to `client`. */
-  onClientForward(client: Client, retained: boolean): void {
+  onClientForward(
+    client: Client,
+    packet: { topic: string; qos: number; retain: boolean },
+  ): void {
     if (this.#clientsDone) return;
     const alias = this.#aliases.get(client);
-    if (alias !== undefined) this.#reports.forwarded(alias, retained);
+    if (alias === undefined) return;
+    this.#reports.forwarded(alias, packet.retain);
+    if (effectiveQos(client, packet.topic, packet.qos) >= 1) {
+      this.#pubacks.forwarded(alias, packet.retain);
+    }
+  }
+
+  /** Whether `topic` is one of this tank's readings (`sensors/…`). */
+  #isReading(topic: string): boolean {
+    return topic.startsWith(`${this.topicBase}/sensors/`);
   }
 
   /** Records a publish the harness refused, with why. */
@@ -717,12 +746,14 @@ export class LockstepRun implements HarnessRun {
     });
   }
 
-  onClientPuback(client: Client, topic: string, payload: Uint8Array): void {
-    if (!this.#aliases.has(client) || topic !== this.#tank.topics.sensorsAll) {
-      return;
-    }
-    const t = Number(JSON.parse(textOf(payload) ?? "{}").t);
-    this.#answered(t, "puback");
+  /** The client acknowledged a message sent to it at QoS 1 or 2 (aedes cannot always say which). */
+  onClientPuback(client: Client): void {
+    const alias = this.#aliases.get(client);
+    if (alias === undefined || this.#clientsDone) return;
+    const count = (this.#pubackCounts.get(alias) ?? 0) + 1;
+    this.#pubackCounts.set(alias, count);
+    // Stamped like a report: it counts once what the client published before it has reached the tank.
+    this.#pubacks.report(alias, count, this.#reports.acceptedSoFar);
   }
 
   #onAck(payload: Uint8Array): void {
@@ -735,7 +766,7 @@ export class LockstepRun implements HarnessRun {
   }
 
   /** The controller answered the readings of time `t` (undefined: the latest). */
-  #answered(t: number | undefined, how: "explicit" | "puback"): void {
+  #answered(t: number | undefined, how: "explicit"): void {
     const waiting = this.#waiting;
     if (t !== undefined && t < this.#tank.time) {
       // An answer to readings whose step already closed: what it commanded since the last answer came late.
@@ -744,8 +775,6 @@ export class LockstepRun implements HarnessRun {
       return;
     }
     this.#sinceAck = 0;
-    if (how === "puback" && this.#ackMode === "explicit") return; // its explicit ack is the barrier
-    if (how === "puback" && this.#reports.active) return; // its library's reports are (an ack may precede the work)
     this.#answeredAt = this.#tank.time;
     waiting?.resolve(how);
   }
@@ -756,6 +785,7 @@ export class LockstepRun implements HarnessRun {
     const alias = this.#aliases.get(client) ?? client.id;
     this.#open.delete(alias);
     this.#reports.closed(alias);
+    this.#pubacks.closed(alias);
     if (this.#open.size === 0) this.#noneOpenSince = performance.now();
 
     this.#record({
@@ -781,4 +811,20 @@ export class LockstepRun implements HarnessRun {
       );
     }
   }
+}
+
+/**
+ * The QoS aedes sends `topic` to `client` with: the published QoS, lowered to the granted QoS only when the client
+ * holds a subscription to that exact topic (aedes looks the grant up by topic, not by the matching filter).
+ */
+function effectiveQos(
+  client: Client,
+  topic: string,
+  published: number,
+): number {
+  const subscriptions =
+    (client as unknown as { subscriptions?: Record<string, { qos?: number }> })
+      .subscriptions;
+  const granted = subscriptions?.[topic]?.qos;
+  return granted !== undefined && granted < published ? granted : published;
 }

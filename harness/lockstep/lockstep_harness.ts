@@ -26,8 +26,12 @@ export interface HarnessRun {
   /** A connection was closed because the run has as many as it may have (`reason` says so). */
   onClientRefused(client: Client, reason: string): void;
   /** Access control: the reason a subscription is refused (it is recorded), or undefined to allow it. */
-  authorizeSubscribe(client: Client, filter: string): string | undefined;
-  onClientSubscribe(client: Client, filter: string, qos: number): void;
+  authorizeSubscribe(
+    client: Client,
+    filter: string,
+    qos: number,
+  ): string | undefined;
+  onClientSubscribe(client: Client, filter: string): void;
   onClientUnsubscribe(client: Client, filter: string): void;
   /**
    * Returns an error to refuse the publish (aedes then closes the connection), or `"drop"` to acknowledge it and
@@ -40,8 +44,11 @@ export interface HarnessRun {
     qos: number,
     retain: boolean,
   ): Error | "drop" | { topic: string; payload: Uint8Array } | undefined;
-  onClientPuback(client: Client, topic: string, payload: Uint8Array): void;
-  onClientForward(client: Client, retained: boolean): void;
+  onClientPuback(client: Client): void;
+  onClientForward(
+    client: Client,
+    packet: { topic: string; qos: number; retain: boolean },
+  ): void;
   onClientDisconnect(client: Client): void;
 }
 
@@ -111,7 +118,7 @@ export class LockstepHarness {
       const filter = subscription.topic;
       const run = this.#assign(client, filter);
       const refused = run
-        ? run.authorizeSubscribe(client, filter)
+        ? run.authorizeSubscribe(client, filter, subscription.qos)
         : [...this.#runs].some((r) => reaches(filter, r.topicBase))
         ? `subscription to "${filter}" refused: it reaches the topics of a run this client is not part of`
         : undefined;
@@ -136,13 +143,9 @@ export class LockstepHarness {
     aedes.on("subscribe", (subscriptions, client) => {
       if (!client) return;
       for (const sub of subscriptions) {
-        // A refused subscription is listed with QoS 128; it was recorded when it was refused.
+        // A refused subscription is listed with QoS 128; both kinds were recorded when they were judged.
         if ((sub.qos as number) === 128) continue;
-        this.#assign(client, sub.topic)?.onClientSubscribe(
-          client,
-          sub.topic,
-          sub.qos,
-        );
+        this.#assign(client, sub.topic)?.onClientSubscribe(client, sub.topic);
       }
     });
     aedes.on("unsubscribe", (filters, client) => {
@@ -150,18 +153,14 @@ export class LockstepHarness {
       const run = this.#owner.get(client);
       for (const filter of filters) run?.onClientUnsubscribe(client, filter);
     });
-    aedes.on("ack", (packet, client) => {
-      if (!client || !packet || !("topic" in packet)) return;
-      this.#owner.get(client)?.onClientPuback(
-        client,
-        packet.topic,
-        packet.payload as Uint8Array,
-      );
+    aedes.on("ack", (_packet, client) => {
+      // For a clean session aedes keeps no copy of what it sent, so the packet may be missing: count the PUBACK.
+      if (client) this.#owner.get(client)?.onClientPuback(client);
     });
     // Called for every PUBLISH about to be written to a client: the count a preload's report is compared with.
     aedes.authorizeForward = (client, packet) => {
       if (client) {
-        this.#owner.get(client)?.onClientForward(client, packet.retain);
+        this.#owner.get(client)?.onClientForward(client, packet);
       }
       return packet;
     };

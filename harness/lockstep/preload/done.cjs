@@ -4,9 +4,10 @@
 // Node.js and Deno (also for `npm:mqtt` imported from a .ts file) honour.
 //
 // After the client's `message` listeners for one incoming PUBLISH have
-// returned, and after the microtasks and one setImmediate turn that follow
-// (so that async listeners whose awaits settle without I/O are caught too,
-// e.g. `async (t, m) => { await client.publishAsync(...) }`), a marker
+// returned, and then the program's microtasks and setImmediate callbacks have
+// run out (so that async listeners whose awaits settle without I/O are caught,
+// e.g. `async (t, m) => { await client.publishAsync(...) }`, and so are
+// Node-RED flows, which pass each message on in a setImmediate), a marker
 // PUBLISH is written straight to the client's stream:
 //
 //   topic   $fishtank/handled
@@ -26,8 +27,10 @@
 // mqtt.js is patched when its client module is first required (hook on
 // Module._load); if its internals are not as expected nothing changes, and no
 // error of this file ever reaches the program.
-// FISHTANK_DONE_DEFER=sync sends the marker right after the listeners return
-// (no setImmediate) - for measurements only.
+// FISHTANK_DONE_DEFER=sync sends the marker right after the listeners return,
+// =immediate after one setImmediate turn (both for measurements only); the
+// default, idle, waits until no setImmediate of the program is pending (at
+// most 1000 turns or 50 ms). Timers (setTimeout) and I/O are never waited for.
 "use strict";
 
 (() => {
@@ -43,7 +46,99 @@
     return;
   }
   const TOPIC = Buffer.from("$fishtank/handled");
-  const defer = (process.env.FISHTANK_DONE_DEFER || "immediate").toLowerCase();
+  const defer = (process.env.FISHTANK_DONE_DEFER || "idle").toLowerCase();
+  const originalSetImmediate = globalThis.setImmediate;
+
+  // "idle" mode: count the program's pending setImmediate callbacks, so the
+  // marker can wait until the work a message started has stopped scheduling
+  // more (Node-RED passes each message from node to node in a setImmediate).
+  let pendingImmediates = 0;
+  const IDLE_MAX_TURNS = 1000;
+  const IDLE_MAX_MS = 50;
+  if (defer === "idle" && typeof originalSetImmediate === "function") {
+    try {
+      const counted = new WeakSet();
+      const originalClear = globalThis.clearImmediate;
+      const wrapSet = (orig) => {
+        const setImmediate = function setImmediate(callback, ...args) {
+          if (typeof callback !== "function") {
+            return Reflect.apply(orig, this, [callback, ...args]);
+          }
+          const run = function () {
+            if (handle && counted.has(handle)) {
+              counted.delete(handle);
+              pendingImmediates--;
+            }
+            return Reflect.apply(callback, this, args);
+          };
+          const handle = Reflect.apply(orig, this, [run]);
+          if (handle && typeof handle === "object") {
+            counted.add(handle);
+            pendingImmediates++;
+          }
+          return handle;
+        };
+        for (const key of Reflect.ownKeys(orig)) {
+          if (key === "length" || key === "name" || key === "prototype") {
+            continue;
+          }
+          try {
+            Object.defineProperty(
+              setImmediate,
+              key,
+              Object.getOwnPropertyDescriptor(orig, key),
+            );
+          } catch { /* ignore */ }
+        }
+        return setImmediate;
+      };
+      const wrapClear = (orig) =>
+        function clearImmediate(handle) {
+          if (handle && counted.has(handle)) {
+            counted.delete(handle);
+            pendingImmediates--;
+          }
+          return Reflect.apply(orig, this, [handle]);
+        };
+      const timers = require("node:timers");
+      const newSet = wrapSet(originalSetImmediate);
+      const newClear = typeof originalClear === "function"
+        ? wrapClear(originalClear)
+        : null;
+      globalThis.setImmediate = newSet;
+      if (newClear) globalThis.clearImmediate = newClear;
+      try {
+        if (timers.setImmediate === originalSetImmediate) {
+          timers.setImmediate = newSet;
+        }
+        if (newClear && timers.clearImmediate === originalClear) {
+          timers.clearImmediate = newClear;
+        }
+      } catch { /* read-only in some runtimes */ }
+    } catch {
+      // leave timers alone
+    }
+  }
+
+  // Calls done() once the program has no setImmediate callback pending
+  // (checked from an immediate of our own, so microtasks and the immediates
+  // queued before it have run), or after IDLE_MAX_TURNS / IDLE_MAX_MS.
+  function whenIdle(done) {
+    const start = Date.now();
+    let turns = 0;
+    const check = () => {
+      turns++;
+      if (
+        pendingImmediates <= 0 || turns >= IDLE_MAX_TURNS ||
+        Date.now() - start >= IDLE_MAX_MS
+      ) {
+        done();
+      } else {
+        originalSetImmediate(check);
+      }
+    };
+    originalSetImmediate(check);
+  }
   const kCount = Symbol("fishtankHandled");
   const kConn = Symbol("fishtankConnection");
   let patched = false;
@@ -134,8 +229,10 @@
             const conn = before;
             if (defer === "sync") {
               handled(this, conn);
+            } else if (defer === "idle") {
+              whenIdle(() => handled(this, conn));
             } else {
-              setImmediate(() => handled(this, conn));
+              originalSetImmediate(() => handled(this, conn));
             }
           }
         } catch {
