@@ -62,16 +62,36 @@ function traffic(records: MessageRecord[]): string {
     .join("\n");
 }
 
-const MATRIX: { label: string; controller: string; ignore: boolean }[] = [
+/** Node-RED 4 installed with `npm install --prefix DIR node-red@4` (`.ci/run` does). */
+const NODE_RED_DIR = Deno.env.get("FISHTANK_NODE_RED_DIR") ??
+  "/opt/fishtank-node-red";
+
+function hasNodeRed(): boolean {
+  try {
+    return Deno.statSync(`${NODE_RED_DIR}/node_modules/node-red/red.js`).isFile;
+  } catch {
+    return false;
+  }
+}
+
+const MATRIX: {
+  label: string;
+  controller: string;
+  ignore: boolean;
+  /** How the steps must have been synchronised. */
+  sync: "library" | "puback";
+}[] = [
   {
     label: "paho 1.6, loop_forever",
     controller: `/usr/bin/python3 ${STUDENTS}/thermostat_paho_forever.py`,
     ignore: ignoreWithout(hasPaho(), "python3-paho-mqtt"),
+    sync: "library",
   },
   {
     label: "paho 1.6, loop_start",
     controller: `/usr/bin/python3 ${STUDENTS}/thermostat_paho_loop_start.py`,
     ignore: ignoreWithout(hasPaho(), "python3-paho-mqtt"),
+    sync: "library",
   },
   {
     label: "paho 2.x, loop_forever",
@@ -80,18 +100,36 @@ const MATRIX: { label: string; controller: string; ignore: boolean }[] = [
       hasPaho2(),
       `paho-mqtt 2 at ${PAHO2_PYTHON} (FISHTANK_PAHO2_PYTHON)`,
     ),
+    sync: "library",
   },
   {
     label: "mqtt.js in TypeScript",
     controller: `${STUDENTS}/thermostat_mqttjs.ts`,
     ignore: false,
+    sync: "library",
+  },
+  {
+    label: "Node-RED 4 flow",
+    controller: `NODE_RED_DIR=${NODE_RED_DIR} bash examples/node-red/run.sh`,
+    ignore: ignoreWithout(
+      hasNodeRed(),
+      `Node-RED 4 in ${NODE_RED_DIR} (FISHTANK_NODE_RED_DIR)`,
+    ),
+    sync: "library",
+  },
+  {
+    // python -I ignores PYTHONPATH, so no preload: the QoS 1 subscription's PUBACKs are the barrier.
+    label: "paho 1.6 without the preload, QoS 1",
+    controller: `/usr/bin/python3 -I ${STUDENTS}/thermostat_paho_qos1.py`,
+    ignore: ignoreWithout(hasPaho(), "python3-paho-mqtt"),
+    sync: "puback",
   },
 ];
 
-for (const { label, controller, ignore } of MATRIX) {
+for (const { label, controller, ignore, sync } of MATRIX) {
   Deno.test({
     name:
-      `a publish-on-change thermostat (${label}) is graded by its library's reports: three runs each of cold-room and heater-failure on busy cores give identical traffic and scores`,
+      `a publish-on-change thermostat (${label}) is synchronised by ${sync}: three runs each of cold-room and heater-failure on busy cores give identical traffic and scores`,
     ignore,
     async fn() {
       const busy = [busyLoop(600), busyLoop(600)];
@@ -112,7 +150,7 @@ for (const { label, controller, ignore } of MATRIX) {
               );
               assert.equal(
                 meta.ackMode,
-                "library",
+                sync,
                 `${scenario}: synchronised by ${meta.ackMode}`,
               );
               assert.equal(meta.stats.timedOutSteps, 0);
