@@ -1,6 +1,7 @@
 /**
- * Lockstep speed: a 24-hour scenario (8,640 steps at a 10 s control period) graded against the TypeScript and the
- * Python example controllers, recording into a Deno KV file, as `deno task grade` does.
+ * Lockstep speed: `cold-room` (24 h, 8,640 steps at a 10 s control period) graded against the example controllers and
+ * the determinism matrix's student thermostats (paho 1.6 and 2.x, mqtt.js, Node-RED, a shell pipeline), recording
+ * into a Deno KV file, as `deno task grade` does. Controllers whose toolchain is missing are left out.
  *
  * @module
  */
@@ -22,25 +23,99 @@ export interface LockstepSpeed {
   /** Steps per second from the first step to the last (start-up left out). */
   loopStepsPerSecond: number;
   outcome: string;
+  /** How the steps were synchronised (library, puback, explicit, timeout). */
+  sync: string;
+  /** The scenario played, when not cold-room (a shorter one for a time-window controller). */
+  scenario: string;
 }
 
-const CONTROLLERS = {
-  "TypeScript example (mqtt.js, Deno)":
-    `"${Deno.execPath()}" run --allow-net --allow-env examples/thermostat.ts`,
-  "Python example (paho 1.6)": "/usr/bin/python3 examples/thermostat.py",
-};
+const STUDENTS = "tests/fixtures/students";
+const PAHO2 = Deno.env.get("FISHTANK_PAHO2_PYTHON") ??
+  "/opt/fishtank-paho2/bin/python";
+const NODE_RED = Deno.env.get("FISHTANK_NODE_RED_DIR") ??
+  "/opt/fishtank-node-red";
 
-/** Grades `steady-day` (24 h) once per example controller and reports steps per second. */
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The controllers measured: [name, command, scenario]; those whose toolchain is missing are left out. */
+function controllers(): [string, string, string][] {
+  const list: [string, string, string, boolean][] = [
+    [
+      "TypeScript example (mqtt.js, Deno, acks)",
+      `"${Deno.execPath()}" run --allow-net --allow-env examples/thermostat.ts`,
+      "cold-room",
+      true,
+    ],
+    [
+      "Python example (paho 1.6, acks)",
+      "/usr/bin/python3 examples/thermostat.py",
+      "cold-room",
+      true,
+    ],
+    [
+      "student: paho 1.6, loop_forever",
+      `/usr/bin/python3 ${STUDENTS}/thermostat_paho_forever.py`,
+      "cold-room",
+      true,
+    ],
+    [
+      "student: paho 1.6, loop_start",
+      `/usr/bin/python3 ${STUDENTS}/thermostat_paho_loop_start.py`,
+      "cold-room",
+      true,
+    ],
+    [
+      "student: paho 2.1, loop_forever",
+      `${PAHO2} ${STUDENTS}/thermostat_paho_forever.py`,
+      "cold-room",
+      exists(PAHO2),
+    ],
+    [
+      "student: mqtt.js in TypeScript",
+      `${STUDENTS}/thermostat_mqttjs.ts`,
+      "cold-room",
+      true,
+    ],
+    [
+      "student: Node-RED 4 flow",
+      `NODE_RED_DIR=${NODE_RED} bash examples/node-red/run.sh`,
+      "cold-room",
+      exists(`${NODE_RED}/node_modules/node-red/red.js`),
+    ],
+    [
+      "student: paho 1.6 without preload, QoS 1",
+      `/usr/bin/python3 -I ${STUDENTS}/thermostat_paho_qos1.py`,
+      "cold-room",
+      true,
+    ],
+    [
+      "student: mosquitto_sub | bash pipeline",
+      `bash ${STUDENTS}/thermostat_pipeline.sh`,
+      "tests/fixtures/scenarios/cool-half-hour.yaml",
+      true,
+    ],
+  ];
+  return list.filter(([, , , ok]) => ok).map(([a, b, c]) => [a, b, c]);
+}
+
+/** Grades `cold-room` (24 h) once per controller (a time-window one on a half hour) and reports steps per second. */
 export async function benchLockstep(): Promise<LockstepSpeed[]> {
   const dir = await Deno.makeTempDir({ prefix: "fishtank-bench-" });
   const store = await RunStore.open(join(dir, "bench.kv"));
   const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
   const bus = new AedesBus(broker.aedes);
   const harness = new LockstepHarness(broker, bus);
-  const scenario = await loadScenario("steady-day");
   const results: LockstepSpeed[] = [];
   try {
-    for (const [name, controller] of Object.entries(CONTROLLERS)) {
+    for (const [name, controller, scenarioId] of controllers()) {
+      const scenario = await loadScenario(scenarioId);
       const started = performance.now();
       const grade = await gradeScenario({
         options: { stepTimeoutMs: 100, connectTimeoutMs: 10_000 },
@@ -62,6 +137,8 @@ export async function benchLockstep(): Promise<LockstepSpeed[]> {
         stepsPerSecond: steps / wallSeconds,
         loopStepsPerSecond: steps / loopSeconds,
         outcome: grade.outcome,
+        sync: meta?.ackMode ?? "none",
+        scenario: scenario.id,
       });
     }
   } finally {

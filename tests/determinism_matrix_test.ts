@@ -233,3 +233,48 @@ Deno.test("a controller that reads every reading and never publishes is not unre
     assert.equal(meta.stats.timedOutSteps, 0);
   });
 });
+
+Deno.test({
+  name:
+    "a paho handler that sleeps for an hour, and a controller that leaves the broker, are found unresponsive within a few simulated minutes; the tank runs on to the end",
+  ignore: ignoreWithout(hasPaho(), "python3-paho-mqtt"),
+  async fn() {
+    await withGrading(async ({ store, grade }) => {
+      for (
+        const [controller, message] of [
+          [
+            "/usr/bin/python3 tests/fixtures/controllers/sleepy.py",
+            /handler has not returned for 3 steps of 5 s/,
+          ],
+          [
+            "tests/fixtures/controllers/leaves.ts",
+            /disconnected at simulated \d+ s and did not connect again/,
+          ],
+        ] as const
+      ) {
+        const run = await grade(controller);
+        const meta = (await store.getRun(run.runId))!;
+        assert.equal(meta.outcome, "unresponsive", meta.outcomeMessage ?? "");
+        assert.match(meta.outcomeMessage ?? "", message);
+        assert.equal(meta.simulated, 6 * 3600, "the tank ran on to the end");
+        // Quickly, counted in simulated time: the sleeper stalls at t = 40 s and is given up three steps later; the
+        // leaver goes at t = 190 s and is given up 50 steps later. Not at the wall-clock limit.
+        let verdictAt = Infinity;
+        for await (const r of store.messages(run.runId, { kinds: ["note"] })) {
+          if (
+            r.topic === "$note" &&
+            /unresponsive|not returned|did not connect/.test(
+              new TextDecoder().decode(r.payload),
+            )
+          ) {
+            verdictAt = Math.min(verdictAt, r.t);
+          }
+        }
+        assert.ok(
+          verdictAt <= 800,
+          `${controller}: given up at simulated ${verdictAt} s`,
+        );
+      }
+    });
+  },
+});

@@ -8,13 +8,17 @@
 # (downloaded to the npm cache on first use: about a minute). The grader
 # gives controllers a clean environment, so set it in the command itself:
 #   --controller "NODE_RED_DIR=/path/to/node-red bash examples/node-red/run.sh"
+# FLOWS=path/to/flows.json runs another flow (a student's export) instead of
+# the example's.
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 # A fresh user directory every run: the grader may run us as a user whose
 # HOME is not writable, and runs must not share context or state.
 USERDIR=$(mktemp -d "${TMPDIR:-/tmp}/node-red-fishtank.XXXXXX") || exit 1
-cp "$HERE/flows.json" "$USERDIR/flows.json"
+FLOWS=${FLOWS:-$HERE/flows.json}
+if [ ! -f "$FLOWS" ]; then echo "run.sh: no flow file $FLOWS (FLOWS=…)" >&2; exit 2; fi
+cp "$FLOWS" "$USERDIR/flows.json"
 # Stop Node-RED and remove the user directory however we end.
 PID=""
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null && wait $PID 2>/dev/null; rm -rf "$USERDIR"' EXIT
