@@ -14,14 +14,14 @@ import type { Client } from "aedes";
 import type { ControllerProcess } from "./controller_process.ts";
 import { lastWords, startController } from "./_run_controller.ts";
 import {
-  type AckMode,
   emptyRunStats,
   type MessageRecord,
   type RunOutcome,
   type RunStats,
 } from "../../store/mod.ts";
 import { TankNode } from "../live/mod.ts";
-import { HandledReports, type RetainedSource } from "./_handled_reports.ts";
+import type { RetainedSource } from "./_handled_reports.ts";
+import { StepBarrier } from "./_step_barrier.ts";
 
 import type { HarnessRun, LockstepHarness } from "./lockstep_harness.ts";
 import type { LockstepOptions, LockstepResult } from "./lockstep.ts";
@@ -62,26 +62,11 @@ export const HANDLED_TOPIC = "$fishtank/handled";
 /** Steps a run waits, with no connection of its controller open, before calling it unresponsive. */
 const DISCONNECTED_STEPS = 50;
 
-/** How a step's barrier was passed. */
-type Answer = "explicit" | "library" | "puback" | "timeout";
-
 /** One run: a tank, a controller, the barrier between them. */
 export class LockstepRun implements HarnessRun {
   readonly #harness: LockstepHarness;
   readonly #options: Resolved;
   readonly #aliases = new Map<Client, string>();
-  /** The controller's library's reports (see `_handled_reports.ts`). */
-  readonly #reports = new HandledReports(() => this.#reportsChanged());
-  /**
-   * PUBACKs of what was sent at QoS 1, counted the same way: the barrier of any client that subscribes to the
-   * readings with QoS 1 (it must acknowledge each message it is sent at QoS 1, and client libraries do so once their
-   * handler has returned).
-   */
-  readonly #pubacks = new HandledReports(() => this.#reportsChanged(), {
-    expected: true,
-  });
-  /** PUBACKs each connection has sent. */
-  readonly #pubackCounts = new Map<string, number>();
   #tank!: TankNode;
   /** How the controller was confined, for the run's summary. */
   #sandbox: string | undefined;
@@ -90,7 +75,6 @@ export class LockstepRun implements HarnessRun {
   #process: ControllerProcess | undefined;
   #closed = false;
   #clientsDone = false;
-  #ackMode: AckMode = "none";
   #outcome: RunOutcome = "completed";
   #outcomeMessage = "";
   #uncontrolled = false;
@@ -105,24 +89,16 @@ export class LockstepRun implements HarnessRun {
   /** Messages of the last `floodWindow` closed steps, oldest first, and their sum. */
   readonly #windowCounts: number[] = [];
   #windowSum = 0;
-  #sinceAck = 0;
-  #consecutiveTimeouts = 0;
   #readingTopics: string[] = [];
-  #waiting: {
-    t: number;
-    resolve: (how: Answer) => void;
-    started: number;
-  } | undefined;
-  #responded = false;
-  /** Simulated time of the readings the controller last answered (an answer may come before the barrier waits). */
-  #answeredAt = -1;
-  readonly #responseMs: number[] = [];
   readonly #stats: RunStats = emptyRunStats();
+  /** The barrier between steps (see `_step_barrier.ts`). */
+  readonly #steps: StepBarrier;
   #wake: (() => void) | undefined;
 
   constructor(harness: LockstepHarness, options: Resolved) {
     this.#harness = harness;
     this.#options = options;
+    this.#steps = new StepBarrier(options, this.#stats);
   }
 
   get topicBase(): string {
@@ -200,7 +176,9 @@ export class LockstepRun implements HarnessRun {
     // Acks arrive on the bus like commands do, so a command published before its ack is applied before it.
     await this.#harness.bus.subscribe(
       this.#tank.topics.ack,
-      (message) => this.#onAck(message.payload),
+      (message) => {
+        if (!this.#closed) this.#steps.ack(message.payload, this.#tank.time);
+      },
     );
     // So do the preloads' reports, passed on under a topic that names the connection.
     const handledBase = `${HANDLED_TOPIC}/${options.tank}/`;
@@ -214,8 +192,7 @@ export class LockstepRun implements HarnessRun {
     );
     await this.#harness.bus.subscribe(`${this.topicBase}/#`, (message) => {
       if (controllerPublish(this.#tank.topics, message.topic).ok) {
-        this.#reports.passedOn();
-        this.#pubacks.passedOn();
+        this.#steps.passedOn();
       }
     });
 
@@ -297,17 +274,17 @@ export class LockstepRun implements HarnessRun {
       note: this.#outcomeMessage || undefined,
     });
     this.#closed = true;
-    this.#stats.medianResponseMs = median(this.#responseMs, 0.5);
-    this.#stats.p95ResponseMs = median(this.#responseMs, 0.95);
+    this.#stats.medianResponseMs = median(this.#steps.responseMs, 0.5);
+    this.#stats.p95ResponseMs = median(this.#steps.responseMs, 0.95);
     if (!this.#outcomeMessage) {
       this.#outcomeMessage = this.#outcome === "completed"
-        ? `completed ${this.#stats.steps} steps (${this.#ackMode} barrier)`
+        ? `completed ${this.#stats.steps} steps (${this.#steps.ackMode} barrier)`
         : this.#outcome;
     }
     return {
       outcome: this.#outcome,
       outcomeMessage: this.#outcomeMessage,
-      ackMode: this.#ackMode,
+      ackMode: this.#steps.ackMode,
       stats: { ...this.#stats, loopSeconds: (loopEnded - loopStarted) / 1000 },
       simulated: this.#tank.time,
       exitCode: exit.code,
@@ -335,7 +312,7 @@ export class LockstepRun implements HarnessRun {
     this.#outcome = outcome;
     this.#outcomeMessage = message;
     this.#note(message);
-    this.#waiting?.resolve("timeout");
+    this.#steps.release();
   }
 
   async #waitForController(): Promise<void> {
@@ -387,7 +364,6 @@ export class LockstepRun implements HarnessRun {
       }
       this.#stepMessages = 0;
       this.#readingTopics = [];
-      this.#responded = false;
       this.#tank.advance(scenario.controlPeriod);
       const now = performance.now();
       if (!this.#uncontrolled && now - started > this.#wallLimitMs) {
@@ -407,7 +383,7 @@ export class LockstepRun implements HarnessRun {
           steps: this.#stats.steps,
           stepsPerSecond: this.#stats.steps /
             Math.max(1e-3, (now - started) / 1000),
-          ackMode: this.#ackMode,
+          ackMode: this.#steps.ackMode,
           phase: this.#uncontrolled ? "uncontrolled" : "answering",
         });
         // Running without a controller never waits: let I/O and the store breathe now and then.
@@ -427,33 +403,10 @@ export class LockstepRun implements HarnessRun {
 
   /** Waits until the controller has dealt with the readings just published, or the deadline passes. */
   async #barrier(): Promise<void> {
-    // Every reading of the step is forwarded (so counted) once the tank's publishes have gone through the broker, and
-    // every retained message a subscription will be sent is counted once the broker's store has been read.
-    await this.#tank.flush();
-    await this.#reports.counted();
-    await this.#pubacks.counted();
-    const library = this.#ackMode !== "explicit" && this.#reports.active;
-    const puback = this.#ackMode !== "explicit" && !library &&
-      this.#pubacks.active;
-    const hasAck = this.#ackMode === "explicit" || library || puback;
-    const timeoutMs = hasAck
-      ? this.#options.ackTimeoutMs
-      : this.#options.stepTimeoutMs;
-    const t = this.#tank.time;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const how = await new Promise<Answer>(
-      (resolve) => {
-        this.#waiting = { t, resolve, started: performance.now() };
-        if (library && this.#reports.allHandled()) resolve("library");
-        else if (puback && this.#pubacks.allHandled()) resolve("puback");
-        else if (this.#ackMode === "explicit" && this.#answeredAt >= t) {
-          resolve("explicit");
-        } else timer = setTimeout(() => resolve("timeout"), timeoutMs);
-      },
+    const step = await this.#steps.wait(
+      this.#tank.time,
+      () => this.#tank.flush(),
     );
-    clearTimeout(timer);
-    const waited = performance.now() - this.#waiting!.started;
-    this.#waiting = undefined;
     if (
       this.#leftAt !== undefined &&
       ++this.#stepsWithoutConnection >= DISCONNECTED_STEPS
@@ -468,40 +421,25 @@ export class LockstepRun implements HarnessRun {
       );
       return;
     }
-    if (how === "timeout") {
-      if (this.#uncontrolled) return;
-      this.#stats.timedOutSteps++;
-      this.#consecutiveTimeouts++;
-      if (this.#ackMode === "none") this.#ackMode = "timeout";
-      // Quiet is an answer: without acks, a step that passes its time window is not a fault. Only a controller that
-      // stops answering the way it had been answering (acks, or its library's reports) is unresponsive.
-      if (hasAck && this.#consecutiveTimeouts >= 3) {
-        this.#giveUp(
-          "unresponsive",
-          library
-            ? `the controller stopped handling readings: its message handler has not returned for ${this.#consecutiveTimeouts} steps of ${
-              timeoutMs / 1000
-            } s each (an endless loop, a long sleep, or a blocking call in the handler?)`
-            : `the controller stopped answering: no ack for ${this.#consecutiveTimeouts} steps of ${
-              timeoutMs / 1000
-            } s each`,
-        );
-      } else if (hasAck) {
-        this.#note(
-          `step at t=${t} timed out after ${timeoutMs} ms without ${
-            library ? "the controller's handler returning" : "an ack"
-          }`,
-        );
-      }
+    if (step.how !== "timeout" || this.#uncontrolled) return;
+    this.#stats.timedOutSteps++;
+    // Quiet is an answer: without acks, a step that passes its time window is not a fault. Only a controller that
+    // stops answering the way it had been answering (acks, its library's reports, PUBACKs) is unresponsive.
+    if (!step.hasAck) return;
+    const seconds = step.timeoutMs / 1000;
+    if (step.consecutiveTimeouts >= 3) {
+      this.#giveUp(
+        "unresponsive",
+        step.library
+          ? `the controller stopped handling readings: its message handler has not returned for ${step.consecutiveTimeouts} steps of ${seconds} s each (an endless loop, a long sleep, or a blocking call in the handler?)`
+          : `the controller stopped answering: no ack for ${step.consecutiveTimeouts} steps of ${seconds} s each`,
+      );
     } else {
-      this.#consecutiveTimeouts = 0;
-      this.#responseMs.push(waited);
-      if (
-        this.#ackMode === "none" || this.#ackMode === "timeout" ||
-        (this.#ackMode === "puback" && how === "library")
-      ) {
-        this.#ackMode = how;
-      }
+      this.#note(
+        `step at t=${this.#tank.time} timed out after ${step.timeoutMs} ms without ${
+          step.library ? "the controller's handler returning" : "an ack"
+        }`,
+      );
     }
   }
 
@@ -548,9 +486,8 @@ export class LockstepRun implements HarnessRun {
     const store =
       (this.#harness.broker.aedes as unknown as { persistence: RetainedSource })
         .persistence;
-    this.#reports.subscribed(alias, filter, store);
     // The tank's retained messages are stored at QoS 1: those sent at QoS 1 will be PUBACKed.
-    this.#pubacks.subscribed(
+    this.#steps.subscribed(
       alias,
       filter,
       store,
@@ -637,7 +574,7 @@ export class LockstepRun implements HarnessRun {
       return {
         topic: `${HANDLED_TOPIC}/${this.#options.tank}/${alias}`,
         payload: new TextEncoder().encode(
-          `${textOf(payload)?.trim() ?? ""} ${this.#reports.acceptedSoFar}`,
+          `${textOf(payload)?.trim() ?? ""} ${this.#steps.acceptedSoFar}`,
         ),
       };
     }
@@ -684,33 +621,14 @@ export class LockstepRun implements HarnessRun {
       qos: Math.min(2, qos) as 0 | 1 | 2,
       retain,
     });
-    this.#reports.accepted();
-    this.#pubacks.accepted();
-    if (!this.#responded && this.#waiting) {
-      this.#responded = true;
-      if (this.#ackMode === "timeout" || this.#ackMode === "none") {
-        this.#responseMs.push(performance.now() - this.#waiting.started);
-      }
-    }
-    if (topic.startsWith(`${this.topicBase}/control/`)) this.#sinceAck++;
+    this.#steps.published(topic.startsWith(`${this.topicBase}/control/`));
     return undefined;
   }
 
   /** A preload's report as the bus passes it on: "<handled> <publishes accepted before it>". */
   #onReport(alias: string, payload: Uint8Array): void {
     if (this.#clientsDone || !this.#open.has(alias)) return;
-    const [count, after] = (textOf(payload) ?? "").split(" ").map(Number);
-    this.#reports.report(alias, count ?? NaN, after ?? 0);
-  }
-
-  /** A report was applied or a reporting connection went away: the waiting step may be answered now. */
-  #reportsChanged(): void {
-    if (!this.#waiting || this.#ackMode === "explicit") return;
-    if (this.#reports.active) {
-      if (this.#reports.allHandled()) this.#waiting.resolve("library");
-    } else if (this.#pubacks.active && this.#pubacks.allHandled()) {
-      this.#waiting.resolve("puback");
-    }
+    this.#steps.report(alias, payload);
   }
 
   /** The broker forwards a PUBLISH packet to `client`. */
@@ -721,10 +639,11 @@ export class LockstepRun implements HarnessRun {
     if (this.#clientsDone) return;
     const alias = this.#aliases.get(client);
     if (alias === undefined) return;
-    this.#reports.forwarded(alias, packet.retain);
-    if (effectiveQos(client, packet.topic, packet.qos) >= 1) {
-      this.#pubacks.forwarded(alias, packet.retain);
-    }
+    this.#steps.forwarded(
+      alias,
+      packet.retain,
+      effectiveQos(client, packet.topic, packet.qos),
+    );
   }
 
   /** Whether `topic` is one of this tank's readings (`sensors/…`). */
@@ -756,33 +675,7 @@ export class LockstepRun implements HarnessRun {
   onClientPuback(client: Client): void {
     const alias = this.#aliases.get(client);
     if (alias === undefined || this.#clientsDone) return;
-    const count = (this.#pubackCounts.get(alias) ?? 0) + 1;
-    this.#pubackCounts.set(alias, count);
-    // Stamped like a report: it counts once what the client published before it has reached the tank.
-    this.#pubacks.report(alias, count, this.#reports.acceptedSoFar);
-  }
-
-  #onAck(payload: Uint8Array): void {
-    if (this.#closed) return;
-    this.#ackMode = "explicit";
-    // The examples ack with the `t` of the readings they handled; any other payload means "the latest".
-    const text = textOf(payload)?.trim() ?? "";
-    const t = /^\d+(\.\d+)?$/.test(text) ? Number(text) : undefined;
-    this.#answered(t, "explicit");
-  }
-
-  /** The controller answered the readings of time `t` (undefined: the latest). */
-  #answered(t: number | undefined, how: "explicit"): void {
-    const waiting = this.#waiting;
-    if (t !== undefined && t < this.#tank.time) {
-      // An answer to readings whose step already closed: what it commanded since the last answer came late.
-      this.#stats.lateCommands += this.#sinceAck;
-      this.#sinceAck = 0;
-      return;
-    }
-    this.#sinceAck = 0;
-    this.#answeredAt = this.#tank.time;
-    waiting?.resolve(how);
+    this.#steps.puback(alias);
   }
 
   onClientDisconnect(client: Client): void {
@@ -790,8 +683,7 @@ export class LockstepRun implements HarnessRun {
     // A connection that is gone has nothing left to handle: it no longer holds the barrier.
     const alias = this.#aliases.get(client) ?? client.id;
     this.#open.delete(alias);
-    this.#reports.closed(alias);
-    this.#pubacks.closed(alias);
+    this.#steps.closed(alias);
     if (this.#open.size === 0) this.#leftAt = this.#tank.time;
 
     this.#record({
