@@ -91,7 +91,7 @@ function controllers(): [string, string, string][] {
     ],
     [
       "student: paho 1.6 without preload, QoS 1",
-      `/usr/bin/python3 -I ${STUDENTS}/thermostat_paho_qos1.py`,
+      `QOS=1 /usr/bin/python3 -I ${STUDENTS}/thermostat_paho_forever.py`,
       "cold-room",
       true,
     ],

@@ -2,18 +2,7 @@ import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { hasCommand, ignoreWithout, startMosquitto } from "../tests/_peers.ts";
 import { parseDisplayArgs } from "./display.ts";
-
-const BASE = "fishtank/tank1";
-const ALL = {
-  time: "2026-01-15T06:00:10.000Z",
-  t: 10,
-  temperature: 24.875,
-  room_temperature: 21.1,
-  ph: 7.85,
-  oxygen: 8.1,
-  light: 120,
-  level: 33.3,
-};
+import { ALL, BASE } from "../harness/display/testing.ts";
 
 Deno.test("parseDisplayArgs() applies layouts, lets --tank/--topic-root override them and rejects bad input", () => {
   const olp = parseDisplayArgs(["--layout", "olp"]);

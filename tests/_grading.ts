@@ -8,7 +8,7 @@
 import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
 import { LockstepHarness } from "../harness/lockstep/mod.ts";
 import { gradeScenario } from "../harness/grading/mod.ts";
-import { RunStore } from "../store/mod.ts";
+import { type MessageRecord, RunStore } from "../store/mod.ts";
 import { loadScenario } from "../scenarios/mod.ts";
 import type { RunGrade } from "../grader/mod.ts";
 
@@ -55,4 +55,24 @@ export async function withGrading<T>(
     await broker.close();
     await store.close();
   }
+}
+
+/** The recorded traffic without the fields that may differ between identical runs (wall clock, run id, raw ids). */
+export function recordedTraffic(records: MessageRecord[]): string {
+  return records
+    .filter((r) => r.kind !== "output")
+    .map((r) =>
+      [
+        r.seq,
+        r.t,
+        r.kind,
+        r.client,
+        r.topic,
+        r.qos,
+        r.retain,
+        r.kind === "connect" ? "" : r.note ?? "",
+        new TextDecoder().decode(r.payload),
+      ].join("\t")
+    )
+    .join("\n");
 }

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { hasCommand, hasPaho, ignoreWithout } from "./_peers.ts";
-import { withGrading } from "./_grading.ts";
+import { recordedTraffic, withGrading } from "./_grading.ts";
 import type { MessageRecord } from "../store/mod.ts";
 
 const STUDENTS = "tests/fixtures/students";
@@ -40,26 +40,6 @@ function busyLoop(seconds: number): Deno.ChildProcess {
     stdout: "null",
     stderr: "null",
   }).spawn();
-}
-
-/** The recorded traffic without what may differ between identical runs (wall clock, raw client ids). */
-function traffic(records: MessageRecord[]): string {
-  return records
-    .filter((r) => r.kind !== "output")
-    .map((r) =>
-      [
-        r.seq,
-        r.t,
-        r.kind,
-        r.client,
-        r.topic,
-        r.qos,
-        r.retain,
-        r.kind === "connect" ? "" : r.note ?? "",
-        new TextDecoder().decode(r.payload),
-      ].join("\t")
-    )
-    .join("\n");
 }
 
 /** Node-RED 4 installed with `npm install --prefix DIR node-red@4` (`.ci/run` does). */
@@ -120,7 +100,8 @@ const MATRIX: {
   {
     // python -I ignores PYTHONPATH, so no preload: the QoS 1 subscription's PUBACKs are the barrier.
     label: "paho 1.6 without the preload, QoS 1",
-    controller: `/usr/bin/python3 -I ${STUDENTS}/thermostat_paho_qos1.py`,
+    controller:
+      `QOS=1 /usr/bin/python3 -I ${STUDENTS}/thermostat_paho_forever.py`,
     ignore: ignoreWithout(hasPaho(), "python3-paho-mqtt"),
     sync: "puback",
   },
@@ -167,7 +148,7 @@ for (const { label, controller, ignore, sync } of MATRIX) {
                 !records.some((r) => r.topic.startsWith("$fishtank")),
                 "a handled report was recorded",
               );
-              texts.push(traffic(records));
+              texts.push(recordedTraffic(records));
             }
             assert.equal(
               texts[1],

@@ -13,6 +13,7 @@ import type { RunGrade } from "../grader/mod.ts";
 import { type MessageRecord, RunStore } from "../store/mod.ts";
 import { hasPaho, ignoreWithout } from "./_peers.ts";
 import { Child } from "./_processes.ts";
+import { recordedTraffic } from "./_grading.ts";
 
 const DENO = `"${Deno.execPath()}"`;
 const TS_EXAMPLE = `${DENO} run --allow-net --allow-env examples/thermostat.ts`;
@@ -61,26 +62,6 @@ async function recordsOf(
   return records;
 }
 
-/** The recorded traffic without the fields that may differ between identical runs (wall clock, run id, raw ids). */
-function traffic(records: MessageRecord[]): string {
-  return records
-    .filter((r) => r.kind !== "output")
-    .map((r) =>
-      [
-        r.seq,
-        r.t,
-        r.kind,
-        r.client,
-        r.topic,
-        r.qos,
-        r.retain,
-        r.kind === "connect" ? "" : r.note ?? "",
-        new TextDecoder().decode(r.payload),
-      ].join("\t")
-    )
-    .join("\n");
-}
-
 /** KPIs without the wall-clock response times, which are measured, not simulated (the score does not use them). */
 function withoutWallClock(kpis: RunGrade["kpis"]): unknown {
   return JSON.parse(
@@ -117,8 +98,8 @@ for (
           const b = await recordsOf(store, second.runId);
           assert.ok(a.length > 2000, `${path}: only ${a.length} records`);
           assert.equal(
-            traffic(a),
-            traffic(b),
+            recordedTraffic(a),
+            recordedTraffic(b),
             `${path}: recorded traffic differs between two identical runs`,
           );
           assert.equal(first.score, second.score);

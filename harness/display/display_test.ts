@@ -11,19 +11,9 @@ import {
   renderDisplay,
   renderPlainLine,
 } from "./display.ts";
+import { ALL, BASE } from "./testing.ts";
 
 const T0 = 1_700_000_000_000;
-const BASE = "fishtank/tank1";
-const ALL = {
-  time: "2026-01-15T06:00:10.000Z",
-  t: 10,
-  temperature: 24.875,
-  room_temperature: 21.1,
-  ph: 7.85,
-  oxygen: 8.1,
-  light: 120,
-  level: 33.3,
-};
 
 /** Feeds `[topic, payload]` pairs at wall time `at`, starting from a fresh state. */
 function feed(messages: [string, unknown][], at = T0): DisplayState {
