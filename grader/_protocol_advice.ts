@@ -39,6 +39,12 @@ export function outcomeAdvice(meta: RunMeta, kpis: RunKpis): string | null {
       return `your controller crashed before the end of the run (${how}) and the tank ran on without control: read its error output, fix the error and run again${message}`;
     }
     case "unresponsive":
+      if (/disconnected at simulated/.test(meta.outcomeMessage ?? "")) {
+        return `your controller left the broker and did not come back, and the tank ran on without control: keep its network loop running to the end (paho: loop_forever(), or loop_start() and a main loop that does not end) and let the client reconnect${message}`;
+      }
+      if (/wall-clock limit/.test(meta.outcomeMessage ?? "")) {
+        return `the run took longer than its wall-clock limit and your controller was stopped: answer each reading quickly, and subscribe with QoS 1 if your MQTT client is not paho, mqtt.js or Node-RED${message}`;
+      }
       return `your controller stopped answering and the tank ran on without control: make sure your message handler returns quickly and never waits (no sleep or input inside it)${message}`;
     case "no_connect": {
       const within = /within (\d+(?:\.\d+)?) ?s\b/.exec(

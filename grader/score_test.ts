@@ -285,3 +285,26 @@ Deno.test("overallScore() is the plain mean of the scores, one decimal", () => {
   assert.equal(overallScore([a, b, c]), 70.4); // (100 + 71.2 + 40.05) / 3 = 70.416…
   assert.equal(overallScore([]), 0);
 });
+
+Deno.test("an unresponsive run's advice fits how it stopped: a stuck handler, a controller that left, the wall-clock limit", () => {
+  const run = new SyntheticRun({ scenario: testScenario() });
+  for (
+    const [outcomeMessage, pattern] of [
+      [
+        "the controller stopped handling readings: its message handler has not returned for 3 steps of 5 s each",
+        /handler returns quickly and never waits/,
+      ],
+      [
+        "the controller disconnected at simulated 190 s and did not connect again within 50 steps",
+        /left the broker and did not come back.*loop_forever/,
+      ],
+      [
+        "the run took longer than its wall-clock limit of 900 s",
+        /longer than its wall-clock limit/,
+      ],
+    ] as const
+  ) {
+    const grade = run.grade({ outcome: "unresponsive", outcomeMessage });
+    assert.match(grade.advice[0]!, pattern);
+  }
+});
