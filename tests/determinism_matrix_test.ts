@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { hasCommand, hasPaho, ignoreWithout } from "./_peers.ts";
 import { recordedTraffic, withGrading } from "./_grading.ts";
+import { gradeStoredRun } from "../harness/grading/mod.ts";
 import type { MessageRecord } from "../store/mod.ts";
 
 const STUDENTS = "tests/fixtures/students";
@@ -160,6 +161,21 @@ for (const { label, controller, ignore, sync } of MATRIX) {
               texts[0],
               `${scenario}: traffic of runs 1 and 3 differs`,
             );
+            // The grade each run returned is the grade of its stored records (not of a part of them).
+            for (const run of runs) {
+              assert.deepEqual(
+                (await gradeStoredRun(store, run.runId)).components,
+                run.components,
+                `${scenario}: run ${run.runId} graded again from its records differs from its grade`,
+              );
+            }
+            for (const run of runs.slice(1)) {
+              assert.deepEqual(
+                { components: run.components, advice: run.advice },
+                { components: runs[0]!.components, advice: runs[0]!.advice },
+                `${scenario}: the grades differ`,
+              );
+            }
             assert.deepEqual(runs.map((r) => r.score), [
               runs[0]!.score,
               runs[0]!.score,
