@@ -12,6 +12,12 @@ import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
 import { LockstepHarness } from "../harness/lockstep/mod.ts";
 import { gradeScenario } from "../harness/grading/mod.ts";
 import { RunStore } from "../store/mod.ts";
+import {
+  hasNodeRed,
+  hasPaho2,
+  NODE_RED_DIR,
+  PAHO2_PYTHON,
+} from "../tests/_peers.ts";
 
 /** One controller's figures. */
 export interface LockstepSpeed {
@@ -30,20 +36,6 @@ export interface LockstepSpeed {
 }
 
 const STUDENTS = "tests/fixtures/students";
-const PAHO2 = Deno.env.get("FISHTANK_PAHO2_PYTHON") ??
-  "/opt/fishtank-paho2/bin/python";
-const NODE_RED = Deno.env.get("FISHTANK_NODE_RED_DIR") ??
-  "/opt/fishtank-node-red";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The controllers measured: [name, command, scenario]; those whose toolchain is missing are left out. */
 function controllers(): [string, string, string][] {
   const list: [string, string, string, boolean][] = [
@@ -73,9 +65,9 @@ function controllers(): [string, string, string][] {
     ],
     [
       "student: paho 2.1, loop_forever",
-      `${PAHO2} ${STUDENTS}/thermostat_paho_forever.py`,
+      `${PAHO2_PYTHON} ${STUDENTS}/thermostat_paho_forever.py`,
       "cold-room",
-      exists(PAHO2),
+      hasPaho2(),
     ],
     [
       "student: mqtt.js in TypeScript",
@@ -85,9 +77,9 @@ function controllers(): [string, string, string][] {
     ],
     [
       "student: Node-RED 4 flow",
-      `NODE_RED_DIR=${NODE_RED} bash examples/node-red/run.sh`,
+      `NODE_RED_DIR=${NODE_RED_DIR} bash examples/node-red/run.sh`,
       "cold-room",
-      exists(`${NODE_RED}/node_modules/node-red/red.js`),
+      hasNodeRed(),
     ],
     [
       "student: paho 1.6 without preload, QoS 1",

@@ -28,6 +28,39 @@ export function hasCommand(
   return ok;
 }
 
+/** Python with paho-mqtt 2 (a venv; `.ci/run` makes it): `FISHTANK_PAHO2_PYTHON`, else the one `.ci/run` makes as root. */
+export const PAHO2_PYTHON = Deno.env.get("FISHTANK_PAHO2_PYTHON") ??
+  "/opt/fishtank-paho2/bin/python";
+
+/** Node-RED 4 installed with `npm install --prefix DIR node-red@4`: `FISHTANK_NODE_RED_DIR`, else `.ci/run`'s. */
+export const NODE_RED_DIR = Deno.env.get("FISHTANK_NODE_RED_DIR") ??
+  "/opt/fishtank-node-red";
+
+/** Whether {@linkcode PAHO2_PYTHON} can import paho-mqtt 2. */
+export function hasPaho2(): boolean {
+  try {
+    return new Deno.Command(PAHO2_PYTHON, {
+      args: [
+        "-c",
+        "import paho.mqtt; assert paho.mqtt.__version__.startswith('2')",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether Node-RED is installed in {@linkcode NODE_RED_DIR}. */
+export function hasNodeRed(): boolean {
+  try {
+    return Deno.statSync(`${NODE_RED_DIR}/node_modules/node-red/red.js`).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether `/usr/bin/python3` can import paho.mqtt. */
 export function hasPaho(): boolean {
   const key = "paho";

@@ -6,31 +6,20 @@
  */
 
 import assert from "node:assert/strict";
-import { hasCommand, hasPaho, ignoreWithout } from "./_peers.ts";
+import {
+  hasCommand,
+  hasNodeRed,
+  hasPaho,
+  hasPaho2,
+  ignoreWithout,
+  NODE_RED_DIR,
+  PAHO2_PYTHON,
+} from "./_peers.ts";
 import { recordedTraffic, withGrading } from "./_grading.ts";
 import { gradeStoredRun } from "../harness/grading/mod.ts";
 import type { MessageRecord } from "../store/mod.ts";
 
 const STUDENTS = "tests/fixtures/students";
-const PAHO2_PYTHON = Deno.env.get("FISHTANK_PAHO2_PYTHON") ??
-  "/opt/fishtank-paho2/bin/python";
-
-function hasPaho2(): boolean {
-  try {
-    const output = new Deno.Command(PAHO2_PYTHON, {
-      args: [
-        "-c",
-        "import paho.mqtt; assert paho.mqtt.__version__.startswith('2')",
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    return output.success;
-  } catch {
-    return false;
-  }
-}
-
 /** Keeps one core busy until stopped (bounded: it ends by itself after `seconds`). */
 function busyLoop(seconds: number): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
@@ -41,18 +30,6 @@ function busyLoop(seconds: number): Deno.ChildProcess {
     stdout: "null",
     stderr: "null",
   }).spawn();
-}
-
-/** Node-RED 4 installed with `npm install --prefix DIR node-red@4` (`.ci/run` does). */
-const NODE_RED_DIR = Deno.env.get("FISHTANK_NODE_RED_DIR") ??
-  "/opt/fishtank-node-red";
-
-function hasNodeRed(): boolean {
-  try {
-    return Deno.statSync(`${NODE_RED_DIR}/node_modules/node-red/red.js`).isFile;
-  } catch {
-    return false;
-  }
 }
 
 const MATRIX: {

@@ -20,8 +20,7 @@ import {
   type RunStats,
 } from "../../store/mod.ts";
 import { TankNode } from "../live/mod.ts";
-import type { RetainedSource } from "./_handled_reports.ts";
-import { StepBarrier } from "./_step_barrier.ts";
+import { type RetainedSource, StepBarrier } from "./_step_barrier.ts";
 
 import type { HarnessRun, LockstepHarness } from "./lockstep_harness.ts";
 import type { LockstepOptions, LockstepResult } from "./lockstep.ts";
@@ -35,15 +34,6 @@ export type Resolved =
     >
   >
   & LockstepOptions;
-
-/** The decoded payload text, or undefined when it is not UTF-8. */
-function textOf(payload: Uint8Array): string | undefined {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(payload);
-  } catch {
-    return undefined;
-  }
-}
 
 function median(values: number[], q: number): number | null {
   if (values.length === 0) return null;
@@ -573,9 +563,7 @@ export class LockstepRun implements HarnessRun {
       if (alias === undefined) return "drop";
       return {
         topic: `${HANDLED_TOPIC}/${this.#options.tank}/${alias}`,
-        payload: new TextEncoder().encode(
-          `${textOf(payload)?.trim() ?? ""} ${this.#steps.acceptedSoFar}`,
-        ),
+        payload: this.#steps.stamp(payload),
       };
     }
     const access = controllerPublish(this.#tank.topics, topic);
@@ -644,11 +632,6 @@ export class LockstepRun implements HarnessRun {
       packet.retain,
       effectiveQos(client, packet.topic, packet.qos),
     );
-  }
-
-  /** Whether `topic` is one of this tank's readings (`sensors/…`). */
-  #isReading(topic: string): boolean {
-    return topic.startsWith(`${this.topicBase}/sensors/`);
   }
 
   /** Records a publish the harness refused, with why. */

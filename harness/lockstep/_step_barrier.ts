@@ -7,7 +7,14 @@
  */
 
 import type { AckMode, RunStats } from "../../store/mod.ts";
-import { HandledReports, type RetainedSource } from "./_handled_reports.ts";
+import { HandledReports } from "./_handled_reports.ts";
+
+/** The part of aedes's store the retained messages of a subscription are read from. */
+export interface RetainedSource {
+  createRetainedStreamCombi(patterns: string[]): {
+    on(event: string, listener: (packet: { topic: string }) => void): void;
+  };
+}
 
 /** How a step's barrier was passed. */
 export type Answer = "explicit" | "library" | "puback" | "timeout";
@@ -61,6 +68,15 @@ export class StepBarrier {
     expected: true,
   });
   readonly #pubackCounts = new Map<string, number>();
+  /** Retained-message counts still being read from the broker's store. */
+  readonly #retainedCounts = new Set<Promise<void>>();
+  /**
+   * The controller's publishes the broker accepted, and those the bus has passed on (so the tank has applied them).
+   * aedes emits a QoS 1 publish only once stored, so a QoS 0 report or a PUBACK may overtake it: each waits until
+   * every publish accepted before it has been passed on.
+   */
+  #accepted = 0;
+  #passedOn = 0;
   #waiting: {
     t: number;
     resolve: (how: Answer) => void;
@@ -84,19 +100,15 @@ export class StepBarrier {
     return this.#waiting !== undefined;
   }
 
-  /** The publishes the broker has accepted from the controller so far (stamped on reports and PUBACKs). */
-  get acceptedSoFar(): number {
-    return this.#reports.acceptedSoFar;
-  }
-
   /**
    * Waits for the controller's answer to the readings of simulated time `t`, after `settle` (the tank's publishes
    * through the broker, so that every reading is forwarded and counted).
    */
   async wait(t: number, settle: () => Promise<void>): Promise<StepWait> {
     await settle();
-    await this.#reports.counted();
-    await this.#pubacks.counted();
+    while (this.#retainedCounts.size > 0) {
+      await Promise.all([...this.#retainedCounts]);
+    }
     const library = this.ackMode !== "explicit" && this.#reports.active;
     const puback = this.ackMode !== "explicit" && !library &&
       this.#pubacks.active;
@@ -146,8 +158,7 @@ export class StepBarrier {
 
   /** The controller published `topic` (accepted by the broker); `command` when it is one of the tank's commands. */
   published(command: boolean): void {
-    this.#reports.accepted();
-    this.#pubacks.accepted();
+    this.#accepted++;
     if (!this.#responded && this.#waiting) {
       this.#responded = true;
       if (this.ackMode === "timeout" || this.ackMode === "none") {
@@ -159,8 +170,11 @@ export class StepBarrier {
 
   /** The bus passed one of the controller's publishes on (the tank has had it). */
   passedOn(): void {
-    this.#reports.passedOn();
-    this.#pubacks.passedOn();
+    this.#passedOn++;
+    if (this.#reports.pending || this.#pubacks.pending) {
+      // After the other subscribers (the tank) have had this message too.
+      setImmediate(() => this.#release());
+    }
   }
 
   /** The broker forwards a PUBLISH to `alias`, at QoS `qos` (as aedes sends it). */
@@ -169,21 +183,46 @@ export class StepBarrier {
     if (qos >= 1) this.#pubacks.forwarded(alias, retained);
   }
 
-  /** `alias` subscribed to `filter`: count the retained messages it will be sent, and those at QoS 1. */
+  /**
+   * `alias` subscribed to `filter`: count the retained messages it will be sent, and those of them sent at QoS 1
+   * (`atQos1`), from the query aedes runs to send them.
+   */
   subscribed(
     alias: string,
     filter: string,
     store: RetainedSource,
     atQos1: (topic: string) => boolean,
   ): void {
-    this.#reports.subscribed(alias, filter, store);
-    this.#pubacks.subscribed(alias, filter, store, atQos1);
+    const stream = store.createRetainedStreamCombi([filter]);
+    const counted = new Promise<void>((resolve) => {
+      let all = 0;
+      let qos1 = 0;
+      stream.on("data", (packet) => {
+        all++;
+        if (atQos1(packet.topic)) qos1++;
+      });
+      stream.on("error", () => resolve());
+      stream.on("end", () => {
+        this.#reports.due(alias, all);
+        this.#pubacks.due(alias, qos1);
+        resolve();
+      });
+    }).finally(() => this.#retainedCounts.delete(counted));
+    this.#retainedCounts.add(counted);
   }
 
-  /** A preload's report as the bus passes it on: "<handled> <publishes accepted before it>". */
+  /** A preload's report as the broker passes it on: stamped with the publishes accepted before it. */
+  stamp(payload: Uint8Array): Uint8Array {
+    return new TextEncoder().encode(
+      `${textOf(payload)?.trim() ?? ""} ${this.#accepted}`,
+    );
+  }
+
+  /** A preload's report as the bus passes it on, stamped by {@linkcode stamp}: "<handled> <accepted before it>". */
   report(alias: string, payload: Uint8Array): void {
     const [count, after] = (textOf(payload) ?? "").split(" ").map(Number);
     this.#reports.report(alias, count ?? NaN, after ?? 0);
+    this.#release();
   }
 
   /** `alias` acknowledged a message sent to it at QoS 1 or 2. */
@@ -191,7 +230,8 @@ export class StepBarrier {
     const count = (this.#pubackCounts.get(alias) ?? 0) + 1;
     this.#pubackCounts.set(alias, count);
     // Stamped like a report: it counts once what the client published before it has reached the tank.
-    this.#pubacks.report(alias, count, this.acceptedSoFar);
+    this.#pubacks.report(alias, count, this.#accepted);
+    this.#release();
   }
 
   /**
@@ -216,6 +256,12 @@ export class StepBarrier {
   closed(alias: string): void {
     this.#reports.closed(alias);
     this.#pubacks.closed(alias);
+  }
+
+  /** Applies the reports and PUBACKs whose preceding publishes have all been passed on. */
+  #release(): void {
+    this.#reports.release(this.#passedOn);
+    this.#pubacks.release(this.#passedOn);
   }
 
   /** A report or PUBACK was applied, or a connection went away: the waiting step may be answered now. */
