@@ -1,6 +1,6 @@
 /**
  * Lockstep speed: `cold-room` (24 h, 8,640 steps at a 10 s control period) graded against the example controllers and
- * the determinism matrix's student thermostats (paho 1.6 and 2.x, mqtt.js, Node-RED, a shell pipeline), recording
+ * the determinism matrix's student thermostats (paho 1.6 and 2.x, mqtt.js, Node-RED, two shell pipelines), recording
  * into a Deno KV file, as `deno task grade` does. Controllers whose toolchain is missing are left out.
  *
  * @module
@@ -13,6 +13,7 @@ import { LockstepHarness } from "../harness/lockstep/mod.ts";
 import { gradeScenario } from "../harness/grading/mod.ts";
 import { RunStore } from "../store/mod.ts";
 import {
+  hasCommand,
   hasNodeRed,
   hasPaho2,
   NODE_RED_DIR,
@@ -38,6 +39,7 @@ export interface LockstepSpeed {
 const STUDENTS = "tests/fixtures/students";
 /** The controllers measured: [name, command, scenario]; those whose toolchain is missing are left out. */
 function controllers(): [string, string, string][] {
+  const mosquitto = hasCommand("mosquitto_sub", ["--help"]);
   const list: [string, string, string, boolean][] = [
     [
       "TypeScript example (mqtt.js, Deno, acks)",
@@ -88,10 +90,16 @@ function controllers(): [string, string, string][] {
       true,
     ],
     [
-      "student: mosquitto_sub | bash pipeline",
+      "student: mosquitto_sub | awk | mosquitto_pub -l",
+      `sh ${STUDENTS}/thermostat_pipeline_awk.sh`,
+      "cold-room",
+      mosquitto,
+    ],
+    [
+      "student: mosquitto_sub | while read (awk per reading)",
       `bash ${STUDENTS}/thermostat_pipeline.sh`,
-      "tests/fixtures/scenarios/cool-half-hour.yaml",
-      true,
+      "cold-room",
+      mosquitto,
     ],
   ];
   return list.filter(([, , , ok]) => ok).map(([a, b, c]) => [a, b, c]);
@@ -140,6 +148,22 @@ export async function benchLockstep(): Promise<LockstepSpeed[]> {
     await Deno.remove(dir, { recursive: true });
   }
   return results;
+}
+
+/**
+ * The bash pipeline's own floor: wall milliseconds of one `NEW=$(awk …)` in bash (a fork and an exec, as its loop
+ * runs for every reading), from `count` in a row.
+ */
+export function benchAwkPerReading(count = 300): number {
+  const started = performance.now();
+  new Deno.Command("bash", {
+    args: [
+      "-c",
+      `for i in $(seq ${count}); do NEW=$(awk -v t=25 'BEGIN { print (t < 24.5) ? "on" : "off" }'); done`,
+    ],
+    stdout: "null",
+  }).outputSync();
+  return (performance.now() - started) / count;
 }
 
 if (import.meta.main) console.log(await benchLockstep());

@@ -10,7 +10,7 @@ import Table from "cli-table3";
 import pc from "picocolors";
 import { benchSimSpeed } from "./sim_speed.ts";
 import { benchLiveDrift } from "./live_drift.ts";
-import { benchLockstep } from "./lockstep_speed.ts";
+import { benchAwkPerReading, benchLockstep } from "./lockstep_speed.ts";
 import { benchRoundTrip } from "./round_trip.ts";
 import { benchKvRecording } from "./kv_record.ts";
 import { benchWeb } from "./web_speed.ts";
@@ -29,9 +29,9 @@ Measures, on this machine, in one run:
   - the pure simulator's speed: simulated seconds per wall second, for one tank and for 30 tanks;
   - the live mode's accuracy at 60×: simulated-time drift over a wall minute (--quick: ten seconds);
   - lockstep grading of cold-room (24 h) with the examples and the student thermostats of the determinism matrix
-    (paho 1.6/2.x, mqtt.js, Node-RED, a shell pipeline; steps per second and how each was synchronised), against
-    the MQTT round-trip floor (an mqtt.js ping-pong client through the same embedded broker, in another process
-    and in the harness's own);
+    (paho 1.6/2.x, mqtt.js, Node-RED, two shell pipelines; steps per second and how each was synchronised),
+    against the MQTT round-trip floor (an mqtt.js ping-pong client through the same embedded broker, in another
+    process and in the harness's own) and, for the while-read pipeline, the cost of the awk it starts per reading;
   - Deno KV recording throughput (messages per second into a file store);
   - the web front end on a 24-hour run at 1 s resolution: server time of a run report and of the series API (first
     and repeated), and the time to the report's first drawn chart in headless Chromium.`);
@@ -144,6 +144,16 @@ lockTable.push([
   round(inProcessFloor),
   `${round((100 * inProcessFloor) / floor)} %`,
   "",
+  "",
+]);
+const awkMs = benchAwkPerReading();
+lockTable.push([
+  "floor of the while-read pipeline: one NEW=$(awk …) in bash per reading",
+  "",
+  round(1000 / awkMs),
+  round(1000 / awkMs),
+  `${round((100 * 1000 / awkMs) / floor)} %`,
+  `${round((8640 * awkMs) / 1000)} s`,
   "",
 ]);
 console.log(lockTable.toString());

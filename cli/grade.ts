@@ -67,8 +67,8 @@ ${pc.bold("Controller")}
   })
   --external           do not start a program: wait for a controller to connect (prints where)
   --unsandboxed        run the controller as given, without permissions or limits (your own machine only)
-  --step-timeout MS    wall milliseconds a step waits for a controller that neither acks on …/ack
-                       nor subscribes with QoS 1 (default: 100)
+  --step-timeout MS    wall milliseconds a step waits for a controller the harness cannot follow
+                       (no ack, no library it knows, no QoS 1, no /proc to watch; default: 100)
   --connect-timeout S  seconds to wait for the controller to connect and subscribe (default: 10; 300 with --external)
 
 ${pc.bold("Scenarios")}

@@ -79,12 +79,14 @@ export function synchronisation(grade: Pick<RunGrade, "kpis">): string | null {
       return "synchronised by your MQTT library (the harness saw your message callbacks return): exact, the same result every time";
     case "puback":
       return "synchronised by the PUBACKs of your QoS 1 subscription: the same result every time";
+    case "process":
+      return "synchronised by your program's processes (the harness saw them wait with every reading read, on Linux): the same result every time, unless your program acts on wall-clock timers";
     case "timeout":
       return `synchronised by a wall-clock window per step (${
         formatNumber(timedOutSteps)
       } of ${
         formatNumber(steps)
-      } steps): what arrives within a step can depend on the machine's load, so two runs may differ. For an exact run, use paho-mqtt or mqtt.js (the harness sees your callbacks return), or publish the readings' t on …/ack once you have dealt with them`;
+      } steps): what arrives within a step can depend on the machine's load, so two runs may differ. For an exact run, use paho-mqtt or mqtt.js (the harness sees your callbacks return), run on Linux (the harness watches your processes), or publish the readings' t on …/ack once you have dealt with them`;
     default:
       return null;
   }

@@ -8,6 +8,7 @@
 import type { RunMeta } from "../store/mod.ts";
 import { formatDuration, formatNumber, plural } from "./_format.ts";
 import type { RunKpis } from "./kpis.ts";
+import { answersSteps } from "./score_components.ts";
 
 /** Median answer time from which a client is most likely held up by Nagle's algorithm and delayed ACKs, ms. */
 export const SLOW_RESPONSE_MS = 35;
@@ -108,9 +109,7 @@ export function hygieneAdvice(kpis: RunKpis, meta: RunMeta): string[] {
     );
   }
   if (
-    h.timedOutSteps > 0 &&
-    (h.ackMode === "explicit" || h.ackMode === "library" ||
-      h.ackMode === "puback")
+    h.timedOutSteps > 0 && answersSteps(h.ackMode)
   ) {
     out.push(
       `${formatNumber(h.timedOutSteps)} of ${

@@ -48,7 +48,7 @@ Deno.test("renderScoreCard() says how each run's steps were synchronised, and wh
   const [perfect, faulty, crashed] = sampleGrades();
   const withMode = (
     grade: typeof perfect,
-    ackMode: "library" | "timeout",
+    ackMode: "library" | "process" | "timeout",
   ) => ({
     ...grade!,
     kpis: {
@@ -60,7 +60,12 @@ Deno.test("renderScoreCard() says how each run's steps were synchronised, and wh
     withMode(perfect, "library"),
     withMode(faulty, "timeout"),
     crashed!,
+    withMode(perfect, "process"),
   ], { color: false });
+  assert.match(
+    card,
+    /Steps: synchronised by your program's processes \(the harness saw them wait with every reading read, on Linux\)/,
+  );
   assert.match(
     card,
     /Steps: synchronised by your MQTT library \(the harness saw your message callbacks return\): exact/,

@@ -208,8 +208,7 @@ export function hygieneScore(
   const p = HYGIENE_PENALTIES;
   const take = (count: number, rule: { each: number; most: number }) =>
     Math.min(rule.most, rule.each * count);
-  const acking = hygiene.ackMode === "explicit" ||
-    hygiene.ackMode === "library" || hygiene.ackMode === "puback";
+  const acking = answersSteps(hygiene.ackMode);
   const timedOut = acking && hygiene.steps > 0
     ? hygiene.timedOutSteps / hygiene.steps
     : 0;
@@ -224,6 +223,15 @@ export function hygieneScore(
   ];
   if (acking) parts.push(`${formatNumber(hygiene.timedOutSteps)} timed out`);
   return { score: _clamp(1 - penalty), detail: parts.join(", ") };
+}
+
+/**
+ * Whether a run's steps were answered (acks, the library's reports, PUBACKs, the processes going idle), so that a
+ * step that timed out is a fault; with only a wall-clock window, timing out is how every quiet step ends.
+ */
+export function answersSteps(ackMode: HygieneKpis["ackMode"]): boolean {
+  return ackMode === "explicit" || ackMode === "library" ||
+    ackMode === "puback" || ackMode === "process";
 }
 
 /** Whether no controller took part in a run, or it never sent a command nor an alarm. */

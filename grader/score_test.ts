@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { computeKpis } from "./kpis.ts";
 import { overallScore, type RunGrade, scoreRun } from "./score.ts";
 import { SyntheticRun, testScenario } from "./_testing.ts";
+import { answersSteps, hygieneScore } from "./score_components.ts";
 
 const HOUR = 3600;
 
@@ -307,4 +308,24 @@ Deno.test("an unresponsive run's advice fits how it stopped: a stuck handler, a 
     const grade = run.grade({ outcome: "unresponsive", outcomeMessage });
     assert.match(grade.advice[0]!, pattern);
   }
+});
+
+Deno.test("timed-out steps lower hygiene when the steps were answered (by the processes too), not with only a time window", () => {
+  const run = new SyntheticRun({ scenario: testScenario() });
+  run.publish(300, run.topic("control/heater"), "on");
+  const { hygiene } = run.grade().kpis;
+  const score = (ackMode: typeof hygiene.ackMode) =>
+    hygieneScore({ ...hygiene, ackMode, timedOutSteps: 2, steps: 10 }, {
+      outcome: "completed",
+      idle: false,
+    });
+  for (
+    const answered of ["explicit", "library", "puback", "process"] as const
+  ) {
+    assert.ok(answersSteps(answered));
+    assert.match(score(answered).detail, /2 timed out/);
+    assert.ok(score(answered).score < 1, answered);
+  }
+  assert.equal(answersSteps("timeout"), false);
+  assert.equal(score("timeout").score, 1);
 });

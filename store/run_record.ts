@@ -30,9 +30,16 @@ export type RunOutcome =
 /**
  * How the lockstep runner knew the controller had dealt with each batch of readings: its own acks on `…/ack`
  * (`explicit`), its client library's report that the message callbacks returned (`library`, from the preloads the
- * harness injects), PUBACKs of QoS 1 readings (`puback`), or only a wall-clock window per step (`timeout`).
+ * harness injects), PUBACKs of QoS 1 readings (`puback`), its processes found idle with the readings read
+ * (`process`, read from Linux's /proc), or only a wall-clock window per step (`timeout`).
  */
-export type AckMode = "explicit" | "library" | "puback" | "timeout" | "none";
+export type AckMode =
+  | "explicit"
+  | "library"
+  | "puback"
+  | "process"
+  | "timeout"
+  | "none";
 
 /** What kind of event a record is. */
 export type RecordKind =

@@ -114,6 +114,10 @@ export class EmbeddedBroker {
   readonly #perAddress = new Map<string, number>();
   /** What aedes sees as a client's `conn` → where it came from. */
   readonly #connections = new WeakMap<Duplex, _Connection>();
+  /** TCP connections → the client's port. */
+  readonly #tcpPorts = new WeakMap<Duplex, number>();
+  /** Connections the front door let in → the stream the broker reads (the connection, or the MQTT 5 bridge). */
+  readonly #admitted = new WeakMap<Duplex, Duplex>();
   #closing: Promise<void> | null = null;
 
   private constructor(
@@ -210,6 +214,22 @@ export class EmbeddedBroker {
     return upgrade.response;
   }
 
+  /**
+   * The broker's side of its TCP connections, by the client's port: true while it has work in hand for one (a
+   * CONNECT awaited, bytes read and not yet parsed, a packet being handled, bytes not yet handed to the kernel). The
+   * lockstep runner's process-level barrier reads this beside the kernel's socket queues.
+   */
+  tcpWork(): Map<number, boolean> {
+    const work = new Map<number, boolean>();
+    for (const transport of this.#transports) {
+      const port = this.#tcpPorts.get(transport);
+      if (port !== undefined) {
+        work.set(port, _busy(transport, this.#admitted.get(transport)));
+      }
+    }
+    return work;
+  }
+
   /** Ends every client connection and both listeners. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
@@ -233,6 +253,9 @@ export class EmbeddedBroker {
 
   #acceptSocket(socket: net.Socket): void {
     socket.setNoDelay(true);
+    if (socket.remotePort !== undefined) {
+      this.#tcpPorts.set(socket, socket.remotePort);
+    }
     this.#accept(socket, "tcp", `${socket.remoteAddress}:${socket.remotePort}`);
   }
 
@@ -278,6 +301,7 @@ export class EmbeddedBroker {
     frontDoor(transport, this.#options, {
       handle: (stream) => this.aedes.handle(stream),
       admitted: (stream, protocolVersion) => {
+        this.#admitted.set(transport, stream);
         this.#connections.set(stream, {
           transport: kind,
           remoteAddress,
@@ -368,6 +392,25 @@ export class EmbeddedBroker {
       console.error("EmbeddedBroker onEvent handler threw:", error);
     }
   }
+}
+
+/** Whether the broker has work in hand for a connection `transport`, whose broker-facing stream is `stream`. */
+function _busy(transport: Duplex, stream: Duplex | undefined): boolean {
+  if (transport.destroyed) return false;
+  if (stream === undefined) return true; // the front door awaits the CONNECT
+  for (const s of stream === transport ? [stream] : [transport, stream]) {
+    if (s.readableLength > 0 || s.writableLength > 0) return true;
+  }
+  // aedes keeps these on the client it sets as `conn.client`: packets being handled, and those queued before CONNACK.
+  const client = (stream as {
+    client?: {
+      _parsingBatch?: number;
+      _parser?: { _queue?: unknown[] | null };
+    };
+  }).client;
+  if (client === undefined) return true; // not yet handed to aedes
+  return (client._parsingBatch ?? 0) > 0 ||
+    (client._parser?._queue?.length ?? 0) > 0;
 }
 
 /** `net.Server.listen` as a promise, with a clear error for a taken port. */

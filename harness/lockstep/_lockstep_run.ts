@@ -20,10 +20,18 @@ import {
   type RunStats,
 } from "../../store/mod.ts";
 import { TankNode } from "../live/mod.ts";
-import { type RetainedSource, StepBarrier } from "./_step_barrier.ts";
+import {
+  type Answer,
+  type RetainedSource,
+  StepBarrier,
+} from "./_step_barrier.ts";
+import { canWatchProcesses, ProcessIdle } from "./_process_idle.ts";
 
 import type { HarnessRun, LockstepHarness } from "./lockstep_harness.ts";
 import type { LockstepOptions, LockstepResult } from "./lockstep.ts";
+
+/** A record as the run hands it to the sink. */
+type Recorded = Omit<MessageRecord, "runId" | "seq">;
 
 /** Options with every default filled in. */
 export type Resolved =
@@ -84,6 +92,10 @@ export class LockstepRun implements HarnessRun {
   /** The barrier between steps (see `_step_barrier.ts`). */
   readonly #steps: StepBarrier;
   #wake: (() => void) | undefined;
+  /** Records held back while the controller starts (see `#settleStartup`); undefined once written. */
+  #startup: Recorded[] | undefined;
+  /** Aliases of the connections opened as the controller started → the names they are recorded under. */
+  readonly #names = new Map<string, string>();
 
   constructor(harness: LockstepHarness, options: Resolved) {
     this.#harness = harness;
@@ -107,11 +119,58 @@ export class LockstepRun implements HarnessRun {
   ): void {
     if (this.#closed) return;
     this.#stats.messages++;
-    this.#options.sink.append({
-      t: this.#tank?.time ?? 0,
-      wall: Date.now(),
-      ...record,
-    });
+    const full = { t: this.#tank?.time ?? 0, wall: Date.now(), ...record };
+    if (this.#startup) this.#startup.push(full);
+    else this.#append(full);
+  }
+
+  #append(record: Recorded): void {
+    const name = record.kind === "output"
+      ? undefined
+      : this.#names.get(record.client);
+    this.#options.sink.append(name ? { ...record, client: name } : record);
+  }
+
+  /**
+   * Ends the controller's start: once it has dealt with what it was sent on subscribing (the same barrier as a step),
+   * writes the records held back meanwhile. Connections a controller opens at once (a pipeline's `mosquitto_sub` and
+   * `mosquitto_pub`) reach the broker in any order, so they are named and written in an order of their own: by what
+   * each did, each connection's records together, after the harness's.
+   */
+  async #settleStartup(): Promise<void> {
+    if (this.#subscribed && !this.#uncontrolled) {
+      await this.#steps.wait(this.#tank.time, () => this.#tank.flush(), {
+        startup: true,
+      });
+    }
+    const held = this.#startup ?? [];
+    this.#startup = undefined;
+    const started = [...this.#aliases.values()];
+    const byAlias = new Map(started.map((alias) => [alias, [] as Recorded[]]));
+    const others: Recorded[] = [];
+    for (const record of held) {
+      (record.kind === "output" ? undefined : byAlias.get(record.client))
+        ?.push(record) ?? others.push(record);
+    }
+    const key = (records: Recorded[]) =>
+      records.map((r) =>
+        [
+          r.kind,
+          r.topic,
+          r.qos,
+          r.retain,
+          r.kind === "connect" ? "" : r.note ?? "",
+          new TextDecoder().decode(r.payload),
+        ].join("\t")
+      ).join("\n");
+    const order = started
+      .map((alias, i) => ({ alias, i, key: key(byAlias.get(alias)!) }))
+      .sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i);
+    order.forEach(({ alias }, i) => this.#names.set(alias, started[i]!));
+    for (const record of others) this.#append(record);
+    for (const { alias } of order) {
+      for (const record of byAlias.get(alias)!) this.#append(record);
+    }
   }
 
   async run(): Promise<LockstepResult> {
@@ -187,6 +246,7 @@ export class LockstepRun implements HarnessRun {
     });
 
     if (options.controller !== undefined) {
+      this.#startup = [];
       const started = startController(options.controller, {
         broker: this.#harness.broker,
         tank: options.tank,
@@ -208,6 +268,19 @@ export class LockstepRun implements HarnessRun {
           note: `controller confined: ${started.confined}`,
         });
       }
+      if (canWatchProcesses()) {
+        const broker = this.#harness.broker;
+        const idle = new ProcessIdle(
+          this.#process.pid,
+          broker,
+          () => broker.tcpWork(),
+        );
+        // Only while the controller holds a connection: otherwise a step waits its window, so that a client that
+        // lost its connection has wall time to reconnect.
+        this.#steps.watchProcesses(() =>
+          this.#open.size > 0 ? idle : undefined
+        );
+      }
       this.#process.exited.then(({ code, signal }) =>
         this.#onExit(code, signal)
       );
@@ -216,6 +289,7 @@ export class LockstepRun implements HarnessRun {
     let loopStarted = performance.now();
     try {
       await this.#waitForController();
+      await this.#settleStartup();
       loopStarted = performance.now();
       await this.#loop(started);
     } catch (error) {
@@ -420,14 +494,19 @@ export class LockstepRun implements HarnessRun {
     if (step.consecutiveTimeouts >= 3) {
       this.#giveUp(
         "unresponsive",
-        step.library
-          ? `the controller stopped handling readings: its message handler has not returned for ${step.consecutiveTimeouts} steps of ${seconds} s each (an endless loop, a long sleep, or a blocking call in the handler?)`
-          : `the controller stopped answering: no ack for ${step.consecutiveTimeouts} steps of ${seconds} s each`,
+        stoppedAnswering(
+          step.by,
+          step.consecutiveTimeouts,
+          seconds,
+          this.#steps.lastBusy,
+        ),
       );
     } else {
       this.#note(
         `step at t=${this.#tank.time} timed out after ${step.timeoutMs} ms without ${
-          step.library ? "the controller's handler returning" : "an ack"
+          waitedFor(step.by)
+        }${
+          this.#steps.lastBusy ? ` (last seen: ${this.#steps.lastBusy})` : ""
         }`,
       );
     }
@@ -691,6 +770,41 @@ export class LockstepRun implements HarnessRun {
         }`,
       );
     }
+  }
+}
+
+/** What a step waited for, in words. */
+function waitedFor(by: Answer | undefined): string {
+  switch (by) {
+    case "library":
+      return "the controller's handler returning";
+    case "process":
+      return "the controller's processes going idle with the readings read";
+    case "puback":
+      return "a PUBACK";
+    default:
+      return "an ack";
+  }
+}
+
+/** Why a controller that had been answering is given up on after `steps` timed-out steps of `seconds` each. */
+function stoppedAnswering(
+  by: Answer | undefined,
+  steps: number,
+  seconds: number,
+  busy: string,
+): string {
+  switch (by) {
+    case "library":
+      return `the controller stopped handling readings: its message handler has not returned for ${steps} steps of ${seconds} s each (an endless loop, a long sleep, or a blocking call in the handler?)`;
+    case "process":
+      return `the controller stopped handling readings: for ${steps} steps of ${seconds} s each its processes did not go idle with the readings read (${
+        busy || "busy"
+      }: an endless loop, a long sleep, or a blocking call?)`;
+    default:
+      return `the controller stopped answering: no ${
+        by === "puback" ? "PUBACK" : "ack"
+      } for ${steps} steps of ${seconds} s each`;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The barrier between a lockstep run's steps: how the harness knows the controller has dealt with the readings it
  * was sent, in order of exactness: its own acks on `…/ack` (explicit), its client library's reports that the message
- * callbacks returned (library), PUBACKs of what it was sent at QoS 1 (puback), else a wall-clock window (timeout).
+ * callbacks returned (library), PUBACKs of what it was sent at QoS 1 (puback), its processes found idle with the
+ * readings read (process, see `_process_idle.ts`), else a wall-clock window (timeout).
  *
  * @module
  */
@@ -17,19 +18,49 @@ export interface RetainedSource {
 }
 
 /** How a step's barrier was passed. */
-export type Answer = "explicit" | "library" | "puback" | "timeout";
+export type Answer = "explicit" | "library" | "puback" | "process" | "timeout";
+
+/** How exact each way of answering is: a run is said to be synchronised by the most exact one it used. */
+const EXACTNESS: Record<AckMode, number> = {
+  none: 0,
+  timeout: 1,
+  process: 2,
+  puback: 3,
+  library: 4,
+  explicit: 5,
+};
+
+/** Wall ms between two looks at the controller's processes: the first soon, then less often. */
+function lookAfter(looks: number): number {
+  return looks < 2 ? 0 : 1;
+}
 
 /** One step's wait, as {@linkcode StepBarrier.wait} ends it. */
 export interface StepWait {
   how: Answer;
   /** Whether the controller had a way of answering (acks, reports, PUBACKs), so a timeout is a fault. */
   hasAck: boolean;
-  /** Whether the library's reports were the barrier. */
-  library: boolean;
+  /** The way of answering this step waited for, when there was one. */
+  by: Exclude<Answer, "timeout"> | undefined;
   /** The deadline the step had, ms. */
   timeoutMs: number;
   /** Timed-out steps in a row, this one included (0 when answered). */
   consecutiveTimeouts: number;
+}
+
+/** A controller's processes, as the barrier watches them (see `_process_idle.ts`). */
+export interface ProcessWatch {
+  /** What keeps them from being done with what they were sent; "" when they are. */
+  busyNow(): string;
+  /** Whether they have been seen holding a TCP connection to the broker (else they cannot be watched). */
+  readonly connected: boolean;
+}
+
+/** The step being waited for. */
+interface Waiting {
+  t: number;
+  resolve: (how: Answer) => void;
+  started: number;
 }
 
 /** The barrier's deadlines. */
@@ -77,22 +108,27 @@ export class StepBarrier {
    */
   #accepted = 0;
   #passedOn = 0;
-  #waiting: {
-    t: number;
-    resolve: (how: Answer) => void;
-    started: number;
-  } | undefined;
+  #waiting: Waiting | undefined;
   /** Simulated time of the readings the controller last acked (an ack may come before the barrier waits). */
   #answeredAt = -1;
   /** Commands since the last ack: late if that ack turns out to answer older readings. */
   #sinceAck = 0;
   #responded = false;
   #consecutiveTimeouts = 0;
+  /** A look at the controller's processes; undefined when they cannot be watched now (see `watchProcesses`). */
+  #processes: (() => ProcessWatch | undefined) | undefined;
+  /** What the last step's looks found, for a note when it timed out. */
+  lastBusy = "";
 
   /** `stats` receives the timed-out steps and late commands. */
   constructor(options: StepBarrierOptions, stats: RunStats) {
     this.#options = options;
     this.#stats = stats;
+  }
+
+  /** Lets steps be answered by the controller's processes going idle (see `_process_idle.ts`). */
+  watchProcesses(processes: () => ProcessWatch | undefined): void {
+    this.#processes = processes;
   }
 
   /** Whether a step is waiting now. */
@@ -104,7 +140,14 @@ export class StepBarrier {
    * Waits for the controller's answer to the readings of simulated time `t`, after `settle` (the tank's publishes
    * through the broker, so that every reading is forwarded and counted).
    */
-  async wait(t: number, settle: () => Promise<void>): Promise<StepWait> {
+  async wait(
+    t: number,
+    settle: () => Promise<void>,
+    { startup = false }: {
+      /** The wait at the controller's start: neither counted as a step nor as a timeout. */
+      startup?: boolean;
+    } = {},
+  ): Promise<StepWait> {
     await settle();
     while (this.#retainedCounts.size > 0) {
       await Promise.all([...this.#retainedCounts]);
@@ -112,43 +155,79 @@ export class StepBarrier {
     const library = this.ackMode !== "explicit" && this.#reports.active;
     const puback = this.ackMode !== "explicit" && !library &&
       this.#pubacks.active;
-    const hasAck = this.ackMode === "explicit" || library || puback;
+    const watch = this.ackMode !== "explicit" && !library && !puback
+      ? this.#processes?.()
+      : undefined;
+    const firstLook = watch?.busyNow();
+    const processes = watch !== undefined && watch.connected;
+    const by = this.ackMode === "explicit"
+      ? "explicit"
+      : library
+      ? "library"
+      : puback
+      ? "puback"
+      : processes
+      ? "process"
+      : undefined;
+    const hasAck = by !== undefined;
     const timeoutMs = hasAck
       ? this.#options.ackTimeoutMs
       : this.#options.stepTimeoutMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const started = performance.now();
+    this.lastBusy = "";
     const how = await new Promise<Answer>((resolve) => {
-      this.#waiting = { t, resolve, started };
-      if (library && this.#reports.allHandled()) resolve("library");
-      else if (puback && this.#pubacks.allHandled()) resolve("puback");
-      else if (this.ackMode === "explicit" && this.#answeredAt >= t) {
-        resolve("explicit");
-      } else timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      const waiting = { t, resolve, started };
+      this.#waiting = waiting;
+      if (library && this.#reports.allHandled()) return resolve("library");
+      if (puback && this.#pubacks.allHandled()) return resolve("puback");
+      if (this.ackMode === "explicit" && this.#answeredAt >= t) {
+        return resolve("explicit");
+      }
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      if (processes) this.#watch(waiting, watch, firstLook!, 0);
     });
     clearTimeout(timer);
     this.#waiting = undefined;
     this.#responded = false;
-    if (how === "timeout") {
+    if (startup) {
+      // Not a step: nothing to count.
+    } else if (how === "timeout") {
       this.#consecutiveTimeouts++;
       if (this.ackMode === "none") this.ackMode = "timeout";
     } else {
       this.#consecutiveTimeouts = 0;
       this.responseMs.push(performance.now() - started);
-      if (
-        this.ackMode === "none" || this.ackMode === "timeout" ||
-        (this.ackMode === "puback" && how === "library")
-      ) {
-        this.ackMode = how;
-      }
+      if (EXACTNESS[how] > EXACTNESS[this.ackMode]) this.ackMode = how;
     }
     return {
       how,
       hasAck,
-      library,
+      by,
       timeoutMs,
       consecutiveTimeouts: this.#consecutiveTimeouts,
     };
+  }
+
+  /**
+   * Looks at the controller's processes until they are done with what they were sent and everything they published
+   * has been passed on; `busy` is what the look just taken found.
+   */
+  #watch(
+    waiting: Waiting,
+    watch: ProcessWatch,
+    busy: string,
+    looks: number,
+  ): void {
+    if (this.#waiting !== waiting) return;
+    if (busy === "" && this.#accepted === this.#passedOn) {
+      return waiting.resolve("process");
+    }
+    this.lastBusy = busy || "its publishes on their way";
+    setTimeout(
+      () => this.#watch(waiting, watch, watch.busyNow(), looks + 1),
+      lookAfter(looks),
+    );
   }
 
   /** Ends a waiting step at once, as timed out (the run gave up on the controller). */
