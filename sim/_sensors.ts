@@ -1,6 +1,6 @@
 /**
- * The fish tank's sensors: first-order lag factors, the capture of stuck readings, and noisy, clamped, quantised
- * readings with faults.
+ * The fish tank's sensors: per-run calibration offsets, first-order lag factors, the capture of stuck readings, and
+ * noisy, offset, clamped, quantised readings with faults.
  *
  * @module
  */
@@ -53,16 +53,38 @@ export function lagFactors(
 }
 
 /**
+ * Each sensor's calibration offset for one run: σ = calibration/3 times a normal deviate from `rng`, clamped to
+ * ±calibration. One deviate is drawn per sensor in publishing order whatever the specs, so changing one sensor's
+ * calibration leaves the others' offsets and all later noise as they were.
+ */
+export function drawOffsets(
+  sensors: SensorTable,
+  rng: Rng,
+): Readonly<Record<SensorName, number>> {
+  const offsets = {} as Record<SensorName, number>;
+  for (const name of SENSOR_NAMES) {
+    const bound = sensors[name].calibration;
+    const offset = (bound / 3) * rng.normal();
+    offsets[name] = offset > bound ? bound : offset < -bound ? -bound : offset;
+  }
+  return offsets;
+}
+
+/**
  * Stuck readings after a step under `faults`: a sensor whose stuck fault begins now freezes at its reading at the
- * start of the step (its noiseless `sensed` value, rounded as a reading); one whose fault has ended is released.
- * Returns `stuck` itself when nothing changes, which is nearly always.
+ * start of the step (its noiseless `sensed` value plus its offset, rounded as a reading); one whose fault has ended
+ * is released. Returns `state.stuck` itself when nothing changes, which is nearly always.
  */
 export function updateStuck(
-  stuck: StuckReadings,
-  sensed: Readonly<Record<SensorName, number>>,
+  state: {
+    readonly stuck: StuckReadings;
+    readonly sensed: Readonly<Record<SensorName, number>>;
+    readonly offsets: Readonly<Record<SensorName, number>>;
+  },
   faults: Readonly<Partial<Record<SensorName, SensorFault>>>,
   sensors: SensorTable,
 ): StuckReadings {
+  const { stuck, sensed, offsets } = state;
   let next = stuck;
   for (const name in stuck) {
     const key = name as SensorName;
@@ -74,7 +96,10 @@ export function updateStuck(
   for (const name in faults) {
     const key = name as SensorName;
     if (faults[key]?.kind === "stuck" && next[key] === undefined) {
-      next = { ...next, [key]: reading(sensors, key, sensed[key]) };
+      next = {
+        ...next,
+        [key]: reading(sensors, key, sensed[key] + offsets[key]),
+      };
     }
   }
   return next;
@@ -111,8 +136,8 @@ export function reading(
 }
 
 /**
- * Readings of all six sensors: the sensed value plus Gaussian noise, clamped to the sensor's range and rounded to its
- * resolution. A `stuck` sensor repeats its frozen reading, a `noise` fault multiplies σ by its factor and a `dropout`
+ * Readings of all six sensors: the sensed value plus the run's calibration offset plus Gaussian noise, clamped to the
+ * sensor's range and rounded to its resolution. A `stuck` sensor repeats its frozen reading, a `noise` fault multiplies σ by its factor and a `dropout`
  * reads `null`. One normal deviate is drawn per sensor whatever the faults, so a fault on one sensor does not shift
  * the noise of the others.
  */
@@ -120,6 +145,7 @@ export function observeSensors(
   state: {
     readonly sensed: Readonly<Record<SensorName, number>>;
     readonly stuck: StuckReadings;
+    readonly offsets: Readonly<Record<SensorName, number>>;
   },
   env: FishTankEnv,
   rng: Rng,
@@ -130,7 +156,7 @@ export function observeSensors(
   for (const name of SENSOR_NAMES) {
     const z = rng.normal();
     const fault = env.sensorFaults[name];
-    const sensed = state.sensed[name];
+    const sensed = state.sensed[name] + state.offsets[name];
     if (fault === undefined) {
       readings[name] = reading(sensors, name, sensed + sensors[name].noise * z);
     } else if (fault.kind === "dropout") {

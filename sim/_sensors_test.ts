@@ -10,8 +10,11 @@ import {
 import { createRng } from "./rng.ts";
 import { calmEnv, runTank } from "./_testing.ts";
 
+/** Exact sensors: no noise and no calibration offset. */
 const NOISELESS = resolveFishTankParams({
-  sensors: Object.fromEntries(SENSOR_NAMES.map((name) => [name, { noise: 0 }])),
+  sensors: Object.fromEntries(
+    SENSOR_NAMES.map((name) => [name, { noise: 0, calibration: 0 }]),
+  ),
 });
 
 function sd(values: number[]): number {
@@ -170,9 +173,10 @@ Deno.test("a stuck sensor repeats the reading it had when the fault began, then 
     ({ readings }) => readings.temperature,
   );
   assert.equal(new Set(during).size, 1);
-  // The frozen value is the noiseless sensed temperature at the start of the fault, rounded to 0.0625 °C.
-  const before =
-    series.find(({ t }) => t === stuckFrom)!.state.sensed.temperature;
+  // The frozen value is the noiseless sensed temperature (with the run's offset) at the start of the fault, rounded to
+  // 0.0625 °C.
+  const { sensed, offsets } = series.find(({ t }) => t === stuckFrom)!.state;
+  const before = sensed.temperature + offsets.temperature;
   assert.equal(during[0], Math.round(before / 0.0625) * 0.0625);
   // The heater keeps warming the water, so afterwards the readings move on.
   const after = series.filter(({ t }) => t > stuckUntil + 60).map((
@@ -198,4 +202,75 @@ Deno.test("a dropped-out sensor reads null without shifting the noise of the oth
     normal.map(({ readings }) => ({ ...readings, ph: 0 })),
   );
   assert.ok(normal.every(({ readings }) => typeof readings.ph === "number"));
+});
+
+Deno.test("the level sensor is as noisy as an HC-SR04: σ ≈ 3 mm, read to the millimetre", () => {
+  // Reference: the HC-SR04 datasheet's "ranging accuracy can reach to 3mm", taken as one standard deviation.
+  const params = resolveFishTankParams();
+  const state = fishTank.prime!(
+    fishTank.initial(params, {}, createRng(0)),
+    fishTank.idleInputs,
+    calmEnv(),
+    params,
+  );
+  const rng = createRng(5);
+  const levels = Array.from(
+    { length: 20_000 },
+    () => fishTank.observe(state, calmEnv(), rng, params).level!,
+  );
+  // σ = 0.3 cm with 0.1 cm steps: quantisation adds 0.01/12 cm² of variance.
+  assert.ok(Math.abs(sd(levels) - 0.3) < 0.01, `σ ${sd(levels)} cm`);
+  assert.ok(
+    levels.every((value) =>
+      Math.abs(value * 10 - Math.round(value * 10)) < 1e-9
+    ),
+  );
+});
+
+/** The water-temperature sensor's offset for a run with `seed`, as a Simulation draws it at the start. */
+function temperatureOffset(seed: number): number {
+  return fishTank.initial(resolveFishTankParams(), {}, createRng(seed)).offsets
+    .temperature;
+}
+
+Deno.test("the water-temperature sensor has a per-seed calibration offset within a DS18B20's ±0.5 °C", () => {
+  // Reference: DS18B20 datasheet, "±0.5°C Accuracy from -10°C to +85°C"; drawn with σ = 0.5/3 °C, clamped.
+  assert.equal(temperatureOffset(7), temperatureOffset(7));
+  assert.notEqual(temperatureOffset(7), temperatureOffset(8));
+  const offsets = Array.from(
+    { length: 3000 },
+    (_, seed) => temperatureOffset(seed),
+  );
+  assert.ok(offsets.every((offset) => Math.abs(offset) <= 0.5));
+  assert.ok(Math.abs(sd(offsets) - 0.5 / 3) < 0.01, `σ ${sd(offsets)} °C`);
+  const mean = offsets.reduce((a, b) => a + b, 0) / offsets.length;
+  assert.ok(Math.abs(mean) < 0.01, `mean ${mean} °C`);
+  // Only the water sensor has one by default; the others read true on average.
+  const state = fishTank.initial(resolveFishTankParams(), {}, createRng(7));
+  assert.deepEqual(
+    SENSOR_NAMES.filter((name) => state.offsets[name] !== 0),
+    ["temperature"],
+  );
+});
+
+Deno.test("readings of the water temperature average the true value plus the run's offset", () => {
+  const params = resolveFishTankParams();
+  for (const seed of [1, 21, 55]) {
+    const rng = createRng(seed);
+    const state = fishTank.prime!(
+      fishTank.initial(params, { temperature: 25 }, rng),
+      fishTank.idleInputs,
+      calmEnv(),
+      params,
+    );
+    const readings = Array.from(
+      { length: 5000 },
+      () => fishTank.observe(state, calmEnv(), rng, params).temperature!,
+    );
+    const mean = readings.reduce((a, b) => a + b, 0) / readings.length;
+    assert.ok(
+      Math.abs(mean - (25 + state.offsets.temperature)) < 0.01,
+      `seed ${seed}: mean ${mean}, offset ${state.offsets.temperature}`,
+    );
+  }
 });

@@ -1,7 +1,7 @@
 /**
  * The fish tank: water temperature from an energy balance, water level from evaporation and top-up, dissolved oxygen
  * and CO2 from gas exchange, respiration and decaying food, pH from CO2 and carbonate hardness, and six sensors with
- * noise, resolution, lag and faults.
+ * noise, resolution, lag, a per-run calibration offset and faults.
  *
  * The model, per step (parameters in {@linkcode FishTankParams}):
  *
@@ -11,8 +11,9 @@
  * - Level: V/A; E = K·A·(e_s(T) − RH·e_s(T_room)) lowers it; top-up adds `topupFlow` until the float switch at
  *   `maxLevel`.
  * - Oxygen: dO/dt = kLa·(O_sat(T) − O) − R·f − k_d·f·B, with kLa the surface's plus the pump's, R the respiration
- *   (Q10 in temperature), B the oxygen demand of uneaten food (decaying at k_d) and f = O/(O + K) the slow-down
- *   when oxygen runs out.
+ *   (Q10 in temperature), B the oxygen demand of uneaten food (decaying at the BOD rate k_d) and f = O/(O + K) the
+ *   slow-down when oxygen runs out. Of each feeding F the fish eat min((1 − u)·F, appetite); their respiration R
+ *   already includes digesting it, so only the rest adds to B.
  * - CO2: produced at RQ·44/32 mg per mg of oxygen consumed, exchanged with the air at 0.9·kLa towards
  *   `co2Saturation(T, airCo2)`; pH = 7 − log10(CO2 / (3·KH)).
  *
@@ -23,7 +24,7 @@
  * @module
  */
 
-import type { System } from "./system.ts";
+import type { Rng, System } from "./system.ts";
 import {
   type FishTankEnv,
   type FishTankInitial,
@@ -47,6 +48,7 @@ import {
 import { relax } from "./_relax.ts";
 import { checkRange } from "./_check_range.ts";
 import {
+  drawOffsets,
   lagFactors,
   NO_STUCK,
   observeSensors,
@@ -96,6 +98,8 @@ export interface FishTankState {
   readonly sensed: Readonly<Record<SensorName, number>>;
   /** Frozen readings of the sensors that are stuck, captured at the step where the fault began. */
   readonly stuck: Readonly<Partial<Record<SensorName, number>>>;
+  /** Calibration offset of each sensor for the whole run, drawn once in `initial` (see `SensorSpec.calibration`). */
+  readonly offsets: Readonly<Record<SensorName, number>>;
 }
 
 const IDLE_INPUTS: Readonly<FishTankInputs> = Object.freeze({
@@ -126,13 +130,15 @@ export const fishTank: System<
 /**
  * State at time zero: 25 °C, pH 7.8, oxygen at saturation and the level of a full `waterVolume` unless `initial` says
  * otherwise. Sensors start on the true values; the room sensor assumes the room is at the water temperature until
- * {@linkcode primeTank} or the first step tells it otherwise.
+ * {@linkcode primeTank} or the first step tells it otherwise. Each sensor's calibration offset for the run is drawn
+ * from `rng` here, one normal deviate per sensor in publishing order, so the same seed gives the same offsets.
  *
  * @throws {RangeError} When a parameter or an initial condition is out of range, naming it.
  */
 function initialState(
   params: FishTankParams,
   initial: FishTankInitial,
+  rng: Rng,
 ): FishTankState {
   validateFishTankParams(params);
   const temperature = initial.temperature ?? 25;
@@ -184,6 +190,7 @@ function initialState(
       level,
     },
     stuck: NO_STUCK,
+    offsets: drawOffsets(params.sensors, rng),
   };
 }
 
@@ -278,8 +285,12 @@ function stepTank(
   const thermal = params.respirationQ10 ** ((t0 - 25) / 10);
   // Written so that a half-saturation of 0 with no oxygen gives 0, not 0/0.
   const limitation = o0 > 0 ? o0 / (o0 + params.oxygenHalfSaturation) : 0;
+  // The fish eat up to their appetite and their respiration covers it; only what they leave decays.
+  const eaten = env.feeding > 0
+    ? Math.min(env.feeding * (1 - params.uneatenFraction), params.fishAppetite)
+    : 0;
   const feedLoad = env.feeding > 0
-    ? (env.feeding * params.foodOxygenDemand) / v0
+    ? ((env.feeding - eaten) * params.foodOxygenDemand) / v0
     : 0; // g/m³ = mg/L
   const load0 = state.organicLoad + feedLoad;
   const load1 = load0 > 0
@@ -347,11 +358,7 @@ function stepTank(
     topupOn,
     heaterEnergy: state.heaterEnergy + heaterPower * dt,
     sensed,
-    stuck: updateStuck(
-      state.stuck,
-      state.sensed,
-      env.sensorFaults,
-      params.sensors,
-    ),
+    stuck: updateStuck(state, env.sensorFaults, params.sensors),
+    offsets: state.offsets,
   };
 }

@@ -6,4 +6,4 @@
  */
 
 /** `fishtank-sim/<n>`: the model version of `sim/`. */
-export const SIMULATOR_VERSION = "fishtank-sim/1";
+export const SIMULATOR_VERSION = "fishtank-sim/2";
