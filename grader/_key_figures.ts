@@ -46,10 +46,17 @@ export function keyFigures(grade: RunGrade): string[] {
   return out;
 }
 
-/** `pass` or `fail`, with why a run that did not complete cannot pass. */
+/** `pass` or `fail`, with why a run that did not complete, or that another client commanded, cannot pass. */
 export function verdict(grade: RunGrade): string {
   if (grade.pass) return "pass";
-  return grade.outcome === "completed" ? "fail" : `fail (${grade.outcome})`;
+  if (grade.outcome !== "completed") return `fail (${grade.outcome})`;
+  return grade.interference ? "fail (interference)" : "fail";
+}
+
+/** The sentence on interference, capitalised to lead a line: `Interference: controller-2 (mosquitto_pub), …`. */
+export function interferenceLine(grade: RunGrade): string | null {
+  const message = grade.interference?.message;
+  return message ? message[0]!.toUpperCase() + message.slice(1) : null;
 }
 
 /** `steady-day v1`. */

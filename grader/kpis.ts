@@ -33,6 +33,7 @@ import {
   TopicRules,
 } from "./_hygiene_kpis.ts";
 import { measurementKpis } from "./_measurement_kpis.ts";
+import { type CommandingClient, CommandTally } from "./interference.ts";
 import { decodeTruth, spanSamples } from "./_truth.ts";
 import { estimateEnergyBudget } from "./energy_budget.ts";
 
@@ -227,6 +228,8 @@ export interface RunKpis {
   alarms: AlarmKpis;
   /** Protocol hygiene. */
   hygiene: HygieneKpis;
+  /** Every client that commanded the tank, with its commands and where it came from (see `interference.ts`). */
+  commanding: CommandingClient[];
 }
 
 /** What {@linkcode computeKpis} reads. */
@@ -264,7 +267,9 @@ export function computeKpis(input: KpiInput): RunKpis {
   const stray = new TopicCounter();
   let connected = false;
   let commands = 0;
+  const tally = new CommandTally(meta);
   for (const record of input.records) {
+    tally.add(record);
     if (record.kind === "truth") {
       const sample = decodeTruth(record.payload);
       if (sample !== undefined) truth.push(sample);
@@ -305,6 +310,7 @@ export function computeKpis(input: KpiInput): RunKpis {
     switching: _switching(samples.map(({ sample }) => sample), covered),
     alarms: alarmKpis(scenario, alarms, { outOfRange, withDay }),
     hygiene: hygieneKpis(meta, { rejected, stray, connected, commands }),
+    commanding: tally.list(),
   };
 }
 

@@ -33,6 +33,12 @@ export {
   type SwitchingKpis,
   type TopicCount,
 } from "./kpis.ts";
+export {
+  type CommandingClient,
+  commandingClients,
+  type Interference,
+  interferenceOf,
+} from "./interference.ts";
 export { toJson } from "./report_json.ts";
 export { escapeXml, type JUnitOptions, toJUnit } from "./report_junit.ts";
 export { toMarkdown } from "./report_markdown.ts";

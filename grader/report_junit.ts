@@ -61,11 +61,15 @@ function _message(grade: RunGrade): string {
     ? `run ${grade.outcome}${
       grade.outcomeMessage ? ` (${grade.outcomeMessage})` : ""
     }; score ${score}, pass mark ${grade.passMark}`
+    : grade.interference
+    ? `score ${score}, pass mark ${grade.passMark}`
     : `score ${score} < pass mark ${grade.passMark}`;
   const weakest = weakestComponents(grade);
-  const message = `${why}${
-    weakest.length > 0 ? ` (${weakest.join(", ")})` : ""
-  }: ${keyFigures(grade).join("; ")}`;
+  const message = `${
+    grade.interference ? `${grade.interference.message}; ` : ""
+  }${why}${weakest.length > 0 ? ` (${weakest.join(", ")})` : ""}: ${
+    keyFigures(grade).join("; ")
+  }`;
   // XML turns newlines in attributes into spaces anyway; say so plainly.
   return message.replace(/\s*\n\s*/g, " ");
 }
@@ -78,6 +82,7 @@ function _details(grade: RunGrade): string {
     }/100, ${
       grade.pass ? "pass" : "fail"
     } (pass mark ${grade.passMark}), run ${grade.runId}`,
+    ...(grade.interference ? [grade.interference.message] : []),
     ...grade.components.map((c) =>
       `${c.name} (weight ${c.weight}): ${
         formatNumber(c.score * 100)
@@ -129,9 +134,11 @@ export function toJUnit(
     );
     if (!grade.pass) {
       const element = grade.outcome === "error" ? "error" : "failure";
-      const type = grade.outcome === "completed"
-        ? "below_pass_mark"
-        : grade.outcome;
+      const type = grade.outcome !== "completed"
+        ? grade.outcome
+        : grade.interference
+        ? "interference"
+        : "below_pass_mark";
       out.push(
         `      <${element}${_attributes({ message: _message(grade), type })}>${
           escapeXml(_details(grade))

@@ -7,11 +7,13 @@
 
 import { formatNumber } from "./_format.ts";
 import {
+  interferenceLine,
   keyFigures,
   scenarioLabel,
   synchronisation,
   verdict,
 } from "./_key_figures.ts";
+import { commandingClients } from "./interference.ts";
 import { overallScore, type RunGrade } from "./score.ts";
 
 /**
@@ -54,8 +56,12 @@ function _section(grade: RunGrade): string[] {
       "",
     );
   }
+  const interference = interferenceLine(grade);
+  if (interference !== null) lines.push(`> **${_text(interference)}**`, "");
   const sync = synchronisation(grade);
   if (sync !== null) lines.push(`Steps: ${_text(sync)}`, "");
+  const clients = commandingClients(grade.kpis.commanding);
+  if (clients !== null) lines.push(`Clients: ${_text(clients)}`, "");
   lines.push(
     "| Component | Weight | Score | Figures |",
     "| --- | ---: | ---: | --- |",

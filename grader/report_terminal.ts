@@ -9,11 +9,13 @@ import Table from "cli-table3";
 import pc from "picocolors";
 import { formatNumber } from "./_format.ts";
 import {
+  interferenceLine,
   keyFigures,
   scenarioLabel,
   synchronisation,
   verdict,
 } from "./_key_figures.ts";
+import { commandingClients } from "./interference.ts";
 import { overallScore, type RunGrade } from "./score.ts";
 
 /** Options for {@linkcode renderScoreCard}. */
@@ -49,6 +51,8 @@ function _card(grade: RunGrade, c: Colors): string {
       ),
     );
   }
+  const interference = interferenceLine(grade);
+  if (interference !== null) lines.push(c.red(c.bold(interference)));
   const table = new Table({
     head: ["component", "weight", "score", "figures"],
     colAligns: ["left", "right", "right", "left"],
@@ -68,6 +72,8 @@ function _card(grade: RunGrade, c: Colors): string {
   table.push([c.bold("total"), "", c.bold(formatNumber(grade.score, 1)), ""]);
   lines.push(table.toString());
   lines.push(`Key figures: ${keyFigures(grade).join(" · ")}`);
+  const clients = commandingClients(grade.kpis.commanding);
+  if (clients !== null) lines.push(c.dim(`Clients: ${clients}`));
   const sync = synchronisation(grade);
   if (sync !== null) {
     lines.push(

@@ -23,6 +23,7 @@ import {
 } from "./score_components.ts";
 import { round } from "./_format.ts";
 import type { RunKpis } from "./kpis.ts";
+import { type Interference, interferenceOf } from "./interference.ts";
 
 /** One part of a grade. */
 export interface GradeComponent {
@@ -46,7 +47,7 @@ export interface RunGrade {
   student: string;
   /** 0–100, one decimal: the weighted mean of the component scores. */
   score: number;
-  /** `score ≥ passMark` and the run completed. */
+  /** `score ≥ passMark`, the run completed, and no other client commanded the tank. */
   pass: boolean;
   /** The scenario's pass mark. */
   passMark: number;
@@ -64,6 +65,11 @@ export interface RunGrade {
   kpis: RunKpis;
   /** What to do better, most important first, with the figures. */
   advice: string[];
+  /**
+   * Clients not from the controller's processes that commanded the tank, null when none did: the score does not
+   * measure the controller, and the run cannot pass.
+   */
+  interference: Interference | null;
 }
 
 function _wallSeconds(meta: RunMeta): number | null {
@@ -89,7 +95,8 @@ function _weightedMean(
 /**
  * Scores a run. The score is 100 × the weighted mean of the components with a weight above 0 (see `score_components.ts`
  * and the README for each formula), rounded to one decimal. A run that did not complete keeps the score it earned;
- * it cannot pass, and its outcome leads the advice.
+ * it cannot pass, and its outcome leads the advice. Nor can a run in which another client commanded the tank
+ * (`interference`): its score is kept, and the reports say it does not measure the controller.
  */
 export function scoreRun(
   kpis: RunKpis,
@@ -145,6 +152,7 @@ export function scoreRun(
     });
   }
   const score = round(100 * _weightedMean(components, 0), 1);
+  const interference = interferenceOf(kpis.commanding);
   const lost = new Map(
     components.map((c) => [c.name, c.weight * (1 - c.score)] as const),
   );
@@ -157,7 +165,8 @@ export function scoreRun(
     },
     student: meta.student,
     score,
-    pass: meta.outcome === "completed" && score >= grading.passMark,
+    pass: meta.outcome === "completed" && score >= grading.passMark &&
+      interference === null,
     passMark: grading.passMark,
     outcome: meta.outcome,
     outcomeMessage: meta.outcomeMessage ?? null,
@@ -173,6 +182,7 @@ export function scoreRun(
       budgetWh,
       budgetEstimated: grading.energyBudgetWh === null,
     }),
+    interference,
   };
 }
 

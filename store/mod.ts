@@ -20,6 +20,12 @@ export {
   type TruthSample,
 } from "./run_record.ts";
 export {
+  type ConnectionOrigin,
+  ORIGIN_TOPIC,
+  originNote,
+  parseOriginNote,
+} from "./connection_origin.ts";
+export {
   DEFAULT_STORE_PATH,
   newRunId,
   type RunFilter,

@@ -230,6 +230,17 @@ export class EmbeddedBroker {
     return work;
   }
 
+  /**
+   * The port `client` connected from over TCP (its side of the connection), so that the lockstep runner can find the
+   * process holding it; undefined for a client over WebSocket, or one the broker does not know.
+   */
+  clientTcpPort(client: Client): number | undefined {
+    const connection = this.#connections.get(client.conn as Duplex);
+    if (connection?.transport !== "tcp") return undefined;
+    const port = Number(/:(\d+)$/.exec(connection.remoteAddress)?.[1]);
+    return Number.isInteger(port) && port > 0 ? port : undefined;
+  }
+
   /** Ends every client connection and both listeners. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();

@@ -20,7 +20,7 @@ import { SENSOR_NAMES, type SensorName } from "../../sim/mod.ts";
 import type { MessageRecord, RunMeta, RunStore } from "../../store/mod.ts";
 
 /** Bump when the grader or the chart data change, so that stored digests are made anew. */
-export const DIGEST_VERSION = 1;
+export const DIGEST_VERSION = 2;
 /** Points per series kept in a digest: more than a chart a screen wide draws, far fewer than a day at 1 s. */
 export const DIGEST_POINTS = 4000;
 /** The attachment the digest is stored as. */

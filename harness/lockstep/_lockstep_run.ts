@@ -14,8 +14,11 @@ import type { Client } from "aedes";
 import type { ControllerProcess } from "./controller_process.ts";
 import { lastWords, startController } from "./_run_controller.ts";
 import {
+  type ConnectionOrigin,
   emptyRunStats,
   type MessageRecord,
+  ORIGIN_TOPIC,
+  originNote,
   type RunOutcome,
   type RunStats,
 } from "../../store/mod.ts";
@@ -26,6 +29,7 @@ import {
   StepBarrier,
 } from "./_step_barrier.ts";
 import { canWatchProcesses, ProcessIdle } from "./_process_idle.ts";
+import { ConnectionOwners } from "./_connection_owner.ts";
 
 import type { HarnessRun, LockstepHarness } from "./lockstep_harness.ts";
 import type { LockstepOptions, LockstepResult } from "./lockstep.ts";
@@ -96,6 +100,10 @@ export class LockstepRun implements HarnessRun {
   #startup: Recorded[] | undefined;
   /** Aliases of the connections opened as the controller started → the names they are recorded under. */
   readonly #names = new Map<string, string>();
+  /** Who holds each new connection, on Linux with a controller process (see `_connection_owner.ts`). */
+  #owners: ConnectionOwners | undefined;
+  /** Where clients seen connecting before they joined the run came from (undefined: not known). */
+  readonly #seen = new WeakMap<Client, ConnectionOrigin | undefined>();
 
   constructor(harness: LockstepHarness, options: Resolved) {
     this.#harness = harness;
@@ -270,6 +278,7 @@ export class LockstepRun implements HarnessRun {
       }
       if (canWatchProcesses()) {
         const broker = this.#harness.broker;
+        this.#owners = new ConnectionOwners(this.#process.pid, broker.port);
         const idle = new ProcessIdle(
           this.#process.pid,
           broker,
@@ -545,7 +554,43 @@ export class LockstepRun implements HarnessRun {
       retain: false,
       note: client.id,
     });
+    this.#recordOrigin(client, alias);
     this.#wake?.();
+  }
+
+  /**
+   * Records where a new connection comes from, when the harness can tell: a client that is not the controller's but
+   * commands the tank is interference, and the grade says so rather than blaming the student.
+   */
+  #recordOrigin(client: Client, alias: string): void {
+    const origin = this.#seen.has(client)
+      ? this.#seen.get(client)
+      : this.#originOf(client);
+    if (origin === undefined) return;
+    this.#record({
+      kind: "note",
+      client: alias,
+      topic: ORIGIN_TOPIC,
+      payload: new Uint8Array(),
+      qos: 0,
+      retain: false,
+      note: originNote(origin),
+    });
+  }
+
+  /** Where `client` comes from, undefined when the harness cannot tell. */
+  #originOf(client: Client): ConnectionOrigin | undefined {
+    const port = this.#harness.broker.clientTcpPort(client);
+    if (this.#owners === undefined || port === undefined) return undefined;
+    try {
+      return this.#owners.originOf(port);
+    } catch {
+      return undefined; // /proc could not be read: nothing is known
+    }
+  }
+
+  onClientSeen(client: Client): void {
+    if (!this.#clientsDone) this.#seen.set(client, this.#originOf(client));
   }
 
   onClientSubscribe(client: Client, filter: string): void {

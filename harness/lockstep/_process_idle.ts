@@ -45,13 +45,15 @@ export function parseTcpTable(text: string): TcpRow[] {
   return rows;
 }
 
-/** State and process group of a `/proc/<pid>/stat` or `/proc/<pid>/task/<tid>/stat`. */
-export function parseStat(text: string): { state: string; pgrp: number } {
+/** State, parent and process group of a `/proc/<pid>/stat` or `/proc/<pid>/task/<tid>/stat`. */
+export function parseStat(
+  text: string,
+): { state: string; ppid: number; pgrp: number } {
   // "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses, so split after its last ")".
   const end = text.lastIndexOf(")");
-  if (end < 0) return { state: "?", pgrp: NaN };
-  const [state, , pgrp] = text.slice(end + 2).split(" ");
-  return { state: state || "?", pgrp: Number(pgrp) };
+  if (end < 0) return { state: "?", ppid: NaN, pgrp: NaN };
+  const [state, ppid, pgrp] = text.slice(end + 2).split(" ");
+  return { state: state || "?", ppid: Number(ppid), pgrp: Number(pgrp) };
 }
 
 /** Packets waiting in the kernel's per-CPU input queues (the loopback device's packets pass through them). */

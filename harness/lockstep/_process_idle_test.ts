@@ -24,9 +24,10 @@ Deno.test("parseTcpTable reads ports, state, receive queue and inode of /proc/ne
   ]);
 });
 
-Deno.test("parseStat finds state and process group after a command name holding spaces and parentheses", () => {
+Deno.test("parseStat finds state, parent and process group after a command name holding spaces and parentheses", () => {
   assert.deepEqual(parseStat("12 (a (b) c) S 1 12 12 0 -1"), {
     state: "S",
+    ppid: 1,
     pgrp: 12,
   });
   assert.equal(parseStat("").state, "?", "a thread that is gone");

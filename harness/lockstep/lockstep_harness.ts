@@ -23,6 +23,11 @@ export interface HarnessRun {
   /** Whether clients that connect now may belong to this run. */
   readonly acceptsClients: boolean;
   onClientConnect(client: Client): void;
+  /**
+   * A client connected that no run has taken yet (several runs wait): the run looks now where it comes from, in case
+   * it joins later, when its connection may be gone.
+   */
+  onClientSeen(client: Client): void;
   /** A connection was closed because the run has as many as it may have (`reason` says so). */
   onClientRefused(client: Client, reason: string): void;
   /** Access control: the reason a subscription is refused (it is recorded), or undefined to allow it. */
@@ -138,7 +143,10 @@ export class LockstepHarness {
       callback(null, true);
     };
     aedes.on("client", (client) => {
-      this.#assign(client);
+      if (this.#assign(client) !== undefined) return;
+      for (const run of this.#runs) {
+        if (run.acceptsClients) run.onClientSeen(client);
+      }
     });
     aedes.on("subscribe", (subscriptions, client) => {
       if (!client) return;

@@ -8,6 +8,7 @@
 
 import { formatClock } from "../../lib/mod.ts";
 import {
+  commandingClients,
   type Marker,
   type RunGrade,
   synchronisation,
@@ -49,7 +50,11 @@ function ScoreCard({ grade }: { grade: RunGrade }) {
         <span class="score-big">{formatNumber(grade.score, 1)}</span>
         <span class="muted">/ 100</span>{" "}
         <span class={`verdict ${grade.pass ? "pass" : "fail"}`}>
-          {grade.pass ? "✓ Pass" : "✗ Fail"}
+          {grade.pass
+            ? "✓ Pass"
+            : grade.interference
+            ? "✗ Fail (interference)"
+            : "✗ Fail"}
         </span>{" "}
         <span class="muted">
           (pass mark {grade.passMark}
@@ -57,6 +62,11 @@ function ScoreCard({ grade }: { grade: RunGrade }) {
             `; a run that did not complete cannot pass`})
         </span>
       </p>
+      {grade.interference && (
+        <p class="fail" role="alert">
+          <strong>{grade.interference.message}</strong>
+        </p>
+      )}
       <div class="table-scroll">
         <table>
           <caption class="visually-hidden">Score components</caption>
@@ -142,6 +152,8 @@ function keyFigures(grade: RunGrade, meta: RunMeta): [string, string][] {
   }
   const sync = synchronisation({ kpis });
   if (sync !== null) out.push(["steps", sync]);
+  const clients = commandingClients(kpis.commanding);
+  if (clients !== null) out.push(["clients", clients]);
   out.push([
     "controller sandbox",
     meta.controller.sandbox ??
