@@ -57,6 +57,51 @@ export interface AlarmKpisOptions {
   outOfRange: readonly number[];
   /** Prefix clock times with the weekday. */
   withDay: boolean;
+  /** The grading version (1 when absent). */
+  version?: number;
+  /** Simulated seconds the run covers (for the time the alarm was on). */
+  end?: number;
+}
+
+/** Seconds the alarm was raised within [from, to), from the publishes (each raise or clear holds until the next). */
+function _onWithin(
+  publishes: readonly AlarmPublish[],
+  from: number,
+  to: number,
+): number {
+  let on = 0;
+  let raised = false;
+  let since = 0;
+  const add = (until: number) => {
+    if (raised) on += Math.max(0, Math.min(until, to) - Math.max(since, from));
+  };
+  for (const publish of publishes) {
+    const parsed = parseAlarm(publish.payload);
+    if (!parsed.ok || parsed.value.raised === raised) continue;
+    add(publish.t);
+    raised = parsed.value.raised;
+    since = publish.t;
+  }
+  add(to);
+  return on;
+}
+
+/** Merges overlapping [from, to) windows, clipped to [0, end). */
+function _merge(
+  windows: readonly { from: number; to: number }[],
+  end: number,
+): { from: number; to: number }[] {
+  const sorted = windows
+    .map((w) => ({ from: Math.max(0, w.from), to: Math.min(end, w.to) }))
+    .filter((w) => w.to > w.from)
+    .sort((a, b) => a.from - b.from);
+  const merged: { from: number; to: number }[] = [];
+  for (const w of sorted) {
+    const last = merged.at(-1);
+    if (last && w.from <= last.to) last.to = Math.max(last.to, w.to);
+    else merged.push({ ...w });
+  }
+  return merged;
 }
 
 /**
@@ -80,8 +125,11 @@ export function alarmKpis(
     grading.expectAlarm.includes(event.type)
   );
 
+  const version = options.version ?? 1;
+  // From version 2 only a raise from clear detects a fault: an alarm left on, or a new text on it, detects nothing.
+  const detecting = version >= 2 ? raises.filter((r) => r.start) : raises;
   const faults = worthy.map((event): FaultKpis => {
-    const raise = raises.find((candidate) => candidate.t >= event.at);
+    const raise = detecting.find((candidate) => candidate.t >= event.at);
     const after = raise === undefined ? null : raise.t - event.at;
     return {
       type: event.type,
@@ -112,7 +160,7 @@ export function alarmKpis(
       message: raise.message,
     }));
 
-  return {
+  const kpis: AlarmKpis = {
     publishes: publishes.length,
     raises: raises.filter((raise) => raise.start).length,
     deadline,
@@ -120,4 +168,25 @@ export function alarmKpis(
     faults,
     falseAlarms,
   };
+  if (version >= 2) {
+    // The alarm's time on counts outside fault windows and outside real trouble (a measurement truly outside its
+    // range, and the grace after it): an alarm while the fish are in trouble is justified.
+    const end = options.end ?? scenario.duration;
+    const excused = _merge([
+      ...windows,
+      ...options.outOfRange.map((t) => ({
+        from: t,
+        to: t + scenario.publishPeriod + grace,
+      })),
+    ], end);
+    const inExcused = excused.reduce((sum, w) => sum + (w.to - w.from), 0);
+    const on = _onWithin(publishes, 0, end) -
+      excused.reduce((sum, w) => sum + _onWithin(publishes, w.from, w.to), 0);
+    const outside = end - inExcused;
+    kpis.onOutsideFaults = {
+      hours: Math.round((on / 3600) * 1000) / 1000,
+      fraction: outside > 0 ? Math.round((on / outside) * 1000) / 1000 : 0,
+    };
+  }
+  return kpis;
 }

@@ -1,6 +1,6 @@
 /**
  * Helpers for the grader's tests: synthetic record streams built sample by sample, with the run's meta, so each test
- * states only what differs from a perfect run (`_reference_run.ts` runs the real simulator instead).
+ * states only what differs from a perfect run (`reference.ts` runs the real simulator instead).
  *
  * @module
  */

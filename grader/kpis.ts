@@ -25,6 +25,7 @@ import {
   type SensorRange,
 } from "../scenarios/mod.ts";
 import { round } from "./_format.ts";
+import { gradingVersionOf } from "./grading_version.ts";
 import { alarmKpis, type AlarmPublish } from "./_alarm_kpis.ts";
 import {
   hygieneKpis,
@@ -104,8 +105,10 @@ export interface ActuatorKpis {
   /** `switches` per hour covered. */
   perHour: number;
   /**
-   * What the switching score counts: for the heater, changes between off and on seen in the truth samples (a
-   * change of power while on is modulation, not switching); for the others, `switches`.
+   * What the switching score counts. For the heater: from grading version 2, the total variation of its power seen in
+   * the truth samples (the sum of each change's size, full power to off counting 1) or its crossings of 50 % power,
+   * whichever is more: a heater chattering between 2 % and 100 % wears as one chattering between off and on. In
+   * version 1, changes between off and on. For the others, `switches`.
    */
   counted: number;
   /** `counted` per hour covered. */
@@ -170,6 +173,12 @@ export interface AlarmKpis {
   faults: FaultKpis[];
   /** Every false alarm, in time order. */
   falseAlarms: FalseAlarm[];
+  /**
+   * From grading version 2: hours the alarm was on outside every fault window (from a fault's start to its end or
+   * deadline, plus the grace) and outside real trouble (a measurement but the light truly outside its range, plus the
+   * grace), and their fraction of the hours outside those times.
+   */
+  onOutsideFaults?: { hours: number; fraction: number };
 }
 
 /** Messages on one topic. */
@@ -297,8 +306,13 @@ export function computeKpis(input: KpiInput): RunKpis {
   const measurements = ranged.map((name) =>
     measurementKpis(scenario, name, samples, { withDay })
   );
+  const version = gradingVersionOf(meta);
+  // From version 2 the light's range does not excuse an alarm: the lamp is the controller's own doing.
+  const excusing = version >= 2
+    ? ranged.filter((name) => name !== "light")
+    : ranged;
   const outOfRange = samples
-    .filter(({ sample }) => _outside(scenario, ranged, sample))
+    .filter(({ sample }) => _outside(scenario, excusing, sample))
     .map(({ sample }) => sample.t);
 
   return {
@@ -307,8 +321,17 @@ export function computeKpis(input: KpiInput): RunKpis {
     duration: scenario.duration,
     measurements,
     energy: _energy(scenario, samples.map(({ sample }) => sample)),
-    switching: _switching(samples.map(({ sample }) => sample), covered),
-    alarms: alarmKpis(scenario, alarms, { outOfRange, withDay }),
+    switching: _switching(
+      samples.map(({ sample }) => sample),
+      covered,
+      version,
+    ),
+    alarms: alarmKpis(scenario, alarms, {
+      outOfRange,
+      withDay,
+      version,
+      end: covered,
+    }),
     hygiene: hygieneKpis(meta, { rejected, stray, connected, commands }),
     commanding: tally.list(),
   };
@@ -337,22 +360,31 @@ function _energy(
 function _switching(
   samples: readonly TruthSample[],
   covered: number,
+  version: number,
 ): SwitchingKpis {
   const hours = covered / 3600;
   const rate = (count: number) => hours > 0 ? round(count / hours, 2) : 0;
   const last = samples.at(-1);
   let heaterOnOff = 0;
+  let heaterVariation = 0;
+  let halfCrossings = 0;
   let on = false;
+  let power = 0;
   for (const sample of samples) {
     const now = sample.inputs.heater > 0;
     if (now !== on) heaterOnOff++;
     on = now;
+    heaterVariation += Math.abs(sample.inputs.heater - power);
+    if ((sample.inputs.heater >= 0.5) !== (power >= 0.5)) halfCrossings++;
+    power = sample.inputs.heater;
   }
   const actuators = ACTUATOR_NAMES.map((name): ActuatorKpis => {
     const switches = last?.switches[name] ?? 0;
-    const counted = name === "heater"
-      ? Math.min(heaterOnOff, switches)
-      : switches;
+    const counted = name !== "heater"
+      ? switches
+      : version >= 2
+      ? round(Math.min(Math.max(heaterVariation, halfCrossings), switches), 2)
+      : Math.min(heaterOnOff, switches);
     return {
       name,
       switches,

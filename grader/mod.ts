@@ -33,6 +33,15 @@ export {
   type SwitchingKpis,
   type TopicCount,
 } from "./kpis.ts";
+export { GRADING_VERSION, gradingVersionOf } from "./grading_version.ts";
+export {
+  faultAwareController,
+  type FaultAwareTank,
+  faultAwareThermostat,
+  type ReferenceController,
+  referenceFigures,
+  referenceRun,
+} from "./reference.ts";
 export {
   type CommandingClient,
   commandingClients,

@@ -7,6 +7,7 @@
 
 import type { RunMeta, RunOutcome } from "../store/mod.ts";
 import {
+  FAULT_EVENT_TYPES,
   GRADING_COMPONENTS,
   type GradingComponent,
   type ScenarioGrading,
@@ -22,6 +23,7 @@ import {
   switchingScore,
 } from "./score_components.ts";
 import { round } from "./_format.ts";
+import { gradingVersionOf } from "./grading_version.ts";
 import type { RunKpis } from "./kpis.ts";
 import { type Interference, interferenceOf } from "./interference.ts";
 
@@ -103,8 +105,25 @@ export function scoreRun(
   grading: ScenarioGrading,
   meta: RunMeta,
 ): RunGrade {
+  const version = gradingVersionOf(meta);
+  const reference = version >= 2 ? meta.reference : undefined;
+  // From version 2, on a scenario with a fault, losses are counted beyond the reference controller's.
+  const faulty = kpis.alarms.faults.some((f) =>
+    FAULT_EVENT_TYPES.includes(f.type as (typeof FAULT_EVENT_TYPES)[number])
+  );
   const ranges = new Map(
-    kpis.measurements.map((m) => [m.name, rangeScore(m)] as const),
+    kpis.measurements.map((m) => {
+      const referenceArea = faulty
+        ? reference?.measurements[m.name]?.areaOutside
+        : undefined;
+      return [
+        m.name,
+        rangeScore(m, {
+          version,
+          ...(referenceArea !== undefined ? { referenceArea } : {}),
+        }),
+      ] as const;
+    }),
   );
   const keptAll = _weightedMean(
     kpis.measurements.map((m) => ({
@@ -124,14 +143,19 @@ export function scoreRun(
       budgetWh,
       estimated: grading.energyBudgetWh === null,
       kept: keptTemperature,
+      version,
+      ...(reference !== undefined ? { referenceWh: reference.energyWh } : {}),
     }),
   );
   results.set(
     "switching",
-    switchingScore(kpis.switching.actuators, {
-      limit: grading.maxSwitchesPerHour,
-      kept: keptAll,
-    }),
+    // From version 2 a run that commanded nothing earns nothing for never switching.
+    version >= 2 && idle
+      ? { score: 0, detail: "no commands sent" }
+      : switchingScore(kpis.switching.actuators, {
+        limit: grading.maxSwitchesPerHour,
+        kept: keptAll,
+      }),
   );
   results.set("alarms", alarmScore(kpis.alarms, { grading, idle }));
   results.set(

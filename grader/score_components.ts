@@ -66,35 +66,79 @@ function _clamp(value: number): number {
   return Math.min(1, Math.max(0, value));
 }
 
-/** Range component: time-in-range fraction × 1 / (1 + area / (tolerance × 4 h)). */
-export function rangeScore(m: MeasurementKpis): ComponentResult {
+/**
+ * Range component. Version 1: time-in-range fraction × 1 / (1 + area / (tolerance × 4 h)). Version 2: 1 / (1 +
+ * area / (tolerance × 4 h)), the area counted once (K·h already holds how long), and where the scenario has a fault
+ * and the reference controller's area is known (`referenceArea`) only the area beyond the reference's counts: what
+ * no controller could have kept in range is not lost.
+ */
+export function rangeScore(
+  m: MeasurementKpis,
+  options: { version?: number; referenceArea?: number } = {},
+): ComponentResult {
   const scale = RANGE_TOLERANCE[m.name] * TOLERANCE_HOURS;
-  const score = m.timeInRange / (1 + m.areaOutside / scale);
+  const version = options.version ?? 1;
   const outside = m.hoursOutside > 0
     ? `, ${formatFigure(m.areaOutside)} ${m.areaUnit} outside over ${
       formatNumber(m.hoursOutside, 1)
     } h`
     : "";
+  const inRange = `${formatNumber(m.timeInRangePercent, 1)} % in range`;
+  if (version < 2) {
+    return {
+      score: _clamp(m.timeInRange / (1 + m.areaOutside / scale)),
+      detail: `${inRange}${outside}`,
+    };
+  }
+  const reference = options.referenceArea;
+  const counted = reference === undefined
+    ? m.areaOutside
+    : Math.max(0, m.areaOutside - reference);
+  const beside = reference === undefined
+    ? ""
+    : ` (reference: ${formatFigure(reference)} ${m.areaUnit})`;
   return {
-    score: _clamp(score),
-    detail: `${formatNumber(m.timeInRangePercent, 1)} % in range${outside}`,
+    score: _clamp(1 / (1 + counted / scale)),
+    detail: `${inRange}${outside || `, 0 ${m.areaUnit} outside`}${beside}`,
   };
 }
 
 /**
- * Energy component: 1 up to the budget, falling linearly to 0 at twice the budget; then multiplied by `kept` (the
- * temperature component), so a controller that saves energy by letting the water go cold earns nothing for it.
+ * Energy component. Version 1: 1 up to the budget, falling linearly to 0 at twice the budget. Version 2: what the
+ * reference controller used on the same scenario and seed (else the budget) divided by what was used, at most 1.
+ * Either way multiplied by `kept` (the temperature component), so a controller that saves energy by letting the water
+ * go cold earns nothing for it.
  */
 export function energyScore(
   energy: EnergyKpis,
-  options: { budgetWh: number; estimated: boolean; kept: number },
+  options: {
+    budgetWh: number;
+    estimated: boolean;
+    kept: number;
+    version?: number;
+    referenceWh?: number;
+  },
 ): ComponentResult {
-  const budget = Math.max(1, options.budgetWh);
-  const used = energy.countedWh;
-  const raw = used <= budget ? 1 : _clamp(1 - (used - budget) / budget);
   const kept = options.kept < 1
     ? ` × ${formatNumber(options.kept, 2)} for the temperature kept`
     : "";
+  const used = energy.countedWh;
+  if ((options.version ?? 1) >= 2) {
+    // Version 2: continuous, no flat band: what a good controller needs (the reference's energy on the same scenario
+    // and seed, else the budget) over what was used.
+    const needed = Math.max(1, options.referenceWh ?? options.budgetWh);
+    const against = options.referenceWh !== undefined
+      ? `the reference controller's ${formatNumber(options.referenceWh)} Wh`
+      : `${options.estimated ? "an estimated " : "a "}${
+        formatNumber(needed)
+      } Wh budget`;
+    return {
+      score: _clamp(Math.min(1, needed / Math.max(used, 1e-9)) * options.kept),
+      detail: `${formatNumber(used)} Wh against ${against}${kept}`,
+    };
+  }
+  const budget = Math.max(1, options.budgetWh);
+  const raw = used <= budget ? 1 : _clamp(1 - (used - budget) / budget);
   return {
     score: _clamp(raw * options.kept),
     detail: `${formatNumber(used)} Wh of ${
@@ -151,7 +195,9 @@ export function detectionScore(fault: FaultKpis, deadline: number): number {
 
 /**
  * Alarm component: the mean detection credit over the expected faults (1 when none is expected), minus 0.25 per
- * false alarm. A run in which no controller took part (or that sent nothing at all) has nothing to judge: 0.
+ * false alarm; from version 2 also minus the fraction of the time outside fault windows the alarm was on (an alarm
+ * left on all day costs the whole component). A run in which no controller took part (or that sent nothing at all)
+ * has nothing to judge: 0.
  */
 export function alarmScore(
   alarms: AlarmKpis,
@@ -173,6 +219,12 @@ export function alarmScore(
     }
   }
   parts.push(plural(falses, "false alarm"));
+  const on = alarms.onOutsideFaults;
+  if (on !== undefined && on.hours > 0) {
+    parts.push(
+      `on ${formatNumber(100 * on.fraction, 1)} % of the time without a fault`,
+    );
+  }
   if (options.idle && expected.length === 0) {
     return { score: 0, detail: "no controller activity to judge" };
   }
@@ -182,7 +234,9 @@ export function alarmScore(
     0,
   ) / expected.length;
   return {
-    score: _clamp(detection - FALSE_ALARM_PENALTY * falses),
+    score: _clamp(
+      detection - FALSE_ALARM_PENALTY * falses - (on?.fraction ?? 0),
+    ),
     detail: parts.join(", "),
   };
 }

@@ -43,7 +43,7 @@ Deno.test("a perfect run scores 100 and passes, with no advice", () => {
   );
   assert.equal(
     component(grade, "energy").detail,
-    "288 Wh of an estimated 512 Wh budget",
+    "288 Wh of an estimated 836 Wh budget",
   );
 });
 

@@ -14,6 +14,7 @@ export {
   payloadText,
   RECORD_KINDS,
   type RecordKind,
+  type ReferenceFigures,
   type RunMeta,
   type RunOutcome,
   type RunStats,

@@ -149,6 +149,21 @@ export interface RunMeta {
   stats: RunStats;
   /** The grade as computed when the run ended (rescoring recomputes it from the records). */
   grade?: { score: number; pass: boolean; passMark: number };
+  /**
+   * The grader's formulas the run is scored with (absent: 1, the first). Set when the run is recorded, so a stored
+   * run keeps the score of its version when it is rescored.
+   */
+  gradingVersion?: number;
+  /** What the grader's reference controller achieved on the same scenario and seed, when the run was recorded. */
+  reference?: ReferenceFigures;
+}
+
+/** A reference controller's figures on one scenario and seed: what the grader judges a run against. */
+export interface ReferenceFigures {
+  /** Heat the heater gave, not counting heat given while stuck on, Wh. */
+  energyWh: number;
+  /** Per measurement with a range: its area outside the range (unit·h) and its fraction of time in range. */
+  measurements: Record<string, { areaOutside: number; timeInRange: number }>;
 }
 
 /** Counters kept while a run goes. */

@@ -8,7 +8,11 @@
 import { join } from "node:path";
 import { BUILTIN_DIR, type Scenario } from "../../scenarios/mod.ts";
 import { SIMULATOR_VERSION } from "../../sim/mod.ts";
-import type { RunGrade } from "../../grader/mod.ts";
+import {
+  GRADING_VERSION,
+  referenceFigures,
+  type RunGrade,
+} from "../../grader/mod.ts";
 import {
   emptyRunStats,
   type MessageRecord,
@@ -99,6 +103,8 @@ export async function gradeScenario(
     outcome: "running",
     simulated: 0,
     stats: emptyRunStats(),
+    gradingVersion: GRADING_VERSION,
+    reference: referenceFigures(scenario),
   };
   await store.createRun(meta);
   const recorder = store.recorder(runId);

@@ -1,17 +1,28 @@
 /**
- * A reference run for the grader's tests: the real simulator with a plain hysteresis controller (or none), recorded
- * as the lockstep harness records, to check that the built-in scenarios' grading blocks are attainable.
+ * The grader's reference: a fault-aware thermostat run on the real simulator with the same scenario and seed as a
+ * student's run, recorded as the lockstep harness records. Its figures (energy, area outside each range) are what a
+ * run is judged against from grading version 2 on, the way BOPTEST compares a controller with a baseline: losses no
+ * controller could prevent (a heater that fails) do not sink everyone. The grader's tests also use it to check that
+ * the built-in scenarios' grading blocks are attainable.
  *
  * @module
  */
 
-import type { MessageRecord, RunMeta, TruthSample } from "../store/mod.ts";
+import type {
+  MessageRecord,
+  ReferenceFigures,
+  RunMeta,
+  TruthSample,
+} from "../store/mod.ts";
+import { computeKpis } from "./kpis.ts";
 import {
   ACTUATOR_NAMES,
   type ActuatorName,
   fishTank,
   type FishTankInputs,
+  type FishTankParams,
   type FishTankState,
+  type SensorName,
   Simulation,
 } from "../sim/mod.ts";
 import {
@@ -19,6 +30,7 @@ import {
   environmentAt,
   rangesAt,
   type Scenario,
+  type SensorRange,
 } from "../scenarios/mod.ts";
 
 type Draft = Omit<MessageRecord, "runId" | "seq" | "wall">;
@@ -33,34 +45,69 @@ export type ReferenceController = (
 ) => { commands: Partial<FishTankInputs>; alarm?: string | null };
 
 /**
- * A plain controller as a student might write one: hysteresis for the heater (24.5–25.5 °C), the pump (6.8–7.6
- * mg/L) and the top-up valve (30.5–31.5 cm), the lamp on the light range; an alarm when the water (five-minute
- * mean) is cooler than half an hour before with the heater on all that time, warms past 26.1 °C with it off, a reading sticks for 5 minutes or goes missing, or
- * oxygen stays below 6 mg/L for 15 minutes with the pump on.
+ * The reference controller, a fault-aware thermostat as a careful student might write one: hysteresis for the heater
+ * on the middle half of the temperature range (24.5–25.5 °C for 24–26 °C), the pump (6.8–7.6 mg/L) and the top-up
+ * valve (30.5–31.5 cm), the lamp on the light range; an alarm when the water (five-minute mean) is cooler than half an
+ * hour before with the heater on all that time, warms by 0.2 °C in half an hour with it off all that time or past the
+ * range's top + 0.6 °C with it off, a reading sticks for
+ * 5 minutes or goes missing, or oxygen stays below 6 mg/L for 15 minutes with the pump on.
  */
-export function hysteresisController(scenario: Scenario): ReferenceController {
+export function faultAwareController(scenario: Scenario): ReferenceController {
+  return faultAwareThermostat({
+    rangesAt: (t) => rangesAt(scenario, t),
+    params: scenario.params,
+  });
+}
+
+/** What the fault-aware thermostat knows of its tank: the ranges in force, and the tank's heat balance. */
+export interface FaultAwareTank {
+  /** The ranges in force at simulated time `t` (a live controller: the latest on `ranges/…`). */
+  rangesAt(t: number): Partial<Record<SensorName, SensorRange>>;
+  /** The tank's heat-loss coefficient, water volume, density and specific heat (`FISH_TANK_DEFAULTS` for the default tank). */
+  params: Pick<
+    FishTankParams,
+    "ua" | "waterVolume" | "waterDensity" | "specificHeat"
+  >;
+}
+
+/**
+ * {@linkcode faultAwareController} for a tank known by its ranges and heat parameters, so that it can run as an MQTT
+ * controller too (`examples/fault_aware.ts`).
+ */
+export function faultAwareThermostat(
+  tank: FaultAwareTank,
+): ReferenceController {
   let heatingSince = -1;
   const history = new Map<number, number>();
   let last: number | null = null;
   let unchanged = 0;
   let missing = 0;
   let lowSince = -1;
+  let noHeatSince = -1;
+  let offSince = -1;
   return (t, readings, inputs) => {
     const commands: Partial<FishTankInputs> = {};
     let alarm: string | null = null;
     const temperature = readings.temperature ?? null;
     missing = temperature === null ? missing + 1 : 0;
     if (temperature !== null) {
-      if (temperature < 24.5) commands.heater = 1;
-      else if (temperature > 25.5) commands.heater = 0;
+      const band = tank.rangesAt(t).temperature;
+      const lo = band?.min ?? 24;
+      const hi = band?.max ?? 26;
+      if (temperature < lo + (hi - lo) / 4) commands.heater = 1;
+      else if (temperature > hi - (hi - lo) / 4) commands.heater = 0;
       unchanged = temperature === last ? unchanged + 1 : 0;
       last = temperature;
       history.set(t, temperature);
       history.delete(t - 2400);
+      // A stuck reading says nothing of the trend: start it again from fresh readings.
+      if (unchanged >= 6) history.clear();
     }
     const heater = commands.heater ?? inputs.heater;
     if (heater > 0 && heatingSince < 0) heatingSince = t;
     else if (heater === 0) heatingSince = -1;
+    if (heater === 0 && offSince < 0) offSince = t;
+    else if (heater > 0) offSince = -1;
     // Five-minute means half an hour apart: far steadier than single readings.
     const mean = (from: number, to: number) => {
       const values = [...history].filter(([at]) => at > from && at <= to);
@@ -70,16 +117,36 @@ export function hysteresisController(scenario: Scenario): ReferenceController {
     };
     const now = mean(t - 300, t);
     const then = mean(t - 2100, t - 1800);
+    // A heater that works slows the cooling: the water cools by less than half of what it would with no heat at all
+    // (UA·(T − T_room)/(m·c) over the half hour, from the tank's parameters), even in a room too cold to keep up with.
+    const room = readings.room_temperature ?? null;
+    const { ua, waterVolume, waterDensity, specificHeat } = tank.params;
+    const passive = now !== undefined && room !== null
+      ? (ua * (now - room) * 1800) / (waterVolume * waterDensity * specificHeat)
+      : 0;
     if (
       heatingSince >= 0 && t - heatingSince >= 1800 && now !== undefined &&
-      then !== undefined && now < then - 0.05
-    ) alarm = "the heater gives no heat";
-    if (heater === 0 && temperature !== null && temperature > 26.1) {
+      then !== undefined && then - now > Math.max(0.05, passive / 2)
+    ) noHeatSince = t;
+    // Held until the water warms again, so that one fault raises one alarm.
+    if (noHeatSince >= 0) {
+      if (now !== undefined && then !== undefined && now > then + 0.05) {
+        noHeatSince = -1;
+      } else alarm = "the heater gives no heat";
+    }
+    const top = tank.rangesAt(t).temperature?.max ?? 26;
+    // Warming with the heater off for half an hour, or 0.6 °C above the top (beyond a DS18B20's ±0.5 °C offset).
+    const warming = offSince >= 0 && t - offSince >= 1800 &&
+      now !== undefined && then !== undefined && now > then + 0.2;
+    if (
+      heater === 0 && temperature !== null &&
+      (warming || temperature > top + 0.6)
+    ) {
       alarm = "the heater is stuck on";
     }
     if (unchanged >= 30) alarm = "the temperature reading is stuck";
     if (missing >= 3) alarm = "no temperature reading";
-    commands.light = rangesAt(scenario, t).light?.min !== undefined;
+    commands.light = tank.rangesAt(t).light?.min !== undefined;
     const oxygen = readings.oxygen ?? 7;
     if (oxygen < 6.8) commands.pump = true;
     else if (oxygen > 7.6) commands.pump = false;
@@ -137,6 +204,7 @@ export function referenceRun(
     topup: 0,
   };
   let alarm = false;
+  let alarmText = "";
   if (controller !== null) {
     push({ ...message(0, "", ""), kind: "connect", topic: "" });
   }
@@ -178,10 +246,14 @@ export function referenceRun(
           push(message(t, `control/${name}`, String(sim.inputs[name])));
         }
       }
-      const raised = out.alarm !== undefined && out.alarm !== null;
-      if (raised !== alarm) {
-        push(message(t, "alarm", raised ? out.alarm! : ""));
+      // undefined leaves the alarm as it is; null clears it; a text raises it (a new text is published too).
+      if (out.alarm !== undefined) {
+        const raised = out.alarm !== null;
+        if (raised !== alarm || (raised && out.alarm !== alarmText)) {
+          push(message(t, "alarm", raised ? out.alarm! : ""));
+        }
         alarm = raised;
+        alarmText = out.alarm ?? "";
       }
     }
     sim.advance(period);
@@ -219,4 +291,33 @@ export function referenceRun(
     },
   };
   return { records, meta };
+}
+
+/** Reference figures by scenario hash and seed: the same scenario is graded many times in a session. */
+const _figures = new Map<string, ReferenceFigures>();
+
+/**
+ * The reference controller's figures on `scenario` (with its seed): energy and the area outside each range. Stored
+ * with each run when it is recorded, so that rescoring does not depend on a later simulator.
+ */
+export function referenceFigures(scenario: Scenario): ReferenceFigures {
+  const key = `${scenario.hash}:${scenario.seed}`;
+  const known = _figures.get(key);
+  if (known) return known;
+  const { records, meta } = referenceRun(
+    scenario,
+    faultAwareController(scenario),
+  );
+  const kpis = computeKpis({ scenario, meta, records });
+  const figures: ReferenceFigures = {
+    energyWh: kpis.energy.countedWh,
+    measurements: Object.fromEntries(
+      kpis.measurements.map((m) => [m.name, {
+        areaOutside: m.areaOutside,
+        timeInRange: m.timeInRange,
+      }]),
+    ),
+  };
+  _figures.set(key, figures);
+  return figures;
 }
