@@ -42,6 +42,11 @@ export class HandledReports {
     );
   }
 
+  /** Whether some connection will still be sent retained messages of its subscriptions. */
+  get retainedDue(): boolean {
+    return [...this.#retainedDue.values()].some((n) => n > 0);
+  }
+
   /** Whether some report waits for publishes to be passed on. */
   get pending(): boolean {
     return this.#waiting.length > 0;

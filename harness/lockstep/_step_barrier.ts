@@ -220,10 +220,16 @@ export class StepBarrier {
     looks: number,
   ): void {
     if (this.#waiting !== waiting) return;
-    if (busy === "" && this.#accepted === this.#passedOn) {
+    // aedes streams a new subscription's retained messages after its SUBACK, once the broker looks idle: they count
+    // as sent only once forwarded.
+    const retained = this.#reports.retainedDue;
+    if (busy === "" && !retained && this.#accepted === this.#passedOn) {
       return waiting.resolve("process");
     }
-    this.lastBusy = busy || "its publishes on their way";
+    this.lastBusy = busy ||
+      (retained
+        ? "retained messages still to be sent to it"
+        : "its publishes on their way");
     setTimeout(
       () => this.#watch(waiting, watch, watch.busyNow(), looks + 1),
       lookAfter(looks),
