@@ -28,7 +28,12 @@ import {
 } from "../grader/mod.ts";
 import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
 import { LockstepHarness } from "../harness/lockstep/mod.ts";
-import { type MessageRecord, RunStore, studentName } from "../store/mod.ts";
+import {
+  type AckMode,
+  type MessageRecord,
+  RunStore,
+  studentName,
+} from "../store/mod.ts";
 import { gradeScenario, gradeStoredRun } from "../harness/grading/mod.ts";
 
 /** The scenarios `deno task challenge` runs when no `--scenario` is given. */
@@ -66,6 +71,7 @@ ${pc.bold("Controller")}
       : "default: wait for an external controller"
   })
   --external           do not start a program: wait for a controller to connect (prints where)
+  --port N             with --external: the MQTT port to wait on (default: 1883; 0 picks a free one)
   --unsandboxed        run the controller as given, without permissions or limits (your own machine only)
   --step-timeout MS    wall milliseconds a step waits for a controller the harness cannot follow
                        (no ack, no library it knows, no QoS 1, no /proc to watch; default: 100)
@@ -97,6 +103,16 @@ ${
 `;
 }
 
+/** How the steps are being synchronised, in the progress bar's words. */
+const SYNCHRONISED_BY: Record<AckMode, string> = {
+  none: "waiting for the first answer",
+  explicit: "synchronised by your acks",
+  library: "synchronised by your MQTT library",
+  puback: "synchronised by your QoS 1 PUBACKs",
+  process: "synchronised by your processes",
+  timeout: "time window per step (slow; see the card)",
+};
+
 /** Bad command-line input: shown without a stack trace, exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
@@ -106,6 +122,8 @@ interface GradeOptions {
   mode: "challenge" | "grade";
   controller?: string;
   external: boolean;
+  /** The port an external controller connects to (0: a free one). */
+  port: number;
   scenarios: string[];
   parallel: number;
   db: string;
@@ -138,6 +156,7 @@ export function parseGradeArgs(
       options: {
         controller: { type: "string" },
         external: { type: "boolean", default: false },
+        port: { type: "string" },
         unsandboxed: { type: "boolean", default: false },
         scenario: { type: "string" },
         parallel: { type: "string", default: "1" },
@@ -179,6 +198,11 @@ export function parseGradeArgs(
   // `grade` without a program waits for an external controller; `challenge` runs the starter.
   const external = values.external ||
     (mode === "grade" && values.controller === undefined);
+  if (values.port !== undefined && !external) {
+    throw new UsageError(
+      "--port: only with --external (a controller the harness starts is told the port it picked)",
+    );
+  }
   const scenarios = (values.scenario ?? PRACTICE_SET.join(",")).split(",").map((
     s,
   ) => s.trim()).filter(Boolean);
@@ -191,6 +215,9 @@ export function parseGradeArgs(
       ? { controller: values.controller }
       : {}),
     external,
+    port: values.port === undefined
+      ? (external ? 1883 : 0)
+      : number(values.port, "--port", 0, 65535),
     scenarios,
     parallel: number(values.parallel, "--parallel", 1, 64),
     db: values.db,
@@ -331,7 +358,7 @@ async function runAll(
   const controller = options.external ? undefined : options.controller ??
     (options.mode === "challenge" ? STARTER : undefined);
   const broker = await EmbeddedBroker.start({
-    port: options.external ? 1883 : 0,
+    port: options.port,
     wsPort: null,
   });
   const harness = new LockstepHarness(broker, new AedesBus(broker.aedes));
@@ -352,7 +379,7 @@ async function runAll(
     console.log(
       `Waiting for your controller: connect to ${
         pc.green(broker.url)
-      } with TANK_ID=tank1 (TANK_ID=tank2, … with --parallel), TOPIC_ROOT=fishtank`,
+      } with TANK_ID=tank1 (TANK_ID=tank2, … with --parallel), TOPIC_ROOT=fishtank, e.g. MQTT_URL=${broker.url} python3 my_controller.py`,
     );
   }
   const bars = options.quiet || !Deno.stderr.isTerminal()
@@ -360,7 +387,7 @@ async function runAll(
     : new MultiBar(
       {
         format:
-          ` {scenario} |{bar}| {sim} / {duration} simulated | {sps} steps/s | {mode}`,
+          ` {scenario} |{bar}| {sim} / {total} simulated | {sps} steps/s | {mode}`,
         hideCursor: true,
         clearOnComplete: false,
       },
@@ -375,7 +402,8 @@ async function runAll(
       const bar = bars?.create(scenario.duration, 0, {
         scenario: scenario.id.padEnd(16),
         sim: "0s",
-        duration: formatDuration(scenario.duration),
+        // Not "duration": cli-progress fills that token with the elapsed wall seconds itself.
+        total: formatDuration(scenario.duration),
         sps: "0",
         mode: "connecting",
       });
@@ -396,7 +424,7 @@ async function runAll(
               sps: Math.round(p.stepsPerSecond).toLocaleString("en-US"),
               mode: p.phase === "uncontrolled"
                 ? "uncontrolled"
-                : `${p.ackMode} barrier`,
+                : SYNCHRONISED_BY[p.ackMode],
             });
           } else if (!options.quiet && performance.now() - lastLine > 5000) {
             lastLine = performance.now();

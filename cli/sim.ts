@@ -54,15 +54,18 @@ function printBanner(
 ): void {
   const first = new TankTopics(options.root, options.tanks[0]!);
   const speed = options.speed === "max"
-    ? "as fast as possible"
-    : `${options.speed}× real time`;
+    ? "running as fast as possible"
+    : `at ${options.speed}× real time`;
+  // Every suggested command names the broker in use when it is not the default one.
+  const nonDefault = options.broker !== undefined ||
+    !/:1883$/.test(brokerUrl);
   const lines = [
     "",
     pc.bold(pc.cyan(`🐟 ${scenario.title}`)) +
     pc.dim(` (${scenario.id} v${scenario.version}, seed ${scenario.seed})`),
     `   ${options.tanks.length} tank${
       options.tanks.length > 1 ? "s" : ""
-    } at ${speed}, ${Math.round(scenario.duration / 360) / 10} simulated hours`,
+    } ${speed}, ${Math.round(scenario.duration / 360) / 10} simulated hours`,
     "",
     pc.bold("Connect to"),
     `   MQTT       ${pc.green(brokerUrl)}`,
@@ -96,9 +99,13 @@ function printBanner(
     `   deno task display${
       options.root === DEFAULT_ROOT ? "" : ` --topic-root ${options.root}`
     }${first.tank === DEFAULT_TANK ? "" : ` --tank ${first.tank}`}${
-      options.broker ? ` --broker ${brokerUrl}` : ""
+      nonDefault ? ` --broker ${brokerUrl}` : ""
     }      watch the tank`,
-    `   python3 examples/thermostat.py   or   deno run -A examples/thermostat.ts   start a controller`,
+    `   ${
+      nonDefault ? `MQTT_URL=${brokerUrl} ` : ""
+    }python3 examples/thermostat.py   or   ${
+      nonDefault ? `MQTT_URL=${brokerUrl} ` : ""
+    }deno run -A examples/thermostat.ts   start a controller`,
     "",
   ];
   console.log(lines.join("\n"));
@@ -122,7 +129,8 @@ function summaryLine(scenario: Scenario, tank: TankNode): string {
       `${name} ${
         r[name] === null
           ? "—"
-          : `${r[name]}${
+          // Two decimals at most: a DS18B20's 1/16 °C steps read 24.8125 otherwise.
+          : `${Math.round(r[name] * 100) / 100}${
             SENSOR_UNITS[name] === "pH" ? "" : ` ${SENSOR_UNITS[name]}`
           }`
       }`

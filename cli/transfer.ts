@@ -148,9 +148,12 @@ export async function main(
       await store.close();
     }
   } catch (error) {
-    console.error(
-      `${mode}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    const message = error instanceof Error ? error.message : String(error);
+    // An import of a run the store already holds: say how to keep both.
+    const hint = mode === "import" && /a run with this id exists/.test(message)
+      ? ` (to keep both, import it under another id: deno task import ${target} --as <new-id>)`
+      : "";
+    console.error(`${mode}: ${message}${hint}`);
     return 2;
   }
 }

@@ -413,3 +413,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test("deno task sim on another port suggests commands that reach it: the display and the example controllers name the broker", async () => {
+  const sim = await startSim([
+    "--port=0",
+    "--ws-port=0",
+    "--speed=max",
+    "--duration=10m",
+  ]);
+  try {
+    const url = sim.url.replaceAll(".", "\\.");
+    await sim.child.waitFor(
+      new RegExp(`deno task display --broker ${url}\\s+watch the tank`),
+    );
+    assert.match(
+      sim.child.output,
+      new RegExp(`MQTT_URL=${url} python3 examples/thermostat\\.py`),
+    );
+    assert.match(sim.child.output, /1 tank running as fast as possible/);
+  } finally {
+    await sim.child.kill();
+  }
+});

@@ -52,17 +52,21 @@ Deno.test("a graded run exported, imported elsewhere and rescored gives the same
     const rows = (await Deno.readTextFile(csv)).trimEnd().split("\n");
     assert.equal(
       rows[0],
-      "t,temperature,room_temperature,ph,oxygen,light,level",
+      "t,time,temperature,room_temperature,ph,oxygen,light,level",
     );
     // short-day: 6 h at a 10 s publish period, plus the first batch.
     assert.equal(rows.length - 1, 2161);
-    assert.match(rows[1]!, /^0,2\d\.\d+,/);
+    assert.match(
+      rows[1]!,
+      /^0,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,2\d\.\d+,/,
+    );
 
     const imported = task("import", [jsonl, `--db=${to}`]);
     assert.equal((await imported.exit()).code, 0, imported.output);
     const again = task("import", [jsonl, `--db=${to}`]);
     assert.equal((await again.exit()).code, 2);
     assert.match(again.output, /exists/);
+    assert.match(again.output, /--as <new-id>/);
     const renamed = task("import", [jsonl, `--db=${to}`, "--as=copy-of-ada"]);
     assert.equal((await renamed.exit()).code, 0, renamed.output);
 

@@ -71,7 +71,10 @@ export async function* exportRun(
   }
 }
 
-/** The readings the controller was sent (`…/sensors/all`), as CSV rows: `t` then one column per measurement. */
+/**
+ * The readings the controller was sent (`…/sensors/all`), as CSV rows: `t` (simulated seconds), `time` (the
+ * simulated clock, ISO, as the reading states it), then one column per measurement.
+ */
 export async function* readingsCsv(
   store: RunStore,
   runId: string,
@@ -79,7 +82,7 @@ export async function* readingsCsv(
   const meta = await store.getRun(runId);
   if (meta === null) throw new Error(`No run "${runId}" in ${store.path}`);
   const topic = `${meta.root}/${meta.tank}/sensors/all`;
-  yield ["t", ...SENSOR_NAMES].join(",");
+  yield ["t", "time", ...SENSOR_NAMES].join(",");
   const decoder = new TextDecoder();
   for await (const record of store.messages(runId, { kinds: ["publish"] })) {
     if (record.topic !== topic || record.client !== "$harness") continue;
@@ -93,6 +96,9 @@ export async function* readingsCsv(
       typeof value === "number" && Number.isFinite(value) ? String(value) : "";
     yield [
       cell(reading.t ?? record.t),
+      typeof reading.time === "string" && /^[\d:TZ.+-]+$/.test(reading.time)
+        ? reading.time
+        : "",
       ...SENSOR_NAMES.map((n) => cell(reading[n])),
     ]
       .join(",");

@@ -11,7 +11,8 @@
  * @module
  */
 
-import { dirname, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 
 /** Resource limits of a controller process. */
 export interface SandboxLimits {
@@ -71,6 +72,34 @@ export function shellQuote(word: string): string {
     : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/** This project's `deno.json`, whose imports a controller file outside any project runs with. */
+export const PROJECT_CONFIG = fromFileUrl(
+  new URL("../../deno.json", import.meta.url),
+);
+
+/** The imports a controller file outside any project gets, in words: `mqtt (npm:mqtt@5.16.0)`. */
+export function providedImports(): string {
+  const config = JSON.parse(Deno.readTextFileSync(PROJECT_CONFIG)) as {
+    imports?: Record<string, string>;
+  };
+  const mqtt = config.imports?.mqtt;
+  return mqtt === undefined ? "none" : `mqtt (${mqtt})`;
+}
+
+/** Whether `folder` or a folder above it holds a Deno or npm project file, whose imports a controller there uses. */
+function hasProjectConfig(folder: string): boolean {
+  for (let dir = folder;; dir = dirname(dir)) {
+    for (const name of ["deno.json", "deno.jsonc", "package.json"]) {
+      try {
+        if (Deno.statSync(join(dir, name)).isFile) return true;
+      } catch {
+        // not here
+      }
+    }
+    if (dirname(dir) === dir) return false;
+  }
+}
+
 /** Whether `command` is a single TypeScript or JavaScript file (run under Deno's permissions). */
 export function isScript(command: string): boolean {
   return SCRIPT.test(command.trim());
@@ -126,6 +155,12 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
   if (script) {
     const script = resolve(options.cwd, trimmed);
     const readable = [dirname(script), ...(options.readable ?? [])];
+    // A file outside any Deno or npm project (a student's own folder or repository) runs with this project's
+    // configuration, so that `import mqtt from "mqtt"` works wherever the file lives, at the version the examples
+    // use and from the packages already installed (the lock file frozen: the harness never changes it).
+    const imports = hasProjectConfig(dirname(script))
+      ? []
+      : [`--config=${PROJECT_CONFIG}`, "--frozen"];
     program = [
       Deno.execPath(),
       "run",
@@ -137,12 +172,15 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
       // variables of their own (DEBUG, READABLE_STREAM) and would die on a narrower grant.
       "--allow-env",
       `--v8-flags=--max-old-space-size=${limits.memoryMiB}`,
+      ...imports,
       script,
     ];
     // Without the port or absolute paths, so that two runs of one controller record the same words.
     const folder = relative(options.cwd, dirname(script)) || ".";
     description =
-      `Deno permissions: network to the broker only, reads in ${folder} only, no writes, no subprocesses, harness variables only; heap ${limits.memoryMiB} MiB, CPU ${limits.cpuSeconds} s, ${limits.processes} processes, wall clock ${limits.wallSeconds} s`;
+      `Deno permissions: network to the broker only, reads in ${folder} only, no writes, no subprocesses, harness variables only; heap ${limits.memoryMiB} MiB, CPU ${limits.cpuSeconds} s, ${limits.processes} processes, wall clock ${limits.wallSeconds} s${
+        imports.length > 0 ? `; imports provided: ${providedImports()}` : ""
+      }`;
   } else {
     if (!v8) rlimits.push(`--as=${limits.memoryMiB * 1024 * 1024}`);
     program = ["sh", "-c", command];
