@@ -17,6 +17,7 @@ import {
 import { hygieneAdvice, outcomeAdvice } from "./_protocol_advice.ts";
 import type {
   ActuatorKpis,
+  ExcursionContext,
   FaultKpis,
   MeasurementKpis,
   RunKpis,
@@ -74,38 +75,154 @@ function _hysteresis(range: SensorRange | null | undefined, fallback: {
   return { low: min + width / 4, high: min + (3 * width) / 4 };
 }
 
+/** A share as a percentage: `95 %`. */
+function _percent(share: number): string {
+  return `${formatNumber(share * 100)} %`;
+}
+
+/** Faults that explain a measurement being outside its range on one side, and what would not have helped. */
+const FAULT_CAUSES: Readonly<
+  Record<string, { types: readonly string[]; futile: string }>
+> = {
+  "temperature:below": {
+    types: ["heater_failure", "power_cut"],
+    futile: "heating earlier would not have helped",
+  },
+  "temperature:above": {
+    types: ["heater_stuck_on"],
+    futile: "switching the heater off sooner would not have helped",
+  },
+  "oxygen:below": {
+    types: ["pump_failure", "power_cut"],
+    futile: "running the air pump more would not have helped",
+  },
+  "light:below": {
+    types: ["power_cut"],
+    futile: "switching the lamp on would not have helped",
+  },
+};
+
+/** The fault behind most of an excursion, or null when none was in force for at least half of it. */
+function _causingFault(
+  m: MeasurementKpis,
+  side: "below" | "above",
+  faults: readonly FaultKpis[],
+): { fault: FaultKpis; futile: string } | null {
+  const cause = FAULT_CAUSES[`${m.name}:${side}`];
+  const context = m.during?.[side];
+  const hours = side === "below" ? m.hoursBelow : m.hoursAbove;
+  if (cause === undefined || context == null || hours <= 0) return null;
+  const type = cause.types
+    .map((type) => ({ type, hours: context.eventHours[type] ?? 0 }))
+    .sort((a, b) => b.hours - a.hours)[0];
+  if (type === undefined || type.hours < hours / 2) return null;
+  const fault = faults.find((f) => f.type === type.type);
+  return fault === undefined ? null : { fault, futile: cause.futile };
+}
+
+/** Advice for an excursion a fault caused: say so, and point at the alarm. */
+function _faultCausedHint(
+  fault: FaultKpis,
+  futile: string,
+  options: { base: string },
+): string {
+  const span = fault.until === null
+    ? "to the end of the run"
+    : `for ${formatDuration(fault.until - fault.at)}`;
+  const hint = FAULT_WORDS[fault.type]?.hint ??
+    "watch for changes the commands cannot explain";
+  const alarm = fault.detectedAfter === null
+    ? `detect it and raise the alarm on ${options.base}/alarm: ${hint}`
+    : fault.withinDeadline
+    ? `you raised the alarm ${
+      formatDuration(fault.detectedAfter)
+    } after it, which is what a controller can do`
+    : `you raised the alarm ${
+      formatDuration(fault.detectedAfter)
+    } after it: raise it sooner; ${hint}`;
+  return `${
+    faultWhat(fault)
+  } at ${fault.clock} (${span}), so ${futile}: ${alarm}`;
+}
+
+/** What to try, fitted to what the actuators did while the measurement was outside (`null` context: unknown). */
 function _measurementHint(
   m: MeasurementKpis,
   side: "below" | "above",
+  context: ExcursionContext | null,
 ): string {
   const range = m.range ?? {};
+  // Mostly on, mostly off: the advice must not ask for what the controller already did.
+  const on = (share: number | undefined) => share !== undefined && share >= 0.9;
+  const off = (share: number | undefined) =>
+    share !== undefined && share <= 0.1;
   switch (`${m.name}:${side}`) {
     case "temperature:below":
       return "start heating earlier: switch the heater on before the water reaches the minimum (it takes hours to warm back)";
-    case "temperature:above":
+    case "temperature:above": {
+      if (context !== null && context.heaterWh < 0.05) {
+        const max = range.max;
+        const hotRoom = max !== undefined && context.roomMax !== null &&
+          context.roomMax > max;
+        return hotRoom
+          ? `the heater gave no heat then (0 Wh), and the room was up to ${
+            formatNumber(context.roomMax!, 1)
+          } °C, warmer than the range's ${
+            _bound("temperature", "°C", max!)
+          }: a heater cannot cool, so keeping it off, as you did, is all it can do`
+          : "the heater gave no heat then (0 Wh): the water was warm from before and cools toward the room only slowly (hours); keep the heater off until it is back in range, as you did";
+      }
       return "switch the heater off sooner: the water keeps warming for a while after it goes off";
+    }
     case "oxygen:below": {
+      if (on(context?.pump)) {
+        return `the air pump already ran ${
+          _percent(context!.pump)
+        } of that time and cannot do more: raise the alarm so that someone checks the tank (a failed pump, too much food)`;
+      }
       const min = range.min ?? 6;
       return `run the air pump sooner and longer, e.g. on below ${
         formatFigure(min + 0.5)
       } mg/L and off above ${formatFigure(min + 1.5)} mg/L`;
     }
     case "oxygen:above":
-      return "run the air pump less";
+      return off(context?.pump)
+        ? "the air pump was already off: the oxygen comes down by itself"
+        : "run the air pump less";
     case "light:below":
-      return "switch the lamp on whenever the range asks for a minimum (watch ranges/light: it changes with the time of day)";
+      return on(context?.light)
+        ? `the lamp was already on ${
+          _percent(context!.light)
+        } of that time: a lamp that gives no light calls for the alarm`
+        : "switch the lamp on whenever the range asks for a minimum (watch ranges/light: it changes with the time of day)";
     case "light:above":
-      return "switch the lamp off when the range asks for a maximum (the fish need a dark night)";
+      return off(context?.light)
+        ? "the lamp was already off: daylight alone was brighter than the range, and the lamp cannot dim it"
+        : "switch the lamp off when the range asks for a maximum (the fish need a dark night)";
     case "level:below":
-      return `open the top-up valve when the level nears ${
-        formatFigure(range.min ?? 30)
-      } cm, in short bursts`;
+      return on(context?.topup)
+        ? `the top-up valve was already open ${
+          _percent(context!.topup)
+        } of that time: open it sooner, before the level nears ${
+          formatFigure(range.min ?? 30)
+        } cm`
+        : `open the top-up valve when the level nears ${
+          formatFigure(range.min ?? 30)
+        } cm, in short bursts`;
     case "level:above":
-      return "close the top-up valve sooner";
+      return off(context?.topup)
+        ? "the top-up valve was already closed: the level comes down only as water evaporates; keep it closed"
+        : "close the top-up valve sooner";
     case "ph:below":
-      return "run the air pump more: bubbling drives CO2 out and raises the pH";
+      return on(context?.pump)
+        ? `the air pump already ran ${
+          _percent(context!.pump)
+        } of that time: it cannot drive out more CO2; the pH rises as the fish's CO2 falls`
+        : "run the air pump more: bubbling drives CO2 out and raises the pH";
     case "ph:above":
-      return "run the air pump less: less bubbling leaves more CO2 in the water and lowers the pH";
+      return off(context?.pump)
+        ? "the air pump was already off: the pH comes down slowly as CO2 builds up"
+        : "run the air pump less: less bubbling leaves more CO2 in the water and lowers the pH";
     default:
       return "keep an eye on its range";
   }
@@ -116,7 +233,11 @@ function _howLong(hours: number): string {
   return hours >= 1 ? formatHours(hours * 3600) : formatDuration(hours * 3600);
 }
 
-function _measurementAdvice(m: MeasurementKpis, score: number): string[] {
+function _measurementAdvice(
+  m: MeasurementKpis,
+  score: number,
+  options: { faults: readonly FaultKpis[]; base: string },
+): string[] {
   const out: string[] = [];
   // The sample at a change of range is always off by a step (the controller answers it): not worth a word.
   if (score >= MEASUREMENT_ADVICE_BELOW) return out;
@@ -135,10 +256,14 @@ function _measurementAdvice(m: MeasurementKpis, score: number): string[] {
       : `, ${side === "below" ? "lowest" : "highest"} ${
         _value(m.name, m.unit, worst.value)
       } at ${worst.clock}`;
+    const caused = _causingFault(m, side, options.faults);
+    const hint = caused !== null
+      ? _faultCausedHint(caused.fault, caused.futile, options)
+      : _measurementHint(m, side, m.during?.[side] ?? null);
     out.push(
       `${LABELS[m.name]} was ${edge} for ${_howLong(hours)} (${
         formatFigure(area)
-      } ${m.areaUnit}${peak}): ${_measurementHint(m, side)}`,
+      } ${m.areaUnit}${peak}): ${hint}`,
     );
   }
   return out;
@@ -278,7 +403,13 @@ export function adviceFor(
   for (const m of kpis.measurements) {
     if (grading.weights[m.name] > 0) {
       const score = options.scores.get(m.name) ?? 0;
-      for (const text of _measurementAdvice(m, score)) add(m.name, text);
+      const context = {
+        faults: kpis.alarms.faults,
+        base: `${meta.root}/${meta.tank}`,
+      };
+      for (const text of _measurementAdvice(m, score, context)) {
+        add(m.name, text);
+      }
     }
   }
   if (grading.weights.switching > 0) {

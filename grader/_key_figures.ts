@@ -6,6 +6,7 @@
  */
 
 import { formatFigure, formatNumber, plural } from "./_format.ts";
+import { outcomeLabel } from "./_protocol_advice.ts";
 import type { RunGrade } from "./score.ts";
 
 /** `temperature 91.7 % in range (2 K·h outside)`, `heater 288 Wh`, `1/1 faults alarmed in time`, … */
@@ -49,7 +50,9 @@ export function keyFigures(grade: RunGrade): string[] {
 /** `pass` or `fail`, with why a run that did not complete, or that another client commanded, cannot pass. */
 export function verdict(grade: RunGrade): string {
   if (grade.pass) return "pass";
-  if (grade.outcome !== "completed") return `fail (${grade.outcome})`;
+  if (grade.outcome !== "completed") {
+    return `fail (${outcomeLabel(grade.outcome, grade.outcomeMessage)})`;
+  }
   return grade.interference ? "fail (interference)" : "fail";
 }
 

@@ -18,6 +18,37 @@ function _oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, " ").trim();
 }
 
+/** The question a controller that ended with exit code 0 before the run did is asked. */
+export const ENDED_EARLY =
+  "your program ended before the run did (exit code 0): did it forget `loop_forever()` (or to keep running)?";
+
+/**
+ * Whether a `crashed` run's controller in fact ended cleanly (exit code 0, no signal): it did not crash, it stopped
+ * too soon. Read from the meta when there is one, else from the harness's sentence (`… exited with code 0 …`, or
+ * {@linkcode ENDED_EARLY}'s words).
+ */
+export function endedEarly(
+  outcome: string,
+  options: {
+    controller?: { exitCode: number | null; signal: string | null };
+    outcomeMessage?: string | null;
+  },
+): boolean {
+  if (outcome !== "crashed") return false;
+  if (options.controller !== undefined) {
+    return options.controller.exitCode === 0 && !options.controller.signal;
+  }
+  return /\b(?:with code|exit code) 0\b/.test(options.outcomeMessage ?? "");
+}
+
+/** How a run ended, in a word or two for a report's heading: its outcome, but `ended early` for a clean exit. */
+export function outcomeLabel(
+  outcome: string,
+  outcomeMessage: string | null,
+): string {
+  return endedEarly(outcome, { outcomeMessage }) ? "ended early" : outcome;
+}
+
 /** A sentence on a run that did not complete, or null for a completed run. */
 export function outcomeAdvice(meta: RunMeta, kpis: RunKpis): string | null {
   const message = meta.outcomeMessage
@@ -32,6 +63,15 @@ export function outcomeAdvice(meta: RunMeta, kpis: RunKpis): string | null {
       return null;
     case "crashed": {
       const { exitCode, signal } = meta.controller;
+      if (endedEarly(meta.outcome, meta)) {
+        // Not a crash: nothing went wrong inside the program, and there is no error output to read.
+        const at = /at simulated (\d+(?:\.\d+)?) s/.exec(
+          meta.outcomeMessage ?? "",
+        );
+        return `${ENDED_EARLY} It ended ${
+          at ? `at simulated ${at[1]} s ` : ""
+        }and the tank ran on without control: a controller keeps running until the harness stops it (paho: end with client.loop_forever(); other clients: do not disconnect or exit after subscribing)`;
+      }
       const how = signal
         ? `killed by ${signal}`
         : exitCode === null

@@ -82,6 +82,31 @@ export interface MeasurementKpis {
   areaAbove: number;
   /** The worst excursion, null when the measurement never left its range. */
   worst: Excursion | null;
+  /**
+   * What the tank was doing while the measurement was below and above its range (null for a side it never went), so
+   * that advice fits what happened. Not scored.
+   */
+  during?: { below: ExcursionContext | null; above: ExcursionContext | null };
+}
+
+/** What the tank was doing while a measurement was outside its range on one side. */
+export interface ExcursionContext {
+  /** Mean heater power commanded, 0–1. */
+  heater: number;
+  /** Heat the heater really gave, Wh (0 while it failed or the power was off). */
+  heaterWh: number;
+  /** Fraction of the time the lamp was on, 0–1. */
+  light: number;
+  /** Fraction of the time the air pump ran, 0–1. */
+  pump: number;
+  /** Fraction of the time the top-up valve was open, 0–1. */
+  topup: number;
+  /** The highest room temperature, °C. */
+  roomMax: number | null;
+  /** The lowest room temperature, °C. */
+  roomMin: number | null;
+  /** Hours outside while each scenario event was in force (`heater_failure: 3.5`). */
+  eventHours: Record<string, number>;
 }
 
 /** Heat given by the heater. */

@@ -7,6 +7,7 @@
  */
 
 import { formatNumber } from "./_format.ts";
+import { outcomeLabel } from "./_protocol_advice.ts";
 import {
   keyFigures,
   scenarioLabel,
@@ -58,7 +59,7 @@ function _time(seconds: number | null): string | undefined {
 function _message(grade: RunGrade): string {
   const score = formatNumber(grade.score, 1);
   const why = grade.outcome !== "completed"
-    ? `run ${grade.outcome}${
+    ? `run ${outcomeLabel(grade.outcome, grade.outcomeMessage)}${
       grade.outcomeMessage ? ` (${grade.outcomeMessage})` : ""
     }; score ${score}, pass mark ${grade.passMark}`
     : grade.interference

@@ -6,6 +6,7 @@
  */
 
 import { formatNumber } from "./_format.ts";
+import { outcomeLabel } from "./_protocol_advice.ts";
 import {
   interferenceLine,
   keyFigures,
@@ -50,7 +51,7 @@ function _section(grade: RunGrade): string[] {
   ];
   if (grade.outcome !== "completed") {
     lines.push(
-      `> **Run ${grade.outcome}**${
+      `> **Run ${outcomeLabel(grade.outcome, grade.outcomeMessage)}**${
         grade.outcomeMessage ? `: ${_text(grade.outcomeMessage)}` : ""
       }`,
       "",
@@ -108,7 +109,7 @@ export function toMarkdown(grades: readonly RunGrade[]): string {
         `${scenarioLabel(grade)}: ${grade.scenario.title}`,
         formatNumber(grade.score, 1),
         _mark(grade),
-        grade.outcome,
+        outcomeLabel(grade.outcome, grade.outcomeMessage),
         keyFigures(grade).join("; "),
       ])
     ),

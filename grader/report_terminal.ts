@@ -8,6 +8,7 @@
 import Table from "cli-table3";
 import pc from "picocolors";
 import { formatNumber } from "./_format.ts";
+import { outcomeLabel } from "./_protocol_advice.ts";
 import {
   interferenceLine,
   keyFigures,
@@ -43,7 +44,7 @@ function _card(grade: RunGrade, c: Colors): string {
   if (grade.outcome !== "completed") {
     lines.push(
       c.red(
-        `Run ${grade.outcome}${
+        `Run ${outcomeLabel(grade.outcome, grade.outcomeMessage)}${
           grade.outcomeMessage
             ? `: ${grade.outcomeMessage.replace(/\s*\n\s*/g, " ")}`
             : ""

@@ -805,16 +805,19 @@ export class LockstepRun implements HarnessRun {
 
   #onExit(code: number | null, signal: string | null): void {
     if (this.#closed || this.#tank?.finished) return;
-    {
-      this.#giveUp(
-        "crashed",
-        `the controller exited ${
+    const at = Math.round(this.#tank.time);
+    const stderr = lastWords(this.#process?.output().stderr ?? "");
+    // Stored as `crashed` (old runs and the web know that outcome), but a clean exit is not a crash: it says so.
+    this.#giveUp(
+      "crashed",
+      code === 0 && !signal
+        ? `your program ended before the run did (exit code 0) at simulated ${at} s: did it forget \`loop_forever()\` (or to keep running)?${
+          stderr ? ` (its last output${stderr})` : ""
+        }`
+        : `the controller exited ${
           signal ? `on ${signal}` : `with code ${code}`
-        } at simulated ${Math.round(this.#tank.time)} s, before the end${
-          lastWords(this.#process?.output().stderr ?? "")
-        }`,
-      );
-    }
+        } at simulated ${at} s, before the end${stderr}`,
+    );
   }
 }
 
