@@ -26,7 +26,7 @@ Deno.test({
     const browser = await launchBrowser();
     try {
       const page = await browser.newPage({
-        viewport: { width: 1200, height: 900 },
+        viewport: { width: 1280, height: 900 },
       });
       const errors: string[] = [];
       page.on("pageerror", (error) => errors.push(error.message));
@@ -52,6 +52,18 @@ Deno.test({
       assert.equal(
         await temperature.textContent(),
         formatReading("temperature", first.temperature),
+      );
+      // At 1280 px the card's readings table fits its card: no inner scrollbar, nothing clipped.
+      assert.deepEqual(
+        await card.locator(".table-scroll").evaluate((box) => ({
+          scrolls: box.scrollWidth > box.clientWidth,
+        })),
+        { scrolls: false },
+      );
+      assert.doesNotMatch(
+        await card.textContent() ?? "",
+        /×0/,
+        "a lockstep run's pace is said in words",
       );
 
       const slider = page.getByLabel("Simulated time");

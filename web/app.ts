@@ -16,6 +16,8 @@ export interface WebContext {
   islands: IslandBundles;
   /** The MQTT broker the live pages show (absent: the live page says there is none). */
   broker?: { url: string; root: string; username?: string; password?: string };
+  /** The command that starts this server with the store and port in use (`deno task web --port 8080`), for advice. */
+  command?: string;
 }
 
 /** A route module registers its paths on the app. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { buildLeaderboard } from "./leaderboard.ts";
-import type { RunMeta } from "../store/mod.ts";
+import type { RunMeta, RunOutcome } from "../store/mod.ts";
 
 function run(
   runId: string,
@@ -8,11 +8,14 @@ function run(
   scenario: string,
   score: number | undefined,
   startedAt: string,
+  options: { outcome?: RunOutcome; pass?: boolean } = {},
 ): RunMeta {
+  const outcome = options.outcome ?? "completed";
   return {
     runId,
     student,
     startedAt,
+    outcome,
     scenario: {
       id: scenario,
       version: 1,
@@ -20,9 +23,13 @@ function run(
       hash: "",
       source: "",
     },
-    ...(score === undefined
-      ? {}
-      : { grade: { score, pass: score >= 70, passMark: 70 } }),
+    ...(score === undefined ? {} : {
+      grade: {
+        score,
+        pass: options.pass ?? (outcome === "completed" && score >= 70),
+        passMark: 70,
+      },
+    }),
   } as RunMeta;
 }
 
@@ -65,4 +72,52 @@ Deno.test("buildLeaderboard() shares a rank between equal scores and is empty wi
     scenarios: [],
     overall: [],
   });
+});
+
+Deno.test("buildLeaderboard() ranks passing runs first, then failing runs that completed, then runs that did not complete, whatever the scores", () => {
+  const at = "2026-01-01T10:00:00Z";
+  const board = buildLeaderboard([
+    run("pass", "ada", "day", 72, at),
+    run("fail", "bob", "day", 65, at),
+    run("unresponsive", "cy", "day", 100, at, { outcome: "unresponsive" }),
+    run("no-connect", "dee", "day", 76.9, at, { outcome: "no_connect" }),
+    run("crashed", "eve", "day", 99, at, { outcome: "crashed" }),
+    run("interfered", "fay", "day", 95, at),
+    run("interrupted", "gus", "day", 98, at, { outcome: "interrupted" }),
+  ], { interference: new Set(["interfered"]) });
+  const rows = board.scenarios[0]!.rows;
+  assert.deepEqual(
+    rows.map((r) => [r.rank, r.student, r.best.standing, r.best.pass]),
+    [
+      [1, "ada", 2, true],
+      [2, "bob", 1, false],
+      [3, "cy", 0, false],
+      [4, "eve", 0, false],
+      [5, "gus", 0, false],
+      [6, "fay", 0, false],
+      [7, "dee", 0, false],
+    ],
+  );
+  assert.deepEqual(rows[5]!.best.interference, true);
+  assert.deepEqual(
+    board.overall.map((r) => [r.student, r.passed, r.completed]).slice(0, 3),
+    [["ada", 1, 1], ["bob", 0, 1], ["cy", 0, 0]],
+  );
+});
+
+Deno.test("buildLeaderboard() takes a student's completed run as best over a higher-scoring one that crashed", () => {
+  const board = buildLeaderboard([
+    run("crash", "ada", "day", 90, "2026-01-01T10:00:00Z", {
+      outcome: "crashed",
+      pass: true, // as a run stored before the grader failed such runs
+    }),
+    run("done", "ada", "day", 60, "2026-01-01T11:00:00Z"),
+    run("pass", "ada", "cold", 75, "2026-01-01T11:00:00Z"),
+    run("fail", "ada", "cold", 80, "2026-01-01T12:00:00Z", { pass: false }),
+  ]);
+  assert.deepEqual(
+    board.scenarios.map((s) => [s.key, s.rows[0]!.best.runId]),
+    [["cold@1", "pass"], ["day@1", "done"]],
+  );
+  assert.equal(board.scenarios[0]!.rows[0]!.attempts, 2);
 });

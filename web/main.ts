@@ -61,6 +61,21 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
+/** `deno task web` with the store and port `options` choose when they are not the defaults. */
+function webCommand(options: WebOptions): string {
+  const words = ["deno task web"];
+  if (options.store === undefined && options.db !== undefined) {
+    if (options.db !== defaults.db) words.push(`--db ${options.db}`);
+  }
+  if (options.port !== undefined && options.port !== defaults.port) {
+    if (options.port !== 0) words.push(`--port ${options.port}`);
+  }
+  if (options.host !== undefined && options.host !== defaults.host) {
+    words.push(`--host ${options.host}`);
+  }
+  return words.join(" ");
+}
+
 /** Opens the store, builds the islands and serves the app until `close()`. */
 export async function startWeb(options: WebOptions = {}): Promise<WebServer> {
   const store = options.store ?? await RunStore.open(options.db ?? defaults.db);
@@ -69,6 +84,7 @@ export async function startWeb(options: WebOptions = {}): Promise<WebServer> {
       store,
       islands: options.islands ?? await buildIslands(),
       ...(options.broker ? { broker: options.broker } : {}),
+      command: webCommand(options),
     };
     const app = await createApp(context, [...(options.routes ?? ROUTES)]);
     const host = options.host ?? defaults.host;

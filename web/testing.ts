@@ -19,12 +19,27 @@ export const THERMOSTAT =
 /** The starter controller (scores badly, on purpose). */
 export const STARTER =
   `${DENO} run --allow-net --allow-env examples/starter.ts`;
+/** Answers three readings, then crashes (exit code 1): a run that ends `crashed`. */
+export const CRASH =
+  `${DENO} run --allow-net --allow-env tests/fixtures/controllers/crash.ts`;
+/** Keeps the heater on and answers every reading: a run that completes, and fails. */
+export const ALWAYS_HEATING =
+  `${DENO} run --allow-net --allow-env tests/fixtures/controllers/heater_on.ts`;
+/** Never connects: a run that ends `no_connect` (give it a short `connectTimeoutMs`). */
+export const SILENT =
+  `${DENO} run --allow-net --allow-env tests/fixtures/controllers/silent.ts`;
 /** Six simulated hours. */
 export const SHORT_DAY = "tests/fixtures/scenarios/short-day.yaml";
 
 /** An in-memory store with one run per `{student, controller}`, in order; `close()` ends everything. */
 export async function storeWithRuns(
-  runs: readonly { student: string; controller: string; group?: string }[],
+  runs: readonly {
+    student: string;
+    controller: string;
+    group?: string;
+    /** How long to wait for the controller to connect (10 s). */
+    connectTimeoutMs?: number;
+  }[],
   scenarioPath: string = SHORT_DAY,
 ): Promise<{ store: RunStore; grades: RunGrade[]; close(): Promise<void> }> {
   const store = await RunStore.open(":memory:");
@@ -39,7 +54,7 @@ export async function storeWithRuns(
         await gradeScenario({
           options: {
             stepTimeoutMs: 100,
-            connectTimeoutMs: 10_000,
+            connectTimeoutMs: run.connectTimeoutMs ?? 10_000,
             ...(run.group !== undefined ? { group: run.group } : {}),
           },
           store,

@@ -34,8 +34,11 @@ section{margin:1.5rem 0}
 .figures dt{font-weight:600}
 .figures dd{margin:0}
 td.meter-cell{white-space:nowrap}
+.components th[scope=row]{font-weight:600}
+.components tbody tr:first-child>*{border-bottom:0;padding-bottom:0}
+.components .component-detail td{color:var(--muted);font-size:.85rem;padding-top:.1rem}
 .pager{display:flex;gap:1rem;margin:.5rem 0}
-@media (max-width:600px){.score-big{font-size:2.2rem}.line-svg{height:120px}}
+@media (max-width:600px){.score-big{font-size:2.2rem}.line-svg{height:120px}.meter{width:3rem}.components th,.components td{padding-left:.3rem;padding-right:.3rem}}
 `;
 
 /** A `<style>` element with the run pages' CSS. */

@@ -64,6 +64,12 @@ function connectionText(connection: ConnectionView): string {
   }
 }
 
+/** The tank's pace in words: `60× real time`, or `lockstep` for speed 0 (a step whenever the controller answered). */
+export function speedWords(speed: number): string {
+  if (!(speed > 0)) return "lockstep (as fast as the controller answers)";
+  return speed === 1 ? "real time" : `${speed}× real time`;
+}
+
 /** One tank, as a card. */
 export function TankCard(
   { view, connection, now, editor, children, mode }: TankCardProps,
@@ -95,7 +101,8 @@ export function TankCard(
         <p class="muted">
           {view.status.title ?? view.status.scenario ?? "scenario"} ·{" "}
           {view.status.state ?? "?"}
-          {view.status.speed !== undefined && ` · ×${view.status.speed}`}
+          {view.status.speed !== undefined &&
+            ` · ${speedWords(view.status.speed)}`}
         </p>
       )}
       <p>

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
  * The run report's charts: one uPlot chart per measurement (the true value over its range band, alarm and fault
- * markers as vertical lines) and the actuators as on/off strips, fed by `/api/runs/:id/series`. The server renders
+ * markers as vertical lines) and the actuators as on/off lanes, fed by `/api/runs/:id/series`. The server renders
  * the same component with small inline SVG charts from its props, which stay when JavaScript is off. Once drawn, the
  * root element carries `data-drawn="true"`, `data-points` (points drawn per measurement, JSON) and `data-source` (the
  * series URL they came from).
@@ -91,11 +91,91 @@ function measurementChart(
         { label: "min", stroke: "#17823b", dash: [4, 4], width: 1 },
       ],
       bands: [{ series: [2, 3], fill: "rgba(23,130,59,0.12)" }],
+      // The caption names the lines; uPlot's legend would only show "time: – … --" until the pointer is on the chart.
+      legend: { show: false },
       plugins: [markerPlugin(series.markers)],
     },
     data,
     target,
   );
+}
+
+/** One actuator's lane in the strip chart: its name, the series key, and its fill (opaque, so a test can find it). */
+interface Lane {
+  name: string;
+  values: (a: RunSeries["actuators"]) => number[];
+  /** What an "on" sample is worth: 1 for switches, 100 for the heater's power in %. */
+  full: number;
+  color: string;
+}
+
+/** Top to bottom. Colours apart from the alarm and fault markers' red and purple. */
+const LANES: readonly Lane[] = [
+  { name: "heater", values: (a) => a.heater, full: 100, color: "#e8743b" },
+  { name: "light", values: (a) => a.light, full: 1, color: "#e0b000" },
+  { name: "pump", values: (a) => a.pump, full: 1, color: "#3b7ddd" },
+  { name: "top-up", values: (a) => a.topup, full: 1, color: "#2ca25f" },
+];
+
+/** Lane height in y units; a bar fills at most {@linkcode BAR} of it, so lanes never touch. */
+const BAR = 0.75;
+
+/**
+ * Draws each actuator in its own lane: a filled bar while it is on (the heater's as tall as its power), nothing while
+ * it is off, each lane framed so an empty one reads as "off all run". Drawn as rectangles rather than uPlot's area
+ * fills, which fill down to the scale's zero and so cover the lanes below.
+ */
+function lanesPlugin(series: RunSeries): uPlot.Plugin {
+  const a = series.actuators;
+  return {
+    hooks: {
+      draw: (u: uPlot) => {
+        const ctx = u.ctx;
+        const { left, width } = u.bbox;
+        const right = left + width;
+        const x = (t: number) => u.valToPos(t, "x", true);
+        const y = (v: number) => u.valToPos(v, "y", true);
+        const geometry: { name: string; top: number; bottom: number }[] = [];
+        ctx.save();
+        LANES.forEach((lane, index) => {
+          const base = LANES.length - 1 - index;
+          const values = lane.values(a);
+          const laneTop = Math.round(y(base + BAR));
+          const laneBottom = Math.round(y(base));
+          geometry.push({ name: lane.name, top: laneTop, bottom: laneBottom });
+          ctx.strokeStyle = "#c9ced6";
+          ctx.lineWidth = uPlot.pxRatio;
+          ctx.strokeRect(left, laneTop, width, laneBottom - laneTop);
+          ctx.fillStyle = lane.color;
+          for (let i = 0; i < a.t.length; i++) {
+            const level = Math.min(
+              1,
+              Math.max(0, (values[i] ?? 0) / lane.full),
+            );
+            if (!(level > 0)) continue;
+            // A sample holds until the next one (or the end of the run).
+            const from = Math.max(left, x(a.t[i]!));
+            const to = Math.min(right, x(a.t[i + 1] ?? series.to));
+            if (to <= from) continue;
+            const top = Math.round(y(base + BAR * level));
+            ctx.fillRect(
+              Math.floor(from),
+              top,
+              Math.max(1, Math.ceil(to) - Math.floor(from)),
+              laneBottom - top,
+            );
+          }
+        });
+        ctx.restore();
+        // Where each lane was drawn, in canvas pixels, for tests and tools that read the picture.
+        u.root.dataset.lanes = JSON.stringify({
+          left: Math.round(left),
+          width: Math.round(width),
+          lanes: geometry,
+        });
+      },
+    },
+  };
 }
 
 function actuatorChart(
@@ -105,76 +185,29 @@ function actuatorChart(
   width: number,
 ): uPlot {
   const a = series.actuators;
-  // Lanes: heater 3–4 (its power fraction), light 2–3, pump 1–2, top-up 0–1; on fills 80 % of a lane.
-  const lane = (values: number[], base: number) =>
-    values.map((v) => base + 0.8 * v);
-  const data: uPlot.AlignedData = [
-    a.t,
-    a.heater.map((v) => 3 + 0.8 * (v / 100)),
-    lane(a.light, 2),
-    lane(a.pump, 1),
-    lane(a.topup, 0),
-  ];
-  const stepped = uPlot.paths.stepped!({ align: 1 });
-  const names = ["top-up", "pump", "light", "heater"];
-  const raw = [a.heater, a.light, a.pump, a.topup];
-  const show =
-    (i: number) =>
-    (_u: uPlot, _v: number | null, _s: number, at: number | null) =>
-      at === null
-        ? "–"
-        : i === 0
-        ? `${raw[0]![at]} %`
-        : raw[i]![at]
-        ? "on"
-        : "off";
+  // uPlot keeps the x axis, the cursor and the markers; the lanes plugin draws the bars (the series draw nothing).
+  const data: uPlot.AlignedData = [a.t, a.t.map(() => null)];
   return new uPlot(
     {
       width,
-      height: 170,
+      height: 40 + 34 * LANES.length,
       scales: {
         x: { time: false, range: [series.from, series.to] },
-        y: { range: [0, 4] },
+        y: { range: [-0.125, LANES.length - 0.125] },
       },
       axes: [xAxis(start), {
         size: 60,
-        splits: () => [0.4, 1.4, 2.4, 3.4],
+        splits: () => LANES.map((_lane, i) => i + BAR / 2),
         values: (_u: uPlot, splits: number[]) =>
-          splits.map((s) => names[Math.floor(s)] ?? ""),
+          splits.map((s) =>
+            LANES[LANES.length - 1 - Math.floor(s)]?.name ?? ""
+          ),
         grid: { show: false },
+        ticks: { show: false },
       }],
-      series: [
-        { label: "time", value: (_u, t) => t === null ? "–" : clock(start, t) },
-        {
-          label: "heater",
-          stroke: "#c0392b",
-          fill: "rgba(192,57,43,0.25)",
-          paths: stepped,
-          value: show(0),
-        },
-        {
-          label: "light",
-          stroke: "#b8860b",
-          fill: "rgba(184,134,11,0.25)",
-          paths: stepped,
-          value: show(1),
-        },
-        {
-          label: "pump",
-          stroke: "#1d5fd0",
-          fill: "rgba(29,95,208,0.25)",
-          paths: stepped,
-          value: show(2),
-        },
-        {
-          label: "top-up",
-          stroke: "#17823b",
-          fill: "rgba(23,130,59,0.25)",
-          paths: stepped,
-          value: show(3),
-        },
-      ],
-      plugins: [markerPlugin(series.markers)],
+      series: [{}, { label: "actuators", show: false }],
+      legend: { show: false },
+      plugins: [lanesPlugin(series), markerPlugin(series.markers)],
     },
     data,
     target,
@@ -271,8 +304,9 @@ export default function RunCharts({ runId, start, fallback }: RunChartsProps) {
       <figure class="chart">
         <figcaption>
           <strong>Actuators</strong>{" "}
-          — heater power, light, pump and top-up valve as the tank applied them
-          (filled = on)
+          — one lane each for the heater, light, pump and top-up valve as the
+          tank applied them: a filled bar while on, empty while off; the
+          heater's bar is as tall as its power
         </figcaption>
         <div data-plot="actuators" />
       </figure>

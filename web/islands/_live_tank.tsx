@@ -353,7 +353,8 @@ function Chart(props: ChartProps) {
             points: { show: false },
           },
         ],
-        legend: { show: true },
+        // A key to the lines, without the cursor's values (empty `--` while the pointer is elsewhere).
+        legend: { show: true, live: false },
       },
       props.data,
       element,

@@ -158,12 +158,24 @@ Deno.test("GET /api/live/events sends a snapshot, then updates as the tank publi
   }
 });
 
-Deno.test("without a broker, / says so and the API answers 503", async () => {
+Deno.test("without a broker, / says so, suggests --broker on the deno task web command in use, and the API answers 503", async () => {
   const store = await RunStore.open(":memory:");
   try {
-    const app = await createApp({ store, islands: new Map() }, [liveRoutes]);
+    const app = await createApp({
+      store,
+      islands: new Map(),
+      command: "deno task web --port 8080",
+    }, [liveRoutes]);
     const html = await (await app.request("/")).text();
     assert.match(html, /No MQTT broker configured/);
+    // `--broker` goes on the command that started this server, with its port; not on `deno task sim --web`.
+    const command = /data-field="broker-command">(.*?)<\/code>/s.exec(html)?.[1]
+      ?.replace(/<!--.*?-->/g, "").replace(/\s+/g, " ").trim();
+    assert.equal(
+      command,
+      "deno task web --port 8080 --broker mqtt://127.0.0.1:1883",
+    );
+    assert.doesNotMatch(html, /sim --web<\/code>\s*\(add/);
     assert.equal((await app.request("/api/live/state")).status, 503);
   } finally {
     await store.close();

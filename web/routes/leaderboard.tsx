@@ -1,21 +1,46 @@
 /**
  * `/leaderboard`: overall and per scenario, each student's best graded run, attempts and when, filtered by class
- * (`?group=`), each best run linked to its report.
+ * (`?group=`), each best run linked to its report. Runs that did not complete rank below those that did, failing runs
+ * below passing ones (see `leaderboard.ts`); each row says how its best run ended.
  *
  * @module
  */
 
 import type { RouteModule } from "../app.ts";
-import { formatNumber, when } from "../components/format.ts";
+import { storedDigest } from "../../harness/grading/mod.ts";
+import type { RunMeta, RunStore } from "../../store/mod.ts";
+import { formatNumber, OUTCOME_WORDS, when } from "../components/format.ts";
 import { pageOrError, renderPage } from "../components/page.tsx";
 import { RunStyles } from "../components/run_styles.tsx";
-import { buildLeaderboard } from "../leaderboard.ts";
+import { type BoardRun, buildLeaderboard } from "../leaderboard.ts";
 import { textParam } from "../run_data.ts";
 
 function verdict(pass: boolean) {
   return pass
-    ? <span class="pass">✓ pass</span>
-    : <span class="fail">✗ fail</span>;
+    ? <span class="pass">✓ PASS</span>
+    : <span class="fail">✗ FAIL</span>;
+}
+
+/** How the best run ended, in words: `completed`, `controller crashed`, `interference`. */
+function outcomeWords(run: BoardRun): string {
+  return run.interference ? "interference" : OUTCOME_WORDS[run.outcome];
+}
+
+/**
+ * The runs another client commanded. Only completed failing runs can be such runs (interference fails a run and ranks
+ * it as one that did not complete), so only their stored grades are read.
+ */
+async function interferenceRuns(
+  store: RunStore,
+  runs: readonly RunMeta[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const run of runs) {
+    if (run.outcome !== "completed" || run.grade?.pass !== false) continue;
+    const digest = await storedDigest(store, run.runId);
+    if (digest?.grade.interference) found.add(run.runId);
+  }
+  return found;
 }
 
 /** Registers `/leaderboard`. */
@@ -29,9 +54,12 @@ export const leaderboardRoutes: RouteModule = (app, context) => {
         const groups = [
           ...new Set(all.flatMap((r) => r.group ? [r.group] : [])),
         ].sort();
-        const board = buildLeaderboard(
-          group === undefined ? all : all.filter((r) => r.group === group),
-        );
+        const runs = group === undefined
+          ? all
+          : all.filter((r) => r.group === group);
+        const board = buildLeaderboard(runs, {
+          interference: await interferenceRuns(context.store, runs),
+        });
         return renderPage(
           c,
           { title: "Leaderboard", active: "leaderboard" },
@@ -64,7 +92,9 @@ export const leaderboardRoutes: RouteModule = (app, context) => {
                       Mean of each student's best score on the{" "}
                       {board.scenarios.length}{" "}
                       scenario{board.scenarios.length === 1 ? "" : "s"}{" "}
-                      below; a scenario not played counts 0.
+                      below; a scenario not played counts 0. Students are ranked
+                      by scenarios passed, then scenarios completed (the
+                      controller ran to the end on its own), then score.
                     </p>
                     <div class="table-scroll">
                       <table data-board="overall">
@@ -74,6 +104,7 @@ export const leaderboardRoutes: RouteModule = (app, context) => {
                             <th scope="col">Student</th>
                             <th scope="col" class="num">Score</th>
                             <th scope="col">Scenarios played</th>
+                            <th scope="col">Completed</th>
                             <th scope="col">Passed</th>
                             <th scope="col" class="num">Attempts</th>
                           </tr>
@@ -87,6 +118,7 @@ export const leaderboardRoutes: RouteModule = (app, context) => {
                               <td>
                                 {row.played} of {board.scenarios.length}
                               </td>
+                              <td>{row.completed}</td>
                               <td>{row.passed}</td>
                               <td class="num">{row.attempts}</td>
                             </tr>
@@ -103,6 +135,11 @@ export const leaderboardRoutes: RouteModule = (app, context) => {
                           ({scenario.scenario.id} v{scenario.scenario.version})
                         </span>
                       </h2>
+                      <p class="muted">
+                        Each student's best run: passing runs first, then
+                        failing runs that completed, then runs that did not
+                        complete; by score within each.
+                      </p>
                       <div class="table-scroll">
                         <table data-board={scenario.key}>
                           <thead>
@@ -111,6 +148,7 @@ export const leaderboardRoutes: RouteModule = (app, context) => {
                               <th scope="col">Student</th>
                               <th scope="col" class="num">Best score</th>
                               <th scope="col">Result</th>
+                              <th scope="col">Outcome</th>
                               <th scope="col" class="num">Attempts</th>
                               <th scope="col">Best run (UTC)</th>
                               <th scope="col">Last try (UTC)</th>
@@ -118,7 +156,12 @@ export const leaderboardRoutes: RouteModule = (app, context) => {
                           </thead>
                           <tbody>
                             {scenario.rows.map((row) => (
-                              <tr>
+                              <tr
+                                data-standing={row.best.standing}
+                                data-outcome={row.best.interference
+                                  ? "interference"
+                                  : row.best.outcome}
+                              >
                                 <td class="num">{row.rank}</td>
                                 <td data-student={row.student}>
                                   {row.student}
@@ -127,6 +170,13 @@ export const leaderboardRoutes: RouteModule = (app, context) => {
                                   {formatNumber(row.best.score, 1)}
                                 </td>
                                 <td>{verdict(row.best.pass)}</td>
+                                <td
+                                  class={row.best.standing === 0
+                                    ? "fail"
+                                    : undefined}
+                                >
+                                  {outcomeWords(row.best)}
+                                </td>
                                 <td class="num">{row.attempts}</td>
                                 <td>
                                   <a

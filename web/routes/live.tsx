@@ -35,11 +35,17 @@ export const liveRoutes: RouteModule = (app, context) => {
           <section class="card" data-field="no-broker">
             <h2>No MQTT broker configured</h2>
             <p>
-              This server shows stored runs only. To watch tanks live, start the
-              simulation with its web page: <code>deno task sim --web</code>
-              {" "}
-              (add <code>--broker mqtt://host:1883</code>{" "}
-              to watch tanks on another broker).
+              This server shows stored runs only. To watch tanks live, start it
+              with the broker they publish to:{" "}
+              <code data-field="broker-command">
+                {context.command ?? "deno task web"}{" "}
+                --broker mqtt://127.0.0.1:1883
+              </code>{" "}
+              (beside{" "}
+              <code>deno task sim</code>, whose broker listens on 1883 unless
+              you gave it{" "}
+              <code>--port</code>; use that port here). Or start a simulation
+              with its own web page: <code>deno task sim --web</code>.
             </p>
           </section>,
         ),

@@ -33,7 +33,7 @@ const REPLAY_CSS = `
 .replay-scrub{display:flex;align-items:center;gap:.5rem;flex:1 1 18rem}
 .replay-scrub input{flex:1}
 .replay-controls output{font-variant-numeric:tabular-nums}
-.replay-grid{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1.6fr);gap:1rem;align-items:start;margin-top:1rem}
+.replay-grid{display:grid;grid-template-columns:minmax(34rem,1fr) minmax(0,1.5fr);gap:1rem;align-items:start;margin-top:1rem}
 .replay-grid section{margin:0}
 .replay-log-box h2{margin-top:0;font-size:1.1rem}
 .replay-log td{font-size:.8rem}
@@ -42,7 +42,7 @@ const REPLAY_CSS = `
 .replay-log tr.replay-later{opacity:.55}
 .replay-cursor{position:absolute;top:0;bottom:0;width:2px;margin-left:-1px;background:#e67e22;pointer-events:none}
 .live-card h2{margin:.2rem 0 .4rem}.live-card table{margin:.5rem 0}
-@media (max-width:900px){.replay-grid{grid-template-columns:minmax(0,1fr)}}
+@media (max-width:1180px){.replay-grid{grid-template-columns:minmax(0,1fr)}}
 `;
 
 /** Registers `/runs/:id/replay` and `/api/runs/:id/replay`. */

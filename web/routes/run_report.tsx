@@ -42,6 +42,8 @@ const FALLBACK_POINTS = 240;
 /** Longest payload shown in the log before it is cut. */
 const PAYLOAD_CHARS = 300;
 
+// The figures behind each component's score get a line of their own under it, the width of the card, rather than a
+// narrow fourth column they would wrap in.
 function ScoreCard({ grade }: { grade: RunGrade }) {
   return (
     <section class="card" aria-labelledby="score-heading">
@@ -67,21 +69,20 @@ function ScoreCard({ grade }: { grade: RunGrade }) {
           <strong>{grade.interference.message}</strong>
         </p>
       )}
-      <div class="table-scroll">
-        <table>
+      <div class="table-scroll" data-table="components">
+        <table class="components">
           <caption class="visually-hidden">Score components</caption>
           <thead>
             <tr>
               <th scope="col">Component</th>
               <th scope="col" class="num">Weight</th>
               <th scope="col">Score</th>
-              <th scope="col">Figures</th>
             </tr>
           </thead>
-          <tbody>
-            {grade.components.map((component) => (
+          {grade.components.map((component) => (
+            <tbody>
               <tr>
-                <td>{component.name}</td>
+                <th scope="row">{component.name}</th>
                 <td class="num">{component.weight}</td>
                 <td class="meter-cell">
                   <span class="meter" aria-hidden="true">
@@ -89,10 +90,12 @@ function ScoreCard({ grade }: { grade: RunGrade }) {
                   </span>
                   {formatNumber(component.score * 100)} %
                 </td>
-                <td>{component.detail}</td>
               </tr>
-            ))}
-          </tbody>
+              <tr class="component-detail">
+                <td colspan={3}>{component.detail}</td>
+              </tr>
+            </tbody>
+          ))}
         </table>
       </div>
       {grade.advice.length > 0 && (
