@@ -152,6 +152,19 @@ Deno.test({
           "the web report names the client",
         );
         assert.match(page, /this score does not measure your controller/);
+        // The leaderboard ranks it as a run that did not complete, below the clean one, and says why.
+        const board = await (await fetch(`${web.url}/leaderboard`)).text();
+        const rows = [
+          ...board.matchAll(
+            /<tr data-standing="(\d)" data-outcome="([a-z_]+)">.*?data-student="([^"]+)"/gs,
+          ),
+        ].map((m) => [m[3], Number(m[1]), m[2]]);
+        assert.deepEqual(rows.at(-1), ["victim", 0, "interference"]);
+        assert.ok(
+          rows.findIndex((r) => r[0] === "clean") <
+            rows.findIndex((r) => r[0] === "victim"),
+          JSON.stringify(rows),
+        );
       } finally {
         await web.close();
       }
