@@ -104,7 +104,6 @@ export async function gradeScenario(
     simulated: 0,
     stats: emptyRunStats(),
     gradingVersion: GRADING_VERSION,
-    reference: referenceFigures(scenario),
   };
   await store.createRun(meta);
   const recorder = store.recorder(runId);
@@ -133,6 +132,10 @@ export async function gradeScenario(
       signal: result.signal,
       ...(result.sandbox !== undefined ? { sandbox: result.sandbox } : {}),
     },
+    // Played once the run is over (half a second to a second of simulation), so the controller starts at once and
+    // the run is in the store from its first moment; a run cut short by a killed harness is graded without it (its
+    // energy against the budget, its ranges on their own).
+    reference: referenceFigures(scenario),
   };
   const { grade } = await digestStoredRun(
     store,

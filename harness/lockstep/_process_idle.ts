@@ -140,7 +140,7 @@ interface Thread {
   state: string;
   /** CPU time and time slices so far (`schedstat`): unchanged means it has not run. */
   ran: string;
-  /** Since when it has not run (performance.now()). */
+  /** A moment before which it last ran (performance.now(): the look before the one that saw it had run). */
   since: number;
   /** Whether it is asleep on a timer. */
   nap: boolean;
@@ -180,6 +180,16 @@ export class ProcessIdle {
   connections = 0;
   /** Whether the group has been seen holding a connection to the broker's TCP port (then it can be watched). */
   connected = false;
+  /** Whether the last look found the group busy only because a thread was asleep on a timer. */
+  napping = false;
+  /** When the last look was taken (performance.now()). */
+  #lookedAt = -Infinity;
+  /** Each thread's CPU time when the step began (see {@linkcode stepBegins}). */
+  #atStepStart = new Map<string, string>();
+  /** Threads seen asleep on a timer this step after running in it, with their CPU time then. */
+  readonly #napsSeen = new Map<string, string>();
+  /** Threads that woke from such a sleep this step: their next sleep is waiting. */
+  readonly #napsWaited = new Set<string>();
 
   /**
    * `brokerWork` gives the broker's side of its TCP connections by the client's port: true while the broker has
@@ -221,7 +231,8 @@ export class ProcessIdle {
       path,
       state,
       ran,
-      since: before?.ran === ran ? before.since : performance.now(),
+      // It ran after the previous look (the latest moment known to be before it ran).
+      since: before?.ran === ran ? before.since : this.#lookedAt,
       nap,
       woke: before !== undefined &&
         (before.woke || (before.nap && before.ran !== ran)),
@@ -233,7 +244,20 @@ export class ProcessIdle {
    * why one is not waiting. When a thread ran since the last look, /proc is listed again, so that a process it
    * started is in the group's fingerprint.
    */
-  look(): ThreadLook {
+  /**
+   * A step begins (before its readings are sent): a thread that runs during it and then sleeps on a timer is busy
+   * until it wakes once, so that a program that sleeps between its lines (`mosquitto_pub -l` between two commands)
+   * has read what it was given. A thread that sleeps across the step (a main loop's `sleep(1)`) is not waited for.
+   */
+  stepBegins(): void {
+    this.#atStepStart = new Map(
+      [...this.#threads].map(([path, thread]) => [path, thread.ran]),
+    );
+    this.#napsSeen.clear();
+    this.#napsWaited.clear();
+  }
+
+  look(wokeAfter?: number): ThreadLook {
     const threads = new Map<string, Thread>();
     let ran = this.#threads.size === 0;
     for (const [path, before] of this.#threads) {
@@ -262,19 +286,37 @@ export class ProcessIdle {
       }
     }
     this.#threads = threads;
+    this.#lookedAt = performance.now();
+    this.napping = false;
     let fingerprint = "";
     const now = performance.now();
     for (const thread of threads.values()) {
-      const name = () => commandOf(thread.path);
       if (thread.state !== "S") {
-        return { busy: `${name()} is ${STATES[thread.state] ?? thread.state}` };
-      }
-      if (
-        thread.nap && (!thread.woke || now - thread.since >= LONGEST_NAP_MS)
-      ) {
-        return { busy: `${name()} is asleep on a timer` };
+        return {
+          busy: `${commandOf(thread.path)} is ${
+            STATES[thread.state] ?? thread.state
+          }`,
+        };
       }
       fingerprint += `${thread.path} ${thread.ran}`;
+    }
+    // Timer sleeps last, so that `napping` means that nothing else is busy.
+    for (const thread of threads.values()) {
+      const seen = this.#napsSeen.get(thread.path);
+      if (seen !== undefined && seen !== thread.ran) {
+        this.#napsWaited.add(thread.path);
+      }
+      if (!thread.nap) continue;
+      const ranThisStep = this.#atStepStart.get(thread.path) !== thread.ran;
+      if (
+        !thread.woke || now - thread.since >= LONGEST_NAP_MS ||
+        (wokeAfter !== undefined && thread.since < wokeAfter) ||
+        (ranThisStep && !this.#napsWaited.has(thread.path))
+      ) {
+        if (ranThisStep) this.#napsSeen.set(thread.path, thread.ran);
+        this.napping = true;
+        return { busy: `${commandOf(thread.path)} is asleep on a timer` };
+      }
     }
     return { fingerprint };
   }
@@ -371,16 +413,26 @@ export class ProcessIdle {
 
   /**
    * What keeps the group from being done with what it was sent; "" when it is: every thread blocked, every connection
-   * to the broker read on both sides, nothing on its way, and no thread ran while the sockets were read.
+   * to the broker read on both sides, nothing on its way, and no thread ran while the sockets were read. `wokeAfter`:
+   * a thread asleep on a timer is waiting only if it has woken since then (a program that polls while it starts, such
+   * as `mosquitto_pub -l` waiting for its CONNACK before it reads its input, must have looked again once the rest of
+   * the group settled).
    */
-  busyNow(): string {
-    const before = this.look();
-    // Until the group is seen holding a connection to the broker, its sockets are read at every look.
-    if ("busy" in before && this.connected) return before.busy;
+  busyNow(options: { wokeAfter?: number } = {}): string {
+    const { wokeAfter } = options;
+    const before = this.look(wokeAfter);
+    // Until the group is seen holding a connection to the broker, its sockets are read at every look; while it starts,
+    // also when it only naps, so that `napping` means nothing else is busy.
+    const read = !this.connected ||
+      !("busy" in before) || (this.napping && wokeAfter !== undefined);
+    if (!read) return (before as { busy: string }).busy;
     const sockets = this.#socketsBusy();
+    if (sockets) {
+      this.napping = false;
+      return sockets;
+    }
     if ("busy" in before) return before.busy;
-    if (sockets) return sockets;
-    const after = this.look();
+    const after = this.look(wokeAfter);
     if ("busy" in after) return after.busy;
     return after.fingerprint === before.fingerprint
       ? ""

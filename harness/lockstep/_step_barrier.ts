@@ -51,7 +51,11 @@ export interface StepWait {
 /** A controller's processes, as the barrier watches them (see `_process_idle.ts`). */
 export interface ProcessWatch {
   /** What keeps them from being done with what they were sent; "" when they are. */
-  busyNow(): string;
+  busyNow(options?: { wokeAfter?: number }): string;
+  /** Whether the last look found them busy only because a thread was asleep on a timer. */
+  readonly napping: boolean;
+  /** A step begins: called before its readings are sent. */
+  stepBegins(): void;
   /** Whether they have been seen holding a TCP connection to the broker (else they cannot be watched). */
   readonly connected: boolean;
 }
@@ -148,6 +152,9 @@ export class StepBarrier {
       startup?: boolean;
     } = {},
   ): Promise<StepWait> {
+    // Before the readings go out: what runs from here on runs for this step.
+    const early = this.ackMode !== "explicit" ? this.#processes?.() : undefined;
+    early?.stepBegins();
     await settle();
     while (this.#retainedCounts.size > 0) {
       await Promise.all([...this.#retainedCounts]);
@@ -158,7 +165,8 @@ export class StepBarrier {
     const watch = this.ackMode !== "explicit" && !library && !puback
       ? this.#processes?.()
       : undefined;
-    const firstLook = watch?.busyNow();
+    // At the start a thread asleep on a timer must wake once the rest has settled: programs poll while they connect.
+    const firstLook = watch?.busyNow(startup ? { wokeAfter: Infinity } : {});
     const processes = watch !== undefined && watch.connected;
     const by = this.ackMode === "explicit"
       ? "explicit"
@@ -185,7 +193,7 @@ export class StepBarrier {
         return resolve("explicit");
       }
       timer = setTimeout(() => resolve("timeout"), timeoutMs);
-      if (processes) this.#watch(waiting, watch, firstLook!, 0);
+      if (processes) this.#watch(waiting, watch, firstLook!, 0, startup);
     });
     clearTimeout(timer);
     this.#waiting = undefined;
@@ -218,6 +226,8 @@ export class StepBarrier {
     watch: ProcessWatch,
     busy: string,
     looks: number,
+    startup: boolean,
+    settledSince = Infinity,
   ): void {
     if (this.#waiting !== waiting) return;
     // aedes streams a new subscription's retained messages after its SUBACK, once the broker looks idle: they count
@@ -230,8 +240,20 @@ export class StepBarrier {
       (retained
         ? "retained messages still to be sent to it"
         : "its publishes on their way");
+    // At the start: since when everything but timer sleeps has been idle.
+    const settled = busy !== "" && watch.napping && !retained
+      ? Math.min(settledSince, performance.now())
+      : Infinity;
     setTimeout(
-      () => this.#watch(waiting, watch, watch.busyNow(), looks + 1),
+      () =>
+        this.#watch(
+          waiting,
+          watch,
+          watch.busyNow(startup ? { wokeAfter: settled } : {}),
+          looks + 1,
+          startup,
+          settled,
+        ),
       lookAfter(looks),
     );
   }
