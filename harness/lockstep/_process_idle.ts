@@ -101,8 +101,8 @@ function readOrEmpty(path: string): string {
 
 /**
  * Reads a `/proc/net` table in as few reads as possible: the kernel walks its whole connection table for each read
- * (a fraction of a millisecond on a machine with much memory), and a read that stops short of the buffer's end was
- * the last.
+ * (a fraction of a millisecond on a machine with much memory), and a read that stops well short of a page was the
+ * last.
  */
 function readTable(path: string, buffer: { bytes: Uint8Array }): string {
   let file: Deno.FsFile;
@@ -122,7 +122,9 @@ function readTable(path: string, buffer: { bytes: Uint8Array }): string {
       const room = buffer.bytes.length - length;
       const read = file.readSync(buffer.bytes.subarray(length)) ?? 0;
       length += read;
-      if (read === 0 || read < room - 1024) break;
+      // The kernel hands out a page (4 KiB) at most per read, of whole lines (150 bytes each): a read well short of
+      // a page was the last.
+      if (read === 0 || read < Math.min(room, 4096) - 256) break;
     }
     return new TextDecoder().decode(buffer.bytes.subarray(0, length));
   } finally {

@@ -75,10 +75,15 @@ Deno.test({
     await withProgram(
       (port) => `mosquitto_sub -h 127.0.0.1 -p ${port} -t 'tank/#'`,
       async (idle, bus) => {
+        let busy = "";
         await waitFor(
           "mosquitto_sub connected and idle",
-          () => idle.busyNow() === "" && idle.connections === 1,
-        );
+          () => (busy = idle.busyNow()) === "" && idle.connections === 1,
+        ).catch((error) => {
+          throw new Error(
+            `${error.message} (last: "${busy}", ${idle.connections} connections)`,
+          );
+        });
         for (let i = 0; i < 20; i++) {
           await bus.publish("tank/t", `${i}`);
           await waitFor(
