@@ -157,8 +157,11 @@ export class LockstepRun implements HarnessRun {
     const byAlias = new Map(started.map((alias) => [alias, [] as Recorded[]]));
     const others: Recorded[] = [];
     for (const record of held) {
-      (record.kind === "output" ? undefined : byAlias.get(record.client))
-        ?.push(record) ?? others.push(record);
+      const own = record.kind === "output"
+        ? undefined
+        : byAlias.get(record.client);
+      if (own) own.push(record);
+      else others.push(record);
     }
     const key = (records: Recorded[]) =>
       records.map((r) =>
