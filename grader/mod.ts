@@ -34,6 +34,7 @@ export {
   type TopicCount,
 } from "./kpis.ts";
 export { GRADING_VERSION, gradingVersionOf } from "./grading_version.ts";
+export { endedEarly, outcomeLabel } from "./_protocol_advice.ts";
 export {
   faultAwareController,
   type FaultAwareTank,

@@ -188,11 +188,24 @@ Deno.test({
       const ink = await checkLanes(page, web.url, ada!.runId);
       const heater = ink.find((l) => l.name === "heater")!;
       assert.ok(heater.on > 0.05 && heater.on < 0.95, `heater ${heater.on}`);
-      assert.equal(
-        await page.locator(".run-charts .u-legend").count(),
-        0,
-        "no empty uPlot legends under the charts",
+      // No empty "time: – … --" legend under the charts; the pointer on a chart shows its values over it.
+      const legend = page.locator(".run-charts .u-legend").first();
+      assert.equal(await legend.isVisible(), false, "legend hidden at rest");
+      const over = page.locator(".run-charts .u-over").first();
+      await over.hover(); // scrolled into view, the pointer in its middle
+      await page.waitForFunction(
+        () => {
+          const l = document.querySelector<HTMLElement>(
+            ".run-charts .u-legend",
+          );
+          return l !== null && l.offsetParent !== null &&
+            /\d:\d\d/.test(l.textContent ?? "") &&
+            /\d\.\d/.test(l.textContent ?? "");
+        },
+        undefined,
+        { timeout: 10_000 },
       );
+      await page.mouse.move(0, 0);
 
       const charts = page.locator(".run-charts");
       const canvases = await page.locator(".run-charts canvas").count();

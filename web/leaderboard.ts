@@ -12,6 +12,7 @@
  */
 
 import type { RunMeta, RunOutcome } from "../store/mod.ts";
+import { endedEarly } from "../grader/mod.ts";
 
 /** Where a run stands before its score counts: 2 completed and passed, 1 completed and failed, 0 did not complete. */
 export type Standing = 0 | 1 | 2;
@@ -23,6 +24,8 @@ export interface BoardRun {
   pass: boolean;
   startedAt: string;
   outcome: RunOutcome;
+  /** The controller exited with code 0 before the run was over (outcome `crashed`, but not a crash). */
+  endedEarly: boolean;
   /** Another client commanded the tank: the score does not measure the controller. */
   interference: boolean;
   standing: Standing;
@@ -161,6 +164,7 @@ export function buildLeaderboard(
       pass: standing === 2,
       startedAt: run.startedAt,
       outcome: run.outcome,
+      endedEarly: endedEarly(run.outcome, run),
       interference,
       standing,
     };

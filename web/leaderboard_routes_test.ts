@@ -9,6 +9,7 @@ import { ROUTES } from "./main.ts";
 import {
   ALWAYS_HEATING,
   CRASH,
+  FORGOT_LOOP,
   SHORT_DAY,
   SILENT,
   storeWithRuns,
@@ -28,16 +29,18 @@ Deno.test("/leaderboard puts passing runs first, then failing runs that complete
     { student: "bob", controller: ALWAYS_HEATING },
     { student: "cy", controller: CRASH },
     { student: "dee", controller: SILENT, connectTimeoutMs: 1_000 },
+    { student: "eve", controller: FORGOT_LOOP },
   ], scenario);
   try {
-    const [ada, bob, cy, dee] = fixture.grades;
+    const [ada, bob, cy, dee, eve] = fixture.grades;
     assert.deepEqual(
-      [ada!, bob!, cy!, dee!].map((g) => [g.student, g.outcome, g.pass]),
+      [ada!, bob!, cy!, dee!, eve!].map((g) => [g.student, g.outcome, g.pass]),
       [
         ["ada", "completed", true],
         ["bob", "completed", false],
         ["cy", "crashed", false],
         ["dee", "no_connect", false],
+        ["eve", "crashed", false],
       ],
     );
     const app = await createApp({ store: fixture.store, islands: new Map() }, [
@@ -62,7 +65,7 @@ Deno.test("/leaderboard puts passing runs first, then failing runs that complete
         ["ada", 2, "completed"],
         ["bob", 1, "completed"],
         // The two that did not complete, by score.
-        ...[cy!, dee!]
+        ...[cy!, dee!, eve!]
           .sort((a, b) =>
             b.score - a.score || a.student.localeCompare(b.student)
           )
@@ -75,6 +78,12 @@ Deno.test("/leaderboard puts passing runs first, then failing runs that complete
     assert.match(crashed.text, /FAIL controller crashed/);
     const silent = rows.find((r) => r.student === "dee")!;
     assert.match(silent.text, /FAIL controller never connected/);
+    // A clean exit before the end is not called a crash, here or on the runs page.
+    const early = rows.find((r) => r.student === "eve")!;
+    assert.match(early.text, /FAIL controller ended early \(exit code 0\)/);
+    const runsPage = await (await app.request("/runs?student=eve")).text();
+    assert.match(runsPage, /controller ended early \(exit code 0\)/);
+    assert.doesNotMatch(runsPage, /<td>controller crashed<\/td>/);
     const overall = html.slice(
       html.indexOf('data-board="overall"'),
       html.indexOf('data-board="short-day@'),

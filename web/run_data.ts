@@ -22,6 +22,7 @@ import type {
 } from "../store/mod.ts";
 export { payloadText } from "../store/mod.ts";
 import {
+  endedEarly,
   readTruth,
   reduceSeries,
   type RunGrade,
@@ -136,6 +137,8 @@ export interface RunSummary {
   student: string;
   group: string | null;
   outcome: RunOutcome;
+  /** The controller exited with code 0 before the run was over (outcome `crashed`, but not a crash). */
+  endedEarly: boolean;
   score: number | null;
   pass: boolean | null;
   startedAt: string;
@@ -154,6 +157,7 @@ export function summarize(meta: RunMeta): RunSummary {
     student: meta.student,
     group: meta.group ?? null,
     outcome: meta.outcome,
+    endedEarly: endedEarly(meta.outcome, meta),
     score: meta.grade?.score ?? null,
     pass: meta.grade?.pass ?? null,
     startedAt: meta.startedAt,

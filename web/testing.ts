@@ -28,6 +28,9 @@ export const ALWAYS_HEATING =
 /** Never connects: a run that ends `no_connect` (give it a short `connectTimeoutMs`). */
 export const SILENT =
   `${DENO} run --allow-net --allow-env tests/fixtures/controllers/silent.ts`;
+/** Subscribes, sends one command and exits with code 0: a run that ended early, not a crash. */
+export const FORGOT_LOOP =
+  `${DENO} run --allow-net --allow-env tests/fixtures/controllers/forgot_loop.ts`;
 /** Six simulated hours. */
 export const SHORT_DAY = "tests/fixtures/scenarios/short-day.yaml";
 

@@ -55,6 +55,16 @@ export const OUTCOME_WORDS: Readonly<Record<RunOutcome, string>> = {
   error: "harness error",
 };
 
+/**
+ * How a run ended, in words, with a clean exit (code 0 before the run was over) told apart from a crash: the program
+ * ended early, most often because it forgot its network loop.
+ */
+export function outcomeWords(outcome: RunOutcome, endedEarly: boolean): string {
+  return endedEarly
+    ? "controller ended early (exit code 0)"
+    : OUTCOME_WORDS[outcome];
+}
+
 /** `h:mm`, `h:mm:ss` or seconds → seconds; undefined when it is none of these. */
 export function parseElapsed(text: string): number | undefined {
   const trimmed = text.trim();

@@ -35,12 +35,64 @@ export interface MessageLogProps {
   className?: string;
   /** A caption for screen readers. */
   caption?: string;
+  /**
+   * Narrow layout for a half-width panel (the replay): kind and client share a column, and the payload sits under its
+   * topic, so no column runs off the side.
+   */
+  compact?: boolean;
 }
 
 /** The message log as a table: number, time, kind, client, topic, payload (and the harness's note). */
 export function MessageLog(
-  { rows, time, maxChars, rowAttributes, className, caption }: MessageLogProps,
+  { rows, time, maxChars, rowAttributes, className, caption, compact }:
+    MessageLogProps,
 ) {
+  const payloadOf = (row: MessageRow) => {
+    const text = row.encoding === "base64"
+      ? `(binary, base64) ${row.payload}`
+      : row.payload;
+    return (
+      <>
+        <code>
+          {text.length > maxChars ? `${text.slice(0, maxChars)}…` : text}
+        </code>
+        {row.note && <div class="muted">{row.note}</div>}
+      </>
+    );
+  };
+  if (compact) {
+    return (
+      <table
+        class={className ? `log log-compact ${className}` : "log log-compact"}
+      >
+        {caption && <caption class="visually-hidden">{caption}</caption>}
+        <thead>
+          <tr>
+            <th scope="col" class="num">#</th>
+            <th scope="col">Time</th>
+            <th scope="col">Client</th>
+            <th scope="col">Topic and payload</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row, index) => (
+            <tr key={row.seq} {...rowAttributes?.(row, index)}>
+              <td class="num">{row.seq}</td>
+              <td>{time(row)}</td>
+              <td>
+                {row.client}
+                {row.kind !== "publish" && <div class="muted">{row.kind}</div>}
+              </td>
+              <td>
+                <div class="log-topic">{row.topic}</div>
+                {payloadOf(row)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    );
+  }
   return (
     <table class={className ? `log ${className}` : "log"}>
       {caption && <caption class="visually-hidden">{caption}</caption>}
@@ -55,28 +107,16 @@ export function MessageLog(
         </tr>
       </thead>
       <tbody>
-        {rows.map((row, index) => {
-          const text = row.encoding === "base64"
-            ? `(binary, base64) ${row.payload}`
-            : row.payload;
-          return (
-            <tr key={row.seq} {...rowAttributes?.(row, index)}>
-              <td class="num">{row.seq}</td>
-              <td>{time(row)}</td>
-              <td>{row.kind}</td>
-              <td>{row.client}</td>
-              <td>{row.topic}</td>
-              <td>
-                <code>
-                  {text.length > maxChars
-                    ? `${text.slice(0, maxChars)}…`
-                    : text}
-                </code>
-                {row.note && <div class="muted">{row.note}</div>}
-              </td>
-            </tr>
-          );
-        })}
+        {rows.map((row, index) => (
+          <tr key={row.seq} {...rowAttributes?.(row, index)}>
+            <td class="num">{row.seq}</td>
+            <td>{time(row)}</td>
+            <td>{row.kind}</td>
+            <td>{row.client}</td>
+            <td>{row.topic}</td>
+            <td>{payloadOf(row)}</td>
+          </tr>
+        ))}
       </tbody>
     </table>
   );

@@ -24,7 +24,9 @@ const RUN_CSS = `
 .line-svg .band{fill:rgba(23,130,59,.15);stroke:none}
 .line-svg .line{fill:none;stroke:#0f3d5e;stroke-width:2}
 .uplot{width:100%}
-.u-legend{font-size:.85rem}
+.uplot{position:relative}
+.uplot .u-legend{display:none;position:absolute;top:0;right:0;width:max-content;max-width:100%;z-index:2;background:rgba(255,255,255,.92);border:1px solid #dde1e6;border-radius:.3rem;font-size:.8rem;pointer-events:none}
+.uplot:hover .u-legend{display:block}
 .log td{font-size:.85rem;vertical-align:top}
 .log code{white-space:pre-wrap;word-break:break-all}
 section{margin:1.5rem 0}

@@ -94,6 +94,7 @@ function LogTable(
       <MessageLog
         rows={rows}
         className="replay-log"
+        compact
         caption="Messages around the current time; the highlighted row is the last one sent, greyed rows are still to come"
         maxChars={PAYLOAD_CHARS}
         time={(r) => (

@@ -91,8 +91,9 @@ function measurementChart(
         { label: "min", stroke: "#17823b", dash: [4, 4], width: 1 },
       ],
       bands: [{ series: [2, 3], fill: "rgba(23,130,59,0.12)" }],
-      // The caption names the lines; uPlot's legend would only show "time: – … --" until the pointer is on the chart.
-      legend: { show: false },
+      // The caption names the lines; the legend is the pointer's read-out, shown over the chart only while the pointer
+      // is on it (see `.uplot:hover .u-legend` in the run styles), never an empty "time: – … --" row under it.
+      legend: { show: true, live: true },
       plugins: [markerPlugin(series.markers)],
     },
     data,

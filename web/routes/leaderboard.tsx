@@ -9,7 +9,11 @@
 import type { RouteModule } from "../app.ts";
 import { storedDigest } from "../../harness/grading/mod.ts";
 import type { RunMeta, RunStore } from "../../store/mod.ts";
-import { formatNumber, OUTCOME_WORDS, when } from "../components/format.ts";
+import {
+  formatNumber,
+  outcomeWords as outcomeText,
+  when,
+} from "../components/format.ts";
 import { pageOrError, renderPage } from "../components/page.tsx";
 import { RunStyles } from "../components/run_styles.tsx";
 import { type BoardRun, buildLeaderboard } from "../leaderboard.ts";
@@ -23,7 +27,9 @@ function verdict(pass: boolean) {
 
 /** How the best run ended, in words: `completed`, `controller crashed`, `interference`. */
 function outcomeWords(run: BoardRun): string {
-  return run.interference ? "interference" : OUTCOME_WORDS[run.outcome];
+  return run.interference
+    ? "interference"
+    : outcomeText(run.outcome, run.endedEarly);
 }
 
 /**

@@ -8,7 +8,8 @@
  */
 
 import type { RouteModule } from "../app.ts";
-import { duration, OUTCOME_WORDS } from "../components/format.ts";
+import { duration, outcomeWords } from "../components/format.ts";
+import { endedEarly } from "../../grader/mod.ts";
 import { Island } from "../components/island.tsx";
 import { pageOrError, renderPage } from "../components/page.tsx";
 import { RunStyles } from "../components/run_styles.tsx";
@@ -37,7 +38,7 @@ const REPLAY_CSS = `
 .replay-grid section{margin:0}
 .replay-log-box h2{margin-top:0;font-size:1.1rem}
 .replay-log td{font-size:.8rem}
-.replay-log td:last-child{min-width:16rem}
+.replay-log .log-topic{word-break:break-all;font-weight:600}
 .replay-log tr.replay-now{background:#fff3cd;font-weight:600}
 .replay-log tr.replay-later{opacity:.55}
 .replay-cursor{position:absolute;top:0;bottom:0;width:2px;margin-left:-1px;background:#e67e22;pointer-events:none}
@@ -106,8 +107,10 @@ export const replayRoutes: RouteModule = (app, context) => {
             <strong>{meta.scenario.id}</strong> v{meta.scenario.version},{" "}
             {duration(meta.simulated)} simulated, tank{" "}
             <code>{meta.tank}</code>. Outcome:{" "}
-            <strong>{OUTCOME_WORDS[meta.outcome]}</strong>. Press{" "}
-            <kbd>Space</kbd> to play or pause; the arrow keys step {step}{" "}
+            <strong>
+              {outcomeWords(meta.outcome, endedEarly(meta.outcome, meta))}
+            </strong>. Press <kbd>Space</kbd>{" "}
+            to play or pause; the arrow keys step {step}{" "}
             s of tank time. To watch it in any MQTT display:{" "}
             <code>deno task replay {meta.runId}</code>.
           </p>

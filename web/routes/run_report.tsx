@@ -9,6 +9,7 @@
 import { formatClock } from "../../lib/mod.ts";
 import {
   commandingClients,
+  endedEarly,
   type Marker,
   type RunGrade,
   synchronisation,
@@ -19,7 +20,7 @@ import {
   clockAt,
   duration,
   formatNumber,
-  OUTCOME_WORDS,
+  outcomeWords,
   parseElapsed,
   when,
 } from "../components/format.ts";
@@ -243,7 +244,9 @@ export const runReportRoutes: RouteModule = (app, context) => {
             {" "}
             UTC, {meta.mode} mode
             {meta.group && `, class ${meta.group}`}. Outcome:{" "}
-            <strong>{OUTCOME_WORDS[meta.outcome]}</strong>
+            <strong>
+              {outcomeWords(meta.outcome, endedEarly(meta.outcome, meta))}
+            </strong>
             {meta.outcomeMessage && ` — ${meta.outcomeMessage}`}
           </p>
           <div class="cards">

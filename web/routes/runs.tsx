@@ -12,6 +12,7 @@ import {
   duration,
   formatNumber,
   OUTCOME_WORDS,
+  outcomeWords,
   when,
 } from "../components/format.ts";
 import { OUTCOMES, runFilterParams, summarize } from "../run_data.ts";
@@ -117,7 +118,7 @@ export const runsRoutes: RouteModule = (app, context) => {
                           {duration(run.simulated)}
                         </span>
                       </td>
-                      <td>{OUTCOME_WORDS[run.outcome]}</td>
+                      <td>{outcomeWords(run.outcome, run.endedEarly)}</td>
                       <td class="num">
                         {run.score === null ? "–" : formatNumber(run.score, 1)}
                       </td>
