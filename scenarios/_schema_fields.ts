@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import { parseDuration, parseTimeOfDay } from "./duration.ts";
+import { formatDuration, parseDuration, parseTimeOfDay } from "./duration.ts";
 import {
   expected,
   unknownKeys,
@@ -31,8 +31,11 @@ export function strict<Shape extends z.core.$ZodLooseShape>(
   });
 }
 
-/** A duration in seconds (≥ 0, or > 0 when `positive`), from text like `"1h30m"` or a number of seconds. */
-export function duration(options: { positive: boolean }) {
+/**
+ * A duration in seconds (≥ 0, or > 0 when `positive`; at most `max` when given), from text like `"1h30m"` or a
+ * number of seconds.
+ */
+export function duration(options: { positive: boolean; max?: number }) {
   return z.union([z.string(), z.number()], { error: expected(DURATION) })
     .transform((value, ctx) => {
       try {
@@ -41,6 +44,16 @@ export function duration(options: { positive: boolean }) {
           ctx.addIssue({
             code: "custom",
             message: `expected a duration longer than 0, got ${
+              JSON.stringify(value)
+            }`,
+            input: value,
+          });
+          return z.NEVER;
+        }
+        if (options.max !== undefined && seconds > options.max) {
+          ctx.addIssue({
+            code: "custom",
+            message: `expected at most ${formatDuration(options.max)}, got ${
               JSON.stringify(value)
             }`,
             input: value,

@@ -4,13 +4,18 @@
  * @module
  */
 
-import { readdir, readFile } from "node:fs/promises";
+import { type FileHandle, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { didYouMeanHint } from "./_did_you_mean.ts";
 import { parseScenario } from "./parse_scenario.ts";
 import type { Scenario, ScenarioSummary } from "./scenario.ts";
 import { ScenarioError } from "./scenario_error.ts";
+import {
+  fileSizeMessage,
+  formatBytes,
+  SCENARIO_LIMITS,
+} from "./scenario_limits.ts";
 
 /** Folder of the built-in scenario files (`scenarios/builtin`), found from this module, so any working directory works. */
 export const BUILTIN_DIR: string = fileURLToPath(
@@ -33,17 +38,46 @@ export async function builtinScenarioIds(): Promise<string[]> {
   ).sort();
 }
 
+/**
+ * Reads a scenario file, refusing one over {@linkcode SCENARIO_LIMITS.maxFileBytes} by its size before reading it
+ * whole; reading stops one byte past the limit too, for files whose size `stat` does not tell (a pipe) or that grow.
+ */
 async function _read(path: string, file: string): Promise<Uint8Array> {
+  const limit = SCENARIO_LIMITS.maxFileBytes;
+  const refuse = (message: string, cause?: unknown) =>
+    new ScenarioError({ file, issues: [{ path: "", message }], cause });
+  let handle: FileHandle | undefined;
   try {
-    return await readFile(path);
+    handle = await open(path, "r");
+    const info = await handle.stat();
+    if (info.isDirectory()) throw refuse("expected a YAML file, got a folder");
+    if (info.size > limit) throw refuse(fileSizeMessage(info.size));
+    const buffer = new Uint8Array(limit + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(
+        buffer,
+        length,
+        buffer.length - length,
+      );
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > limit) {
+      throw refuse(`the file is over ${formatBytes(limit)}, the most allowed`);
+    }
+    return buffer.slice(0, length);
   } catch (cause) {
+    if (cause instanceof ScenarioError) throw cause;
     const code = (cause as { code?: string }).code;
     const message = code === "ENOENT"
       ? "file not found"
       : code === "EISDIR"
       ? "expected a YAML file, got a folder"
       : `cannot read the file (${(cause as Error).message})`;
-    throw new ScenarioError({ file, issues: [{ path: "", message }], cause });
+    throw refuse(message, cause);
+  } finally {
+    await handle?.close();
   }
 }
 

@@ -47,6 +47,7 @@ export {
   type ScenarioErrorOptions,
   type ScenarioIssue,
 } from "./scenario_error.ts";
+export { SCENARIO_LIMITS, type ScenarioLimits } from "./scenario_limits.ts";
 export {
   EVENT_TYPES,
   type EventType,

@@ -30,6 +30,8 @@ import type {
   ScenarioGrading,
 } from "./scenario.ts";
 import { ScenarioError, type ScenarioIssue } from "./scenario_error.ts";
+import { fileSizeMessage, SCENARIO_LIMITS } from "./scenario_limits.ts";
+import { yamlShapeProblem } from "./_yaml_shape.ts";
 import type { EventType, ScenarioEvent } from "./scenario_event.ts";
 import {
   DEFAULT_GRADING,
@@ -353,7 +355,21 @@ export function parseScenario(
       cause,
     });
   }
+  if (bytes.length > SCENARIO_LIMITS.maxFileBytes) {
+    throw new ScenarioError({
+      file,
+      issues: [{ path: "", message: fileSizeMessage(bytes.length) }],
+    });
+  }
   const hash = _sha256Hex(bytes);
+  const shape = yamlShapeProblem(text);
+  if (shape !== undefined) {
+    const { message, line } = shape;
+    throw new ScenarioError({
+      file,
+      issues: [{ path: "", message, ...(line === undefined ? {} : { line }) }],
+    });
+  }
 
   const counter = new LineCounter();
   const doc = parseDocument(text, {
@@ -378,10 +394,14 @@ export function parseScenario(
 
   let data: unknown;
   try {
-    data = doc.toJS();
+    // yaml counts the anchor as one of its copies: one more lets `maxAliases` aliases of a plain value through.
+    data = doc.toJS({ maxAliasCount: SCENARIO_LIMITS.maxAliases + 1 });
   } catch (cause) {
-    // Only a pathological file gets here, e.g. a "billion laughs" of aliases.
-    const message = `YAML error: ${(cause as Error).message}`;
+    // Only a pathological file gets here, e.g. a "billion laughs" of aliases that each copy many others.
+    const { maxAliases } = SCENARIO_LIMITS;
+    const message = /alias count/i.test((cause as Error).message)
+      ? `YAML aliases (*name) expand to too many copies of their anchors; at most ${maxAliases} are allowed`
+      : `YAML error: ${(cause as Error).message}`;
     throw new ScenarioError({ file, issues: [{ path: "", message }], cause });
   }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
@@ -396,6 +416,16 @@ export function parseScenario(
         `expected a mapping of scenario fields (id: …, title: …), got ${got}`,
     };
     throw new ScenarioError({ file, issues: [issue] });
+  }
+  const { events } = data as { events?: unknown };
+  if (Array.isArray(events) && events.length > SCENARIO_LIMITS.maxEvents) {
+    // Before the schema, which would check each of them first.
+    const issue = {
+      path: ["events"],
+      message:
+        `${events.length} events; at most ${SCENARIO_LIMITS.maxEvents} are allowed`,
+    };
+    throw new ScenarioError({ file, issues: _issues(doc, counter, [issue]) });
   }
   const result = scenarioFileSchema.safeParse(data, { error: errorMap });
   if (!result.success) {

@@ -35,6 +35,7 @@ import type {
   SensorRange,
 } from "./scenario.ts";
 import { EVENT_TYPES, type EventType } from "./scenario_event.ts";
+import { SCENARIO_LIMITS } from "./scenario_limits.ts";
 
 const KEBAB_CASE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
@@ -324,7 +325,7 @@ export const scenarioFileSchema = strict({
   system: z.literal("fishtank").default("fishtank"),
   seed: z.int(),
   start: startTime,
-  duration: duration({ positive: true }),
+  duration: duration({ positive: true, max: SCENARIO_LIMITS.maxDuration }),
   step: duration({ positive: true }).default(1),
   publish_period: duration({ positive: true }).default(10),
   control_period: duration({ positive: true }).optional(),
