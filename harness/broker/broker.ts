@@ -11,6 +11,12 @@ import type { Duplex } from "node:stream";
 import { Aedes, type Client } from "aedes";
 import { frontDoor } from "./_front_door.ts";
 import { guardPackets } from "./_packet_guard.ts";
+import { firstConnect } from "./_first_connect.ts";
+import {
+  SessionBounds,
+  type SessionPersistence,
+  type SessionStats,
+} from "./_session_bounds.ts";
 import { withDefaults } from "../../lib/mod.ts";
 import { WebSocketDuplex } from "./_websocket_duplex.ts";
 
@@ -26,12 +32,27 @@ export interface BrokerOptions {
   maxConnectPacket?: number;
   /** Largest packet of any kind, in bytes: a client whose packet header claims more is disconnected at once. */
   maxPacketSize?: number;
-  /** Open connections allowed from one address (IP); more are closed at once. */
+  /**
+   * Open connections allowed from one address (IP). A new one past it closes that address's oldest connection that
+   * is not yet an MQTT client (no CONNACK yet); it is refused only when every one is. A class behind one NAT address
+   * is one address.
+   */
   maxConnectionsPerAddress?: number;
-  /** Open connections allowed in all. */
+  /** Open connections allowed in all; past it the oldest connection not yet an MQTT client is closed, as above. */
   maxConnections?: number;
   /** Milliseconds a new connection has to send its CONNECT. */
   connectTimeout?: number;
+  /** QoS 1 messages kept for one offline persistent session (clean session 0); past it the oldest are dropped. */
+  maxQueuedPerSession?: number;
+  /** Offline persistent sessions kept; past it the one offline longest is removed. */
+  maxOfflineSessions?: number;
+  /**
+   * Milliseconds an offline persistent session is kept: MQTT 3.1.1 sessions get this, MQTT 5 clients their session
+   * expiry interval up to this. Infinity keeps sessions until `maxOfflineSessions` pushes them out.
+   */
+  sessionExpiry?: number;
+  /** The clock sessions expire by, in milliseconds since the epoch (for tests). */
+  now?: () => number;
   /** Connections, disconnections and errors, for logs; it must not throw (if it does, the error is only printed). */
   onEvent?: (event: BrokerEvent) => void;
 }
@@ -42,9 +63,13 @@ const defaults = {
   wsPort: 9001,
   maxConnectPacket: 65_536,
   maxPacketSize: 65_536,
-  maxConnectionsPerAddress: 64,
+  maxConnectionsPerAddress: 256,
   maxConnections: 1024,
   connectTimeout: 5_000,
+  maxQueuedPerSession: 1_000,
+  maxOfflineSessions: 1_000,
+  sessionExpiry: 3_600_000,
+  now: () => Date.now(),
   onEvent: () => {},
 } satisfies Required<BrokerOptions>;
 
@@ -77,6 +102,16 @@ interface _Connection {
   transport: "tcp" | "ws";
   remoteAddress: string;
   protocolVersion: 3 | 4 | 5;
+  /** The socket or WebSocket under the stream aedes reads. */
+  socket: Duplex;
+  /** Milliseconds an MQTT 5 client asked its session to outlive the connection. */
+  sessionExpiry?: number;
+}
+
+/** The connections from one address: those not yet MQTT clients, oldest first, and how many are. */
+interface _Address {
+  pending: Set<Duplex>;
+  established: number;
 }
 
 const _PROTOCOL_NAMES = { 3: "3.1", 4: "3.1.1", 5: "5" } as const;
@@ -111,13 +146,23 @@ export class EmbeddedBroker {
   /** Every live client connection (socket or WebSocket), so that close() can end them. */
   readonly #transports = new Set<Duplex>();
   /** Open connections per remote IP. */
-  readonly #perAddress = new Map<string, number>();
+  readonly #perAddress = new Map<string, _Address>();
+  /** Connections not yet MQTT clients (no CONNACK), oldest first: the first to go when a limit is reached. */
+  readonly #pending = new Set<Duplex>();
+  /** Connections that became MQTT clients. */
+  readonly #clients = new WeakSet<Duplex>();
+  readonly #sessions: SessionBounds;
   /** What aedes sees as a client's `conn` → where it came from. */
   readonly #connections = new WeakMap<Duplex, _Connection>();
   /** TCP connections → the client's port. */
   readonly #tcpPorts = new WeakMap<Duplex, number>();
   /** Connections the front door let in → the stream the broker reads (the connection, or the MQTT 5 bridge). */
   readonly #admitted = new WeakMap<Duplex, Duplex>();
+  /** Connections → where they came from. */
+  readonly #addresses = new WeakMap<
+    Duplex,
+    { ip: string; remoteAddress: string }
+  >();
   #closing: Promise<void> | null = null;
 
   private constructor(
@@ -136,6 +181,19 @@ export class EmbeddedBroker {
     const host = _urlHost(options.host);
     this.url = `mqtt://${host}:${this.port}`;
     this.wsUrl = ws ? `ws://${host}:${this.wsPort}/mqtt` : null;
+    this.#sessions = new SessionBounds({
+      ...options,
+      onEvent: (clientId, message) =>
+        this.#emit({
+          type: "error",
+          clientId,
+          remoteAddress: "broker",
+          message,
+        }),
+    });
+    this.#sessions.install(
+      (aedes as unknown as { persistence: SessionPersistence }).persistence,
+    );
   }
 
   /** Starts aedes and the listeners. Throws {@linkcode BrokerError} when a port is taken. */
@@ -241,6 +299,11 @@ export class EmbeddedBroker {
     return Number.isInteger(port) && port > 0 ? port : undefined;
   }
 
+  /** How many persistent sessions are offline and how many messages are queued (see `maxQueuedPerSession`). */
+  sessionStats(): SessionStats {
+    return this.#sessions.stats();
+  }
+
   /** Ends every client connection and both listeners. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
@@ -256,6 +319,7 @@ export class EmbeddedBroker {
     const tcpClosed = new Promise<void>((resolve) =>
       this.#tcp.close(() => resolve())
     );
+    this.#sessions.close();
     for (const transport of this.#transports) transport.destroy();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await tcpClosed;
@@ -273,15 +337,33 @@ export class EmbeddedBroker {
   #accept(transport: Duplex, kind: "tcp" | "ws", remoteAddress: string): void {
     if (this.#closing) return void transport.destroy();
     const ip = remoteAddress.replace(/:\d+$/, "");
-    const fromIp = this.#perAddress.get(ip) ?? 0;
-    const limit = this.#transports.size >= this.#options.maxConnections
-      ? `${this.#options.maxConnections} connections in all`
+    let address = this.#perAddress.get(ip);
+    if (address === undefined) {
+      this.#perAddress.set(
+        ip,
+        address = { pending: new Set(), established: 0 },
+      );
+    }
+    const fromIp = address.pending.size + address.established;
+    // At a limit, a connection that has not become an MQTT client makes room before anyone is refused.
+    const shed = fromIp >= this.#options.maxConnectionsPerAddress
+      ? _first(address.pending)
+      : this.#transports.size >= this.#options.maxConnections
+      ? _first(this.#pending)
+      : null;
+    const limit = shed !== undefined && shed !== null
+      ? undefined
       : fromIp >= this.#options.maxConnectionsPerAddress
       ? `${this.#options.maxConnectionsPerAddress} connections from ${ip}`
+      : this.#transports.size >= this.#options.maxConnections
+      ? `${this.#options.maxConnections} connections in all`
       : undefined;
     if (limit !== undefined) {
       transport.on("error", () => {});
       transport.destroy();
+      if (address.pending.size + address.established === 0) {
+        this.#perAddress.delete(ip);
+      }
       this.#emit({
         type: "error",
         clientId: null,
@@ -290,14 +372,26 @@ export class EmbeddedBroker {
       });
       return;
     }
-    this.#perAddress.set(ip, fromIp + 1);
+    if (shed) this.#shed(shed);
+    address.pending.add(transport);
+    this.#pending.add(transport);
     this.#transports.add(transport);
+    this.#addresses.set(transport, { ip, remoteAddress });
     transport.once("close", () => {
       this.#transports.delete(transport);
-      const left = (this.#perAddress.get(ip) ?? 1) - 1;
-      if (left > 0) this.#perAddress.set(ip, left);
-      else this.#perAddress.delete(ip);
+      this.#pending.delete(transport);
+      const here = this.#perAddress.get(ip);
+      if (here === undefined) return;
+      if (this.#clients.has(transport)) here.established--;
+      else here.pending.delete(transport);
+      if (here.pending.size + here.established === 0) {
+        this.#perAddress.delete(ip);
+      }
     });
+    const sessionExpiry = firstConnect(
+      transport,
+      this.#options.maxConnectPacket,
+    );
     guardPackets(
       transport,
       this.#options.maxPacketSize,
@@ -313,10 +407,13 @@ export class EmbeddedBroker {
       handle: (stream) => this.aedes.handle(stream),
       admitted: (stream, protocolVersion) => {
         this.#admitted.set(transport, stream);
+        const expiry = sessionExpiry();
         this.#connections.set(stream, {
           transport: kind,
           remoteAddress,
           protocolVersion,
+          socket: transport,
+          ...(expiry !== undefined ? { sessionExpiry: expiry } : {}),
         });
       },
       refused: (message, clientId) =>
@@ -327,6 +424,33 @@ export class EmbeddedBroker {
           message,
         }),
     });
+  }
+
+  /** Closes a connection that has not become an MQTT client, to make room for a new one. */
+  #shed(transport: Duplex): void {
+    const where = this.#addresses.get(transport);
+    this.#pending.delete(transport);
+    if (where) this.#perAddress.get(where.ip)?.pending.delete(transport);
+    transport.on("error", () => {});
+    transport.destroy();
+    this.#emit({
+      type: "error",
+      clientId: null,
+      remoteAddress: where?.remoteAddress ?? "unknown",
+      message:
+        "closed before its CONNACK to make room for a new connection (connection limit reached)",
+    });
+  }
+
+  /** A connection became an MQTT client: it no longer goes first when room is needed. */
+  #established(transport: Duplex): void {
+    if (!this.#pending.delete(transport)) return;
+    const where = this.#addresses.get(transport);
+    const address = where && this.#perAddress.get(where.ip);
+    if (address?.pending.delete(transport)) {
+      address.established++;
+      this.#clients.add(transport);
+    }
   }
 
   /** The id of the MQTT client on `transport`, null before its CONNECT (or behind the MQTT 5 bridge). */
@@ -344,6 +468,12 @@ export class EmbeddedBroker {
       this.#connections.get(client.conn as Duplex);
     this.aedes.on("client", (client) => {
       const connection = where(client);
+      if (connection) this.#established(connection.socket);
+      this.#sessions.connected(
+        client.id,
+        client.clean,
+        connection?.sessionExpiry,
+      );
       this.#emit({
         type: "connect",
         clientId: client.id,
@@ -353,6 +483,7 @@ export class EmbeddedBroker {
       });
     });
     this.aedes.on("clientDisconnect", (client) => {
+      if (!client.clean) this.#sessions.disconnected(client.id);
       this.#emit({
         type: "disconnect",
         clientId: client.id,
@@ -403,6 +534,12 @@ export class EmbeddedBroker {
       console.error("EmbeddedBroker onEvent handler threw:", error);
     }
   }
+}
+
+/** The oldest entry of a set kept in arrival order. */
+function _first<T>(set: Set<T>): T | undefined {
+  for (const item of set) return item;
+  return undefined;
 }
 
 /** Whether the broker has work in hand for a connection `transport`, whose broker-facing stream is `stream`. */

@@ -1,0 +1,322 @@
+/**
+ * Bounds on what the broker keeps for persistent sessions (clean session 0, or MQTT 5 with a session expiry) while
+ * their clients are away. aedes's memory persistence keeps every QoS 1 message for every offline session for ever, so
+ * 300 clients that subscribe to `fishtank/#` and leave make the broker grow without end. Here each offline session's
+ * queue holds at most `maxQueuedPerSession` messages (the oldest dropped: MQTT lets a server drop QoS 1 messages for an
+ * offline session when it runs out of resources, and a controller coming back wants the latest readings rather than
+ * an hour-old backlog), at most `maxOfflineSessions` offline sessions are kept (the one offline longest is removed
+ * first), and an offline session expires after `sessionExpiry`.
+ *
+ * It takes over the outgoing queues from aedes-persistence (memory), whose queues are private, by replacing its
+ * `outgoing*` methods on the instance; subscriptions, retained messages and wills stay where they were.
+ *
+ * @module
+ */
+
+import { Readable } from "node:stream";
+
+/** Limits for {@linkcode SessionBounds}; all required (the broker resolves its defaults). */
+export interface SessionBoundsOptions {
+  /** Messages kept for one offline session; past it the oldest is dropped. */
+  maxQueuedPerSession: number;
+  /** Offline sessions kept; past it the one offline longest is removed. */
+  maxOfflineSessions: number;
+  /** Milliseconds an offline session is kept (and the most an MQTT 5 client may ask for); Infinity keeps it. */
+  sessionExpiry: number;
+  /** Milliseconds since the epoch: the clock sessions expire by. */
+  now: () => number;
+  /** A session was cut (messages dropped, session removed), for logs; must not throw. */
+  onEvent: (clientId: string, message: string) => void;
+}
+
+/** The fields of an aedes packet the queue copies (as `aedes-packet`'s constructor does). */
+interface _Packet {
+  cmd: string;
+  topic?: string;
+  payload?: unknown;
+  qos?: number;
+  retain?: boolean;
+  dup?: boolean;
+  messageId?: number;
+  brokerId?: string;
+  brokerCounter?: number;
+  clientId?: string;
+  nl?: boolean;
+  properties?: unknown;
+  messageExpiry?: number;
+}
+
+interface _ClientRef {
+  id: string;
+}
+
+/** What this replaces and calls on aedes-persistence's memory persistence (promise style, as aedes 1.2 calls it). */
+export interface SessionPersistence {
+  outgoingEnqueue(sub: { clientId: string }, packet: _Packet): Promise<void>;
+  outgoingEnqueueCombi(
+    subs: { clientId: string }[],
+    packet: _Packet,
+  ): Promise<void>;
+  outgoingUpdate(client: _ClientRef, packet: _Packet): Promise<void>;
+  outgoingClearMessageId(
+    client: _ClientRef,
+    packet: _Packet,
+  ): Promise<_Packet | undefined>;
+  outgoingStream(client: _ClientRef): Readable;
+  subscriptionsByClient(client: _ClientRef): Promise<unknown[]>;
+  cleanSubscriptions(client: _ClientRef): Promise<unknown>;
+  cleanIncoming?(client: _ClientRef): Promise<unknown>;
+}
+
+/** One persistent session: online (`offlineSince` null) or offline since a time. */
+interface _Session {
+  offlineSince: number | null;
+  /** Milliseconds it outlives its connection. */
+  expiry: number;
+  /** Whether dropping its oldest messages has been reported during this offline spell. */
+  dropReported: boolean;
+}
+
+/** Figures for logs and tests. */
+export interface SessionStats {
+  /** Persistent sessions whose client is away. */
+  offline: number;
+  /** Messages queued for all sessions (offline ones, and QoS 1 messages not yet acknowledged by online ones). */
+  queued: number;
+}
+
+/**
+ * Keeps persistent sessions bounded: install it on aedes's persistence, tell it when clients connect and leave, and
+ * close it with the broker.
+ */
+export class SessionBounds {
+  readonly #options: SessionBoundsOptions;
+  readonly #queues = new Map<string, _Packet[]>();
+  /** Persistent sessions, those offline in the order they went offline (a session going offline moves to the end). */
+  readonly #sessions = new Map<string, _Session>();
+  #offline = 0;
+  #cleanSubscriptions: ((client: _ClientRef) => Promise<unknown>) | null = null;
+  #cleanIncoming: ((client: _ClientRef) => Promise<unknown>) | null = null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(options: SessionBoundsOptions) {
+    this.#options = options;
+  }
+
+  /** Takes over `persistence`'s outgoing queues and starts the expiry sweep. */
+  install(persistence: SessionPersistence): void {
+    const subscriptionsByClient = persistence.subscriptionsByClient.bind(
+      persistence,
+    );
+    this.#cleanSubscriptions = persistence.cleanSubscriptions.bind(persistence);
+    this.#cleanIncoming = persistence.cleanIncoming?.bind(persistence) ?? null;
+    persistence.outgoingEnqueue = (sub, packet) => {
+      this.#enqueue(sub.clientId, _copy(packet));
+      return Promise.resolve();
+    };
+    // One copy for every session: a queue makes its own only when aedes numbers the packet for its client.
+    persistence.outgoingEnqueueCombi = (subs, packet) => {
+      const shared = _copy(packet);
+      for (const sub of subs) this.#enqueue(sub.clientId, shared);
+      return Promise.resolve();
+    };
+    persistence.outgoingUpdate = (client, packet) =>
+      Promise.resolve().then(() => this.#update(client.id, packet));
+    persistence.outgoingClearMessageId = (client, packet) =>
+      Promise.resolve(this.#clear(client.id, packet));
+    // A copy: aedes streams it while new messages may arrive.
+    persistence.outgoingStream = (client) =>
+      Readable.from([...(this.#queues.get(client.id) ?? [])]);
+    // Called on a CONNECT that resumes a session: an expired one is gone before aedes looks at it.
+    persistence.subscriptionsByClient = async (client) => {
+      const session = this.#sessions.get(client.id);
+      if (session && this.#expired(session)) {
+        await this.#remove(client.id, "offline session expired");
+      }
+      return await subscriptionsByClient(client);
+    };
+    // Called on a CONNECT with a clean session: the old session and its queue end (aedes-persistence keeps the queue).
+    persistence.cleanSubscriptions = (client) => {
+      this.#forget(client.id);
+      return this.#cleanSubscriptions!(client);
+    };
+    const every = Math.min(60_000, Math.max(100, this.#options.sessionExpiry));
+    this.#timer = setInterval(() => void this.sweep(), every);
+  }
+
+  /** A client was let in; `expiry` is what it asked for (MQTT 5), in milliseconds, if anything. */
+  connected(clientId: string, clean: boolean, expiry?: number): void {
+    if (clean) return this.#forget(clientId);
+    // A resumed session keeps its queue: aedes delivers it after this.
+    if (this.#sessions.get(clientId)?.offlineSince != null) this.#offline--;
+    const limit = this.#options.sessionExpiry;
+    this.#sessions.set(clientId, {
+      offlineSince: null,
+      expiry: expiry === undefined ? limit : Math.min(expiry, limit),
+      dropReported: false,
+    });
+  }
+
+  /** A client left; its session, if persistent, is kept offline within the bounds. */
+  disconnected(clientId: string): void {
+    const session = this.#sessions.get(clientId);
+    if (!session || session.offlineSince !== null) return;
+    this.#sessions.delete(clientId);
+    session.offlineSince = this.#options.now();
+    this.#sessions.set(clientId, session);
+    this.#offline++;
+    for (const [id, other] of this.#sessions) {
+      if (this.#offline <= this.#options.maxOfflineSessions) break;
+      if (other.offlineSince === null) continue;
+      void this.#remove(
+        id,
+        `offline session removed: more than ${this.#options.maxOfflineSessions} offline sessions`,
+      );
+    }
+  }
+
+  /** Removes every offline session past its expiry; runs by itself at intervals. */
+  async sweep(): Promise<void> {
+    const expired = [...this.#sessions].filter(([, s]) => this.#expired(s));
+    for (const [id] of expired) {
+      await this.#remove(id, "offline session expired");
+    }
+  }
+
+  /** How many sessions are offline and how many messages are queued. */
+  stats(): SessionStats {
+    let queued = 0;
+    for (const queue of this.#queues.values()) queued += queue.length;
+    return { offline: this.#offline, queued };
+  }
+
+  /** Stops the sweep. */
+  close(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  #expired(session: _Session): boolean {
+    return session.offlineSince !== null &&
+      this.#options.now() - session.offlineSince >= session.expiry;
+  }
+
+  #enqueue(clientId: string, packet: _Packet): void {
+    const session = this.#sessions.get(clientId);
+    // Every persistent session is known from its CONNECT on; one that is not is being removed.
+    if (session === undefined) return;
+    if (this.#expired(session)) {
+      void this.#remove(clientId, "offline session expired");
+      return;
+    }
+    const offline = session.offlineSince !== null;
+    let queue = this.#queues.get(clientId);
+    if (queue === undefined) this.#queues.set(clientId, queue = []);
+    queue.push(packet);
+    // Only an offline session is cut: an online client's queue is being delivered, and aedes fails a client whose
+    // packet vanishes between enqueue and send.
+    if (offline && queue.length > this.#options.maxQueuedPerSession) {
+      queue.shift();
+      if (!session.dropReported) {
+        session.dropReported = true;
+        this.#report(
+          clientId,
+          `offline queue full (${this.#options.maxQueuedPerSession} messages): dropping the oldest`,
+        );
+      }
+    }
+  }
+
+  /**
+   * aedes-persistence's `outgoingUpdate`: the packet, now numbered for sending, is recorded with its number (in a copy
+   * of its own: queued packets are shared between sessions).
+   */
+  #update(clientId: string, packet: _Packet): void {
+    const queue = this.#queues.get(clientId) ?? [];
+    for (let i = 0; i < queue.length; i++) {
+      const queued = queue[i]!;
+      if (queued.brokerId === packet.brokerId) {
+        if (queued.brokerCounter === packet.brokerCounter) {
+          queue[i] = { ...queued, messageId: packet.messageId };
+          return;
+        }
+        // Packet ids wrap at 65535: the broker counter tells packets with one id apart, so keep looking.
+      } else if (queued.messageId === packet.messageId) {
+        queue[i] = packet;
+        return;
+      }
+    }
+    throw new Error("no such packet");
+  }
+
+  /** aedes-persistence's `outgoingClearMessageId`: removes and returns the packet acknowledged. */
+  #clear(clientId: string, packet: _Packet): _Packet | undefined {
+    const queue = this.#queues.get(clientId);
+    if (queue === undefined) return undefined;
+    const i = queue.findIndex((p) => p.messageId === packet.messageId);
+    if (i < 0) return undefined;
+    const [removed] = queue.splice(i, 1);
+    if (queue.length === 0) this.#queues.delete(clientId);
+    return removed;
+  }
+
+  /** Drops what this keeps about a session (not aedes's subscriptions). */
+  #forget(clientId: string): void {
+    const session = this.#sessions.get(clientId);
+    if (session?.offlineSince !== null && session !== undefined) {
+      this.#offline--;
+    }
+    this.#sessions.delete(clientId);
+    this.#queues.delete(clientId);
+  }
+
+  /** Ends an offline session: its queue, its subscriptions, its unfinished QoS 2 messages. */
+  async #remove(clientId: string, reason: string): Promise<void> {
+    const session = this.#sessions.get(clientId);
+    if (session?.offlineSince === null || session === undefined) return;
+    this.#forget(clientId);
+    this.#report(clientId, reason);
+    try {
+      await this.#cleanSubscriptions?.({ id: clientId });
+      await this.#cleanIncoming?.({ id: clientId });
+    } catch (error) {
+      this.#report(
+        clientId,
+        `cannot remove session: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  #report(clientId: string, message: string): void {
+    try {
+      this.#options.onEvent(clientId, message);
+    } catch (error) {
+      console.error("SessionBounds onEvent handler threw:", error);
+    }
+  }
+}
+
+/** A copy of a packet as aedes-persistence stores it (aedes goes on using the original), sharing the payload. */
+function _copy(original: _Packet): _Packet {
+  const packet: _Packet = {
+    cmd: original.cmd || "publish",
+    brokerId: original.brokerId,
+    brokerCounter: original.brokerCounter ?? 0,
+    topic: original.topic,
+    payload: original.payload,
+    qos: original.qos ?? 0,
+    retain: original.retain ?? false,
+    dup: original.dup ?? false,
+  };
+  for (
+    const key of ["clientId", "nl", "properties", "messageExpiry"] as const
+  ) {
+    if (Object.hasOwn(original, key)) {
+      (packet as unknown as Record<string, unknown>)[key] = original[key];
+    }
+  }
+  if ((packet.qos ?? 0) > 0 || packet.cmd !== "publish") {
+    packet.messageId = undefined;
+  }
+  return packet;
+}
