@@ -12,6 +12,7 @@ import {
   PRELOAD_DIR,
 } from "./controller_process.ts";
 import { sandbox, type SandboxLimits, sandboxLimits } from "./sandbox.ts";
+import { allocateRunUser, type RunUser } from "./_run_user.ts";
 
 /** What {@linkcode startController} needs. */
 export interface StartControllerOptions {
@@ -49,8 +50,11 @@ export function startController(
   let processEnv = env;
   let confined: string | undefined;
   let wallLimitMs = Infinity;
+  let runUser: RunUser | undefined;
   if (options.sandbox !== false) {
+    const user = allocateRunUser();
     const box = sandbox(command, {
+      ...(user ? { user } : {}),
       host: broker.host,
       port: broker.port,
       env,
@@ -62,8 +66,12 @@ export function startController(
     processEnv = box.env;
     wallLimitMs = 1000 * sandboxLimits(options.sandbox || {}).wallSeconds;
     confined = box.description;
+    runUser = box.user;
+    // A command that keeps the harness's uid (a `deno …` command line) did not take the user: its folder goes now.
+    if (user && !runUser) Deno.removeSync(user.home, { recursive: true });
   }
   const process = ControllerProcess.start(run, {
+    ...(runUser ? { runUser } : {}),
     env: processEnv,
     clearEnv: options.sandbox !== false,
     ...(options.onOutput ? { onLine: options.onOutput } : {}),

@@ -9,6 +9,7 @@
 
 import { fileURLToPath } from "node:url";
 import { groupAlive, signalGroup } from "./_controller_group.ts";
+import { releaseRunUser, type RunUser } from "./_run_user.ts";
 import { ControllerGuard } from "./_controller_guard.ts";
 import { lastWords, OutputTail, plain } from "./_controller_output.ts";
 import { asTyped, execForm } from "./_controller_shell.ts";
@@ -25,6 +26,11 @@ export interface ControllerStartOptions {
   env: Record<string, string>;
   /** Working folder; this process's by default. */
   cwd?: string;
+  /**
+   * The run's own user the command runs as (see `_run_user.ts`): when the command ends, every process of that user
+   * ends too, the ones that left its process group included, and the user's private folder is removed.
+   */
+  runUser?: RunUser;
   /** Give the controller `env` only, not this process's environment as well (a sandboxed controller). */
   clearEnv?: boolean;
   /** Bytes of output kept per stream, newest kept (default 256 KiB); what is dropped is counted in a note. */
@@ -148,6 +154,7 @@ export class ControllerProcess {
   readonly #stdout: OutputTail;
   readonly #stderr: OutputTail;
   readonly #onLine: ControllerStartOptions["onLine"];
+  readonly #runUser: RunUser | undefined;
   readonly #readers: ReadableStreamDefaultReader<string>[] = [];
   #exit: ControllerExit | null = null;
   /** Set by stop() while the command runs: SIGTERM, then SIGKILL for what is left after the grace period. */
@@ -166,6 +173,7 @@ export class ControllerProcess {
     this.#stdout = new OutputTail("stdout", limit);
     this.#stderr = new OutputTail("stderr", limit);
     this.#onLine = options.onLine;
+    this.#runUser = options.runUser;
     this.#guard = ControllerGuard.start(this.pid);
     const drained = Promise.all([
       this.#read(child.stdout, this.#stdout, "stdout"),
@@ -316,6 +324,8 @@ export class ControllerProcess {
     if (this.#terminating) await this.#terminating;
     // It ended on its own: whatever it started and left behind goes with it.
     else this.#signalGroup("SIGKILL");
+    // Whatever left the group (setsid, a double fork) is still the run's user's: it ends here too.
+    if (this.#runUser) await releaseRunUser(this.#runUser);
     await this.#guard?.release();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const done = await Promise.race([

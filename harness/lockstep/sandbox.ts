@@ -3,16 +3,23 @@
  * (`--controller my_controller.ts`) runs under Deno's permissions: network to the broker's address and port only,
  * reads in its own folder only, no writes, no subprocesses, no environment but the harness's variables, no remote
  * imports, a capped heap. Any other command runs under resource limits (`prlimit`: CPU seconds, address space,
- * processes, open files) with a clean environment; when the harness runs as root it also runs as the unprivileged
- * user `nobody` (`setpriv`), so that the process limit counts (root ignores it) and root's files, the data store
- * among them, stay out of reach. (A Deno controller keeps root's uid: it needs root's module cache, and its
- * permissions already keep it from files and subprocesses.)
+ * processes, open files, file size) with a clean environment.
+ *
+ * When the harness runs as root on Linux, the run gives the controller a user of its own (`_run_user.ts`, switched to
+ * with `setpriv`): root's files, the data store among them, stay out of reach, the process limit counts the run's
+ * processes only, other runs' processes cannot be signalled or looked into, and every process of that user is ended
+ * with the run. A controller file runs so too, from a copy of this Deno runtime and its npm cache that any user may
+ * read (`_deno_runtime.ts`), once its module graph has been checked: files in its folder (no link leading out of it),
+ * Node built-ins and the provided packages only, nothing fetched. A `deno …` or `node …` command line keeps the
+ * harness's uid (it may need root's module cache): give the file alone to confine it fully.
  *
  * @module
  */
 
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { NO_FETCH, refusedImports, sharedRuntime } from "./_deno_runtime.ts";
+import type { RunUser } from "./_run_user.ts";
 
 /** Resource limits of a controller process. */
 export interface SandboxLimits {
@@ -24,6 +31,8 @@ export interface SandboxLimits {
   processes: number;
   /** Open files and sockets. */
   openFiles: number;
+  /** The largest file it may write, in MiB. */
+  fileMiB: number;
   /** Wall seconds a whole run may take before the controller is stopped and the tank runs on uncontrolled. */
   wallSeconds: number;
 }
@@ -34,6 +43,7 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   memoryMiB: 1024,
   processes: 128,
   openFiles: 256,
+  fileMiB: 64,
   wallSeconds: 900,
 };
 
@@ -47,8 +57,10 @@ export interface SandboxOptions {
   /** Folder the command runs in (and the script path is relative to). */
   cwd: string;
   limits?: Partial<SandboxLimits>;
-  /** Run as `nobody` when this process is root. Default true. */
+  /** Run as another user when this process is root. Default true. */
   dropPrivileges?: boolean;
+  /** The run's own user (see `_run_user.ts`); without it a command run as another user runs as `nobody`. */
+  user?: RunUser;
   /** Folders a Deno controller may read besides its own (the harness's preload). */
   readable?: readonly string[];
 }
@@ -61,6 +73,8 @@ export interface Sandboxed {
   env: Record<string, string>;
   /** One line for the report: how the controller was confined. */
   description: string;
+  /** The run's user, when the controller runs as it. */
+  user?: RunUser;
 }
 
 const SCRIPT = /^[^\s'"`$;&|<>()]+\.(ts|tsx|js|jsx|mjs|cjs|mts|cts)$/;
@@ -105,6 +119,14 @@ export function isScript(command: string): boolean {
   return SCRIPT.test(command.trim());
 }
 
+function realPathOr(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 function isRoot(): boolean {
   try {
     return Deno.uid() === 0;
@@ -128,7 +150,9 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
   // V8 reserves far more address space than it uses, and Deno needs root's module cache: a `deno …` or `node …`
   // command line keeps its uid and gets no address-space cap (give the file alone to confine it fully).
   const v8 = /^["']?([^\s"']*\/)?(deno|node|bun)["']?(\s|$)/.test(trimmed);
-  const drop = !script && !v8 && (options.dropPrivileges ?? true) && isRoot();
+  const drop = !v8 && (options.dropPrivileges ?? true) && isRoot() &&
+    (!script || options.user !== undefined);
+  const runUser = drop ? options.user : undefined;
   const kept = (name: string) => {
     const value = Deno.env.get(name);
     return value === undefined ? {} : { [name]: value };
@@ -139,6 +163,7 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
     ...kept("HOME"),
     ...kept("DENO_DIR"),
     LANG: "C.UTF-8",
+    ...(runUser ? { HOME: runUser.home, TMPDIR: runUser.home } : {}),
     ...options.env,
   };
   const rlimits = [
@@ -146,9 +171,18 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
     `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 5}`,
     `--nproc=${limits.processes}`,
     `--nofile=${limits.openFiles}`,
+    `--fsize=${limits.fileMiB * 1024 * 1024}`,
   ];
+  const uid = runUser?.uid ?? 65534;
   const user = drop
-    ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    ? [
+      "setpriv",
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
+      "--clear-groups",
+      "--no-new-privs",
+      "--",
+    ]
     : [];
   let program: string[];
   let description: string;
@@ -161,20 +195,44 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
     const imports = hasProjectConfig(dirname(script))
       ? []
       : [`--config=${PROJECT_CONFIG}`, "--frozen"];
-    program = [
-      Deno.execPath(),
-      "run",
-      "--no-prompt",
-      "--no-remote",
-      `--allow-net=${options.host}:${options.port}`,
-      `--allow-read=${readable.join(",")}`,
-      // Every variable, of an environment that holds only the harness's (started with clearEnv): npm packages read
-      // variables of their own (DEBUG, READABLE_STREAM) and would die on a narrower grant.
-      "--allow-env",
-      `--v8-flags=--max-old-space-size=${limits.memoryMiB}`,
-      ...imports,
-      script,
-    ];
+    let deno = Deno.execPath();
+    let refused: string | undefined;
+    if (runUser) {
+      const runtime = sharedRuntime();
+      deno = runtime.deno;
+      env.DENO_DIR = runtime.denoDir;
+      Object.assign(env, NO_FETCH);
+      refused = refusedImports(script, {
+        uid: runUser.uid,
+        runtime,
+        configFlags: imports,
+        allowed: options.readable ?? [],
+      });
+    }
+    program = refused !== undefined
+      // Refused before it runs: the run reports these words as the controller's error output.
+      ? [
+        "sh",
+        "-c",
+        'echo "$0" >&2; exit 1',
+        `sandbox: ${relative(options.cwd, script)} ${refused}`,
+      ]
+      : [
+        deno,
+        "run",
+        "--no-prompt",
+        "--no-remote",
+        "--cached-only",
+        `--allow-net=${options.host}:${options.port}`,
+        // Real paths: a folder reached through a link is granted where it really is.
+        `--allow-read=${readable.map(realPathOr).join(",")}`,
+        // Every variable, of an environment that holds only the harness's (started with clearEnv): npm packages read
+        // variables of their own (DEBUG, READABLE_STREAM) and would die on a narrower grant.
+        "--allow-env",
+        `--v8-flags=--max-old-space-size=${limits.memoryMiB}`,
+        ...imports,
+        script,
+      ];
     // Without the port or absolute paths, so that two runs of one controller record the same words.
     const folder = relative(options.cwd, dirname(script)) || ".";
     description =
@@ -190,11 +248,15 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
         : `memory ${limits.memoryMiB} MiB`
     }, ${limits.processes} processes, ${limits.openFiles} open files, wall clock ${limits.wallSeconds} s; harness variables only`;
   }
-  if (drop) description += "; runs as user nobody";
+  if (runUser) {
+    description +=
+      "; runs as a user of its own, every process of which ends with the run";
+  } else if (drop) description += "; runs as user nobody";
   return {
     command: [...user, "prlimit", ...rlimits, "--", ...program]
       .map(shellQuote).join(" "),
     env,
     description,
+    ...(runUser ? { user: runUser } : {}),
   };
 }
