@@ -119,6 +119,70 @@ export function isScript(command: string): boolean {
   return SCRIPT.test(command.trim());
 }
 
+/** Whether user `uid` may read `file` and list the folder it is in (asked of the kernel, as that user). */
+function readableBy(uid: number, file: string): boolean {
+  return new Deno.Command("setpriv", {
+    args: [
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
+      "--clear-groups",
+      "--",
+      "sh",
+      "-c",
+      'test -r "$0" && test -x "$(dirname "$0")" && test -r "$(dirname "$0")"',
+      file,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).outputSync().success;
+}
+
+/** Entries and bytes of a folder copied for a run's user at most. */
+const COPY_LIMIT = { entries: 2_000, bytes: 64 * 1024 * 1024 };
+
+/**
+ * `script`, or, when the run's user may not read it, the same file in a copy of its folder in the user's home (links
+ * copied as links: the module check then refuses those that lead outside). A folder too big to copy stays: the run
+ * then says it cannot be read.
+ */
+function readableCopy(script: string, user: RunUser): string {
+  if (readableBy(user.uid, script)) return script;
+  const folder = dirname(script);
+  let entries = 0;
+  let bytes = 0;
+  const small = (dir: string): boolean => {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (++entries > COPY_LIMIT.entries) return false;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory) {
+        if (!small(path)) return false;
+      } else if (entry.isFile) {
+        bytes += Deno.statSync(path).size;
+        if (bytes > COPY_LIMIT.bytes) return false;
+      }
+    }
+    return true;
+  };
+  try {
+    if (!small(folder)) return script;
+  } catch {
+    return script;
+  }
+  const copy = join(user.home, "controller");
+  const done = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'cp -R -P "$0" "$1" && chown -R -h "$2:$2" "$1"',
+      folder,
+      copy,
+      String(user.uid),
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).outputSync().success;
+  return done ? join(copy, relative(folder, script)) : script;
+}
+
 function realPathOr(path: string): string {
   try {
     return Deno.realPathSync(path);
@@ -187,7 +251,9 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
   let program: string[];
   let description: string;
   if (script) {
-    const script = resolve(options.cwd, trimmed);
+    const given = resolve(options.cwd, trimmed);
+    // A folder the run's user may not read (a temporary folder of root's, mode 0700) is copied into its home.
+    const script = runUser ? readableCopy(given, runUser) : given;
     const readable = [dirname(script), ...(options.readable ?? [])];
     // A file outside any Deno or npm project (a student's own folder or repository) runs with this project's
     // configuration, so that `import mqtt from "mqtt"` works wherever the file lives, at the version the examples
@@ -215,7 +281,7 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
         "sh",
         "-c",
         'echo "$0" >&2; exit 1',
-        `sandbox: ${relative(options.cwd, script)} ${refused}`,
+        `sandbox: ${relative(options.cwd, given)} ${refused}`,
       ]
       : [
         deno,
@@ -234,7 +300,7 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
         script,
       ];
     // Without the port or absolute paths, so that two runs of one controller record the same words.
-    const folder = relative(options.cwd, dirname(script)) || ".";
+    const folder = relative(options.cwd, dirname(given)) || ".";
     description =
       `Deno permissions: network to the broker only, reads in ${folder} only, no writes, no subprocesses, harness variables only; heap ${limits.memoryMiB} MiB, CPU ${limits.cpuSeconds} s, ${limits.processes} processes, wall clock ${limits.wallSeconds} s${
         imports.length > 0 ? `; imports provided: ${providedImports()}` : ""
