@@ -34,7 +34,11 @@ import {
   RunStore,
   studentName,
 } from "../store/mod.ts";
-import { gradeScenario, gradeStoredRun } from "../harness/grading/mod.ts";
+import {
+  gradeScenario,
+  gradeStoredRun,
+  IncompleteRunError,
+} from "../harness/grading/mod.ts";
 
 /** The scenarios `deno task challenge` runs when no `--scenario` is given. */
 export const PRACTICE_SET = [
@@ -242,20 +246,48 @@ export function parseGradeArgs(
   };
 }
 
+/**
+ * Writes the reports asked for. A report that cannot be written (its path may be on another file system) is named on
+ * stderr and the others are still written; returns false when one failed.
+ */
 async function writeReports(
   options: GradeOptions,
   grades: RunGrade[],
-): Promise<void> {
-  if (options.json) await Deno.writeTextFile(options.json, toJson(grades));
-  if (options.junit) {
-    await Deno.writeTextFile(
+  incomplete?: string,
+): Promise<boolean> {
+  const extra = incomplete === undefined
+    ? {}
+    : { incomplete: true, error: incomplete };
+  const reports: [
+    flag: string,
+    path: string | undefined,
+    text: () => string,
+  ][] = [
+    ["--json", options.json, () => toJson(grades, extra)],
+    [
+      "--junit",
       options.junit,
-      toJUnit(grades, { suiteName: "fishtank" }),
-    );
+      () => toJUnit(grades, { suiteName: "fishtank" }),
+    ],
+    ["--markdown", options.markdown, () => toMarkdown(grades)],
+  ];
+  let ok = true;
+  for (const [flag, path, text] of reports) {
+    if (path === undefined) continue;
+    try {
+      await Deno.writeTextFile(path, text());
+    } catch (error) {
+      ok = false;
+      console.error(
+        pc.red(
+          `harness error: the ${flag} report ${path} could not be written (${
+            error instanceof Error ? error.message : error
+          })`,
+        ),
+      );
+    }
   }
-  if (options.markdown) {
-    await Deno.writeTextFile(options.markdown, toMarkdown(grades));
-  }
+  return ok;
 }
 
 /** Runs `deno task challenge` or `deno task grade`; returns the exit code. */
@@ -315,7 +347,7 @@ export async function main(
         ) records.push(record);
         console.log("\n" + renderRunCharts(scenario, records, { color }));
       }
-      await writeReports(options, [grade]);
+      if (!(await writeReports(options, [grade]))) return 2;
       return grade.pass ? 0 : 1;
     }
     const scenarios: Scenario[] = [];
@@ -344,7 +376,18 @@ export async function main(
     );
     return 2;
   } finally {
-    await store.close();
+    try {
+      await store.close();
+    } catch (error) {
+      // A recorder's last write failed: the run that owned it has said so already.
+      console.error(
+        pc.red(
+          `harness error: closing the data store ${options.db}: ${
+            error instanceof Error ? error.message : error
+          }`,
+        ),
+      );
+    }
   }
 }
 
@@ -394,6 +437,7 @@ async function runAll(
       Presets.shades_classic,
     );
   const grades: RunGrade[] = new Array(scenarios.length);
+  const incomplete: IncompleteRunError[] = [];
   let next = 0;
   const worker = async (slot: number) => {
     while (next < scenarios.length && !abort.signal.aborted) {
@@ -408,34 +452,42 @@ async function runAll(
         mode: "connecting",
       });
       let lastLine = 0;
-      grades[index] = await gradeScenario({
-        options,
-        store,
-        harness,
-        scenario,
-        student,
-        tank: options.parallel > 1 ? `tank${slot + 1}` : "tank1",
-        controller,
-        signal: abort.signal,
-        progress: (p) => {
-          if (bar) {
-            bar.update(p.t, {
-              sim: formatDuration(Math.round(p.t)),
-              sps: Math.round(p.stepsPerSecond).toLocaleString("en-US"),
-              mode: p.phase === "uncontrolled"
-                ? "uncontrolled"
-                : SYNCHRONISED_BY[p.ackMode],
-            });
-          } else if (!options.quiet && performance.now() - lastLine > 5000) {
-            lastLine = performance.now();
-            console.log(
-              `  ${scenario.id}: ${formatDuration(Math.round(p.t))} of ${
-                formatDuration(scenario.duration)
-              } simulated, ${Math.round(p.stepsPerSecond)} steps/s`,
-            );
-          }
-        },
-      });
+      try {
+        grades[index] = await gradeScenario({
+          options,
+          store,
+          harness,
+          scenario,
+          student,
+          tank: options.parallel > 1 ? `tank${slot + 1}` : "tank1",
+          controller,
+          signal: abort.signal,
+          progress: (p) => {
+            if (bar) {
+              bar.update(p.t, {
+                sim: formatDuration(Math.round(p.t)),
+                sps: Math.round(p.stepsPerSecond).toLocaleString("en-US"),
+                mode: p.phase === "uncontrolled"
+                  ? "uncontrolled"
+                  : SYNCHRONISED_BY[p.ackMode],
+              });
+            } else if (!options.quiet && performance.now() - lastLine > 5000) {
+              lastLine = performance.now();
+              console.log(
+                `  ${scenario.id}: ${formatDuration(Math.round(p.t))} of ${
+                  formatDuration(scenario.duration)
+                } simulated, ${Math.round(p.stepsPerSecond)} steps/s`,
+              );
+            }
+          },
+        });
+      } catch (error) {
+        if (!(error instanceof IncompleteRunError)) throw error;
+        // The store cannot be written: stop the other scenarios too, and report what is known.
+        incomplete.push(error);
+        grades[index] = error.grade;
+        abort.abort();
+      }
       bar?.update(scenario.duration);
       bar?.stop();
     }
@@ -455,16 +507,27 @@ async function runAll(
   }
   const done = grades.filter(Boolean);
   console.log("\n" + renderScoreCard(done, { color }));
-  await writeReports(options, done);
+  const failed = new Set(incomplete.map((error) => error.grade.runId));
+  const stored = done.filter((grade) => !failed.has(grade.runId));
+  for (const error of incomplete) {
+    console.error(pc.red(`harness error: ${error.message}`));
+  }
+  const reported = await writeReports(
+    options,
+    done,
+    incomplete.length > 0
+      ? incomplete.map((error) => error.message).join("; ")
+      : undefined,
+  );
   if (options.db === ":memory:") {
     console.log(pc.dim("Nothing was stored (--db :memory:)."));
-  } else {
+  } else if (stored.length > 0) {
     console.log(
       pc.dim(
-        `Stored ${done.length} run${
-          done.length > 1 ? "s" : ""
+        `Stored ${stored.length} run${
+          stored.length > 1 ? "s" : ""
         } in ${options.db}: ${
-          done.map((g) => g.runId).join(", ")
+          stored.map((g) => g.runId).join(", ")
         }\nSee a run's graphs (and grade it again) with: deno task grade --rescore <run-id> --plot${
           options.db === join("data", "fishtank.kv")
             ? ""
@@ -473,7 +536,7 @@ async function runAll(
       ),
     );
   }
-  if (abort.signal.aborted) return 2;
+  if (abort.signal.aborted || incomplete.length > 0 || !reported) return 2;
   return done.every((grade) => grade.pass) ? 0 : 1;
 }
 

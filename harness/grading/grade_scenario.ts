@@ -23,9 +23,14 @@ import {
 import {
   type LockstepHarness,
   type LockstepProgress,
+  type RecordSink,
   runLockstep,
 } from "../lockstep/mod.ts";
 import { digestStoredRun, gradeRecords } from "./run_digest.ts";
+import {
+  IncompleteRunError,
+  incompleteRunMessage,
+} from "./incomplete_run_error.ts";
 
 /** The run settings {@linkcode gradeScenario} takes from `deno task grade`'s options. */
 export interface GradeScenarioOptions {
@@ -74,7 +79,13 @@ export interface GradeScenarioContext {
   signal?: AbortSignal;
 }
 
-/** Runs one scenario in lockstep, stores every message, grades the stored run and stores the grade. */
+/**
+ * Runs one scenario in lockstep, stores every message, grades the stored run and stores the grade.
+ *
+ * @throws {IncompleteRunError} when the store cannot be written during the run (a full disk): the run is stopped
+ * through its normal end (the controller's process group killed, the tank stopped), and the error carries the run
+ * graded from what is known, outcome `error`.
+ */
 export async function gradeScenario(
   context: GradeScenarioContext,
 ): Promise<RunGrade> {
@@ -105,20 +116,49 @@ export async function gradeScenario(
     stats: emptyRunStats(),
     gradingVersion: GRADING_VERSION,
   };
-  await store.createRun(meta);
+  try {
+    await store.createRun(meta);
+  } catch (cause) {
+    throw await _incomplete(store, meta, cause, { stored: false });
+  }
   const recorder = store.recorder(runId);
+  // A write that fails ends the run the way an interrupt does, so the controller is stopped and the harness cleans
+  // up; thrown from the broker's callbacks it would kill the process and leave the controller running.
+  let failure: { cause: unknown } | undefined;
+  const stop = new AbortController();
+  const fail = (cause: unknown) => {
+    failure ??= { cause };
+    stop.abort();
+  };
+  const sink: RecordSink = {
+    append(record) {
+      if (failure !== undefined) return;
+      try {
+        recorder.append(record);
+      } catch (cause) {
+        fail(cause);
+      }
+    },
+  };
+  const signal = context.signal
+    ? AbortSignal.any([context.signal, stop.signal])
+    : stop.signal;
   const result = await runLockstep(harness, {
     scenario,
     ...(controller !== undefined ? { controller } : {}),
     tank,
-    sink: recorder,
+    sink,
     stepTimeoutMs: options.stepTimeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,
     ...(options.sandbox === false ? { sandbox: false } : {}),
     ...(context.progress ? { onProgress: context.progress } : {}),
-    ...(context.signal ? { signal: context.signal } : {}),
+    signal,
   });
-  await recorder.close();
+  try {
+    await recorder.close();
+  } catch (cause) {
+    fail(cause);
+  }
   const patch: Partial<RunMeta> = {
     endedAt: new Date().toISOString(),
     outcome: result.outcome,
@@ -137,12 +177,67 @@ export async function gradeScenario(
     // energy against the budget, its ranges on their own).
     reference: referenceFigures(scenario),
   };
-  const { grade } = await digestStoredRun(
-    store,
-    await store.finishRun(runId, patch),
-  );
-  await store.finishRun(runId, {
-    grade: { score: grade.score, pass: grade.pass, passMark: grade.passMark },
+  if (failure !== undefined) {
+    throw await _incomplete(store, { ...meta, ...patch }, failure.cause, {
+      stored: true,
+    });
+  }
+  try {
+    const { grade } = await digestStoredRun(
+      store,
+      await store.finishRun(runId, patch),
+    );
+    await store.finishRun(runId, {
+      grade: { score: grade.score, pass: grade.pass, passMark: grade.passMark },
+    });
+    return grade;
+  } catch (cause) {
+    throw await _incomplete(store, { ...meta, ...patch }, cause, {
+      stored: true,
+    });
+  }
+}
+
+/**
+ * The error for a run the store could not take: the run graded from the records the store holds (none when even its
+ * summary could not be written), outcome `error` with the message; the summary marked so too if the store still
+ * takes that much (else the next start marks the run interrupted).
+ */
+async function _incomplete(
+  store: RunStore,
+  meta: RunMeta,
+  cause: unknown,
+  options: { stored: boolean },
+): Promise<IncompleteRunError> {
+  const message = incompleteRunMessage(store.path, cause);
+  const failed: RunMeta = {
+    ...meta,
+    outcome: "error",
+    outcomeMessage: message,
+    endedAt: meta.endedAt ?? new Date().toISOString(),
+  };
+  const records: MessageRecord[] = [];
+  if (options.stored) {
+    try {
+      for await (const record of store.messages(meta.runId)) {
+        records.push(record);
+      }
+    } catch {
+      // Unreadable too: grade what is known, nothing.
+    }
+    try {
+      await store.finishRun(meta.runId, {
+        outcome: "error",
+        outcomeMessage: message,
+        endedAt: failed.endedAt!,
+      });
+    } catch {
+      // Expected on a full disk; the run stays "running" until the next start marks it interrupted.
+    }
+  }
+  return new IncompleteRunError({
+    storePath: store.path,
+    cause,
+    grade: gradeRecords(failed, records),
   });
-  return grade;
 }

@@ -8,6 +8,11 @@
 
 export { gradeScenario, gradeStoredRun } from "./grade_scenario.ts";
 export {
+  IncompleteRunError,
+  type IncompleteRunErrorOptions,
+  incompleteRunMessage,
+} from "./incomplete_run_error.ts";
+export {
   DIGEST_ATTACHMENT,
   DIGEST_POINTS,
   digestStoredRun,

@@ -10,6 +10,7 @@ export {
   LockstepHarness,
   type LockstepProgress,
   type LockstepResult,
+  type RecordSink,
   runLockstep,
 } from "./lockstep.ts";
 export {} from "./lockstep_harness.ts";
