@@ -55,13 +55,18 @@ ${pc.bold("Broker")}
 ${pc.bold("Access")}
   --lock               roles on the embedded broker: clients without a user name control the one
                        tank they first touch; user "viewer" reads everything; user "teacher" (with
-                       the password printed at start) edits ranges and commands any tank
-  --teacher-password P the teacher's password with --lock (default: a new one each start)
+                       the password printed at start) edits ranges and commands any tank; with
+                       --web, changing a range on the page needs the teacher's login too
+  --teacher-password-file PATH
+                       read the teacher's password from the first line of PATH; or set the
+                       FISHTANK_TEACHER_PASSWORD environment variable (default: a new one each
+                       start, printed once). Never on the command line: /proc shows it to all
 
 ${pc.bold("Web and data store")}
   --web                also serve the web pages: live tanks (cards, charts, range editing),
                        stored runs, leaderboard; records the session (implies --record)
   --web-port N         its port (default: 8000; 0 picks a free one); it listens on --host
+                       (without --lock, anyone who reaches it may edit ranges)
   --record             record every message of every tank into the data store, as a run
                        (the live charts' longer history comes from it)
   --db PATH            the data store (default: ${DEFAULT_STORE_PATH}; :memory: keeps nothing)
@@ -107,6 +112,8 @@ export interface SimCliOptions {
   /** Roles on the embedded broker (`--lock`), with the teacher's password. */
   lock: boolean;
   teacherPassword: string;
+  /** Where the password came from: printed at start only when it was generated. */
+  teacherPasswordFrom: "generated" | "environment" | "file";
   db: string;
   quiet: boolean;
   help: boolean;
@@ -127,7 +134,46 @@ function integer(
   return n;
 }
 
-/** Parses `deno task sim`'s arguments; throws {@linkcode UsageError} with a message naming the flag. */
+/** The environment variable that gives the teacher's password. */
+export const TEACHER_PASSWORD_ENV = "FISHTANK_TEACHER_PASSWORD";
+
+/** The teacher's password: from the file, else the environment, else a new one. */
+function teacherPassword(
+  file: string | undefined,
+): Pick<SimCliOptions, "teacherPassword" | "teacherPasswordFrom"> {
+  if (file !== undefined) {
+    let text;
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch (error) {
+      throw new UsageError(
+        `--teacher-password-file: cannot read "${file}": ${
+          error instanceof Error ? error.message : error
+        }`,
+      );
+    }
+    const password = text.split(/\r?\n/)[0]!;
+    if (password === "") {
+      throw new UsageError(
+        `--teacher-password-file: "${file}" is empty; put the password on its first line`,
+      );
+    }
+    return { teacherPassword: password, teacherPasswordFrom: "file" };
+  }
+  const env = Deno.env.get(TEACHER_PASSWORD_ENV);
+  if (env !== undefined && env !== "") {
+    return { teacherPassword: env, teacherPasswordFrom: "environment" };
+  }
+  return {
+    teacherPassword: crypto.randomUUID().slice(0, 8),
+    teacherPasswordFrom: "generated",
+  };
+}
+
+/**
+ * Parses `deno task sim`'s arguments; throws {@linkcode UsageError} with a message naming the flag. Reads the
+ * teacher's password from `--teacher-password-file` or `FISHTANK_TEACHER_PASSWORD`.
+ */
 export function parseSimArgs(args: string[]): SimCliOptions {
   let values;
   try {
@@ -155,6 +201,7 @@ export function parseSimArgs(args: string[]): SimCliOptions {
         record: { type: "boolean", default: false },
         lock: { type: "boolean", default: false },
         "teacher-password": { type: "string" },
+        "teacher-password-file": { type: "string" },
         db: { type: "string", default: DEFAULT_STORE_PATH },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -165,6 +212,11 @@ export function parseSimArgs(args: string[]): SimCliOptions {
       `${
         error instanceof Error ? error.message : error
       }. See deno task sim --help`,
+    );
+  }
+  if (values["teacher-password"] !== undefined) {
+    throw new UsageError(
+      `--teacher-password: a password on the command line is visible to every local process (/proc/*/cmdline); set ${TEACHER_PASSWORD_ENV} or use --teacher-password-file PATH instead`,
     );
   }
   const layoutName = values.layout ?? "fishtank";
@@ -257,8 +309,7 @@ export function parseSimArgs(args: string[]): SimCliOptions {
     webPort: integer(values["web-port"], "--web-port", 0, 65535),
     record: values.record || values.web,
     lock: values.lock,
-    teacherPassword: values["teacher-password"] ??
-      crypto.randomUUID().slice(0, 8),
+    ...teacherPassword(values["teacher-password-file"]),
     db: values.db,
     quiet: values.quiet,
     help: values.help,

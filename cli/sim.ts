@@ -35,6 +35,7 @@ import {
   HELP,
   parseSimArgs,
   type SimCliOptions,
+  TEACHER_PASSWORD_ENV,
   UsageError,
 } from "./_sim_args.ts";
 
@@ -76,7 +77,13 @@ function printBanner(
           pc.bold("Locked")
         }     controllers: no user name (one tank each) · displays: user viewer`,
         `              teacher: user teacher, password ${
-          pc.bold(options.teacherPassword)
+          options.teacherPasswordFrom === "generated"
+            ? pc.bold(options.teacherPassword)
+            : `from ${
+              options.teacherPasswordFrom === "file"
+                ? "--teacher-password-file"
+                : TEACHER_PASSWORD_ENV
+            }`
         }`,
       ]
       : []),
@@ -234,6 +241,7 @@ async function startWebBeside(
         ? { username: "teacher", password: options.teacherPassword }
         : {}),
     },
+    ...(options.lock ? { lock: { password: options.teacherPassword } } : {}),
     port: options.webPort,
     host: options.host,
   });
@@ -405,7 +413,13 @@ export async function main(args: string[]): Promise<number> {
         for (const tank of tanks) await tank.stop();
         return 2;
       }
-      console.log(`   ${pc.bold("Web")}        ${pc.green(web.url)}\n`);
+      console.log(
+        `   ${pc.bold("Web")}        ${pc.green(web.url)}${
+          options.lock
+            ? `  (range edits after the teacher's login at ${web.url}/login)`
+            : ""
+        }\n`,
+      );
     }
     // A summary line per tank every simulated hour (every 10 minutes for short runs).
     const every = scenario.duration > 6 * 3600 ? 3600 : 600;

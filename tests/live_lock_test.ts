@@ -1,13 +1,14 @@
 /**
  * `deno task sim --lock` (with `--web`, as a teacher runs it): clients without a user name control the one tank they
  * first touch, `viewer` reads and publishes nothing, `teacher` needs the password printed at start and may edit
- * ranges, and the web page (which connects as teacher) still edits them.
+ * ranges, and the web page (which connects as teacher) still edits them once the teacher has logged in on it.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { Child, eventually } from "./_processes.ts";
+import { teacherLogin } from "./_web_login.ts";
 
 async function connect(url: string, options: mqtt.IClientOptions = {}) {
   const client = await mqtt.connectAsync(url, {
@@ -123,12 +124,17 @@ Deno.test("deno task sim --lock: controllers keep to one tank, viewers only read
       "the teacher's range in force",
     );
 
-    // The web page connects as teacher: its range edits still work.
+    // The web page connects as teacher: its range edits still work, once the teacher has logged in on it.
+    const login = await teacherLogin(web, password);
     const response = await fetch(
       `${web}/api/live/tanks/tank1/ranges/ph`,
       {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          cookie: login.cookie,
+          "x-csrf-token": login.csrf,
+        },
         body: JSON.stringify({ min: 6.8, max: 7.9 }),
       },
     );

@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import type { RunStore } from "../store/mod.ts";
 import type { IslandBundles } from "./islands/_build.ts";
+import { registerAuth } from "./auth.tsx";
 
 /** What every route can use. */
 export interface WebContext {
@@ -16,6 +17,10 @@ export interface WebContext {
   islands: IslandBundles;
   /** The MQTT broker the live pages show (absent: the live page says there is none). */
   broker?: { url: string; root: string; username?: string; password?: string };
+  /** Changing anything needs the teacher's login with this password (see `auth.tsx`); absent: open classroom mode. */
+  lock?: { password: string };
+  /** The address the server listens on: on a loopback one, requests naming another host are refused. */
+  listenHost?: string;
   /** The command that starts this server with the store and port in use (`deno task web --port 8080`), for advice. */
   command?: string;
 }
@@ -31,6 +36,8 @@ export async function createApp(
   routes: RouteModule[],
 ): Promise<Hono> {
   const app = new Hono();
+  // First: the same-origin, JSON-only and login rules hold for every route below.
+  registerAuth(app, context);
   const css = await Deno.readTextFile(STYLE);
   app.get(
     "/static/style.css",

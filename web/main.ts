@@ -18,6 +18,7 @@ import { runsRoutes } from "./routes/runs.tsx";
 import { replayRoutes } from "./routes/replay.tsx";
 import { liveRoutes } from "./routes/live.tsx";
 import { closeLiveRelay } from "./live_context.ts";
+import { isLoopback } from "./auth.tsx";
 
 /** Every route module of the app, in registration order. */
 export const ROUTES: readonly RouteModule[] = [
@@ -41,6 +42,8 @@ export interface WebOptions {
   host?: string;
   /** The broker the live pages show, and the user to connect as (range edits need one on a locked broker). */
   broker?: { url: string; root: string; username?: string; password?: string };
+  /** Changing ranges needs the teacher's login with this password (`deno task sim --web --lock`); absent: open. */
+  lock?: { password: string };
   /** Prebuilt islands (tests build them once); else built now. */
   islands?: IslandBundles;
   /** Route modules; default {@linkcode ROUTES}. */
@@ -76,6 +79,39 @@ function webCommand(options: WebOptions): string {
   return words.join(" ");
 }
 
+/** The warning for a server that others on the network reach while anyone may edit ranges, if it is one. */
+export function exposureWarning(
+  host: string,
+  options: Pick<WebOptions, "lock" | "broker">,
+): string | undefined {
+  if (isLoopback(host) || options.lock || !options.broker) return undefined;
+  return `Warning: the web pages listen on ${host} without --lock: anyone on the network may edit the tanks' ranges. Start with --lock (deno task sim --web --lock) or, for deno task web, --broker-user teacher.`;
+}
+
+/** Reads a secret from the file `path` (its first line), for options that must not be on a command line. */
+export async function readSecretFile(
+  path: string,
+  flag: string,
+): Promise<string> {
+  let text;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new TypeError(
+      `${flag}: cannot read "${path}": ${
+        error instanceof Error ? error.message : error
+      }`,
+    );
+  }
+  const secret = text.split(/\r?\n/)[0]!;
+  if (secret === "") {
+    throw new TypeError(
+      `${flag}: "${path}" is empty; put the password on its first line`,
+    );
+  }
+  return secret;
+}
+
 /** Opens the store, builds the islands and serves the app until `close()`. */
 export async function startWeb(options: WebOptions = {}): Promise<WebServer> {
   const store = options.store ?? await RunStore.open(options.db ?? defaults.db);
@@ -84,10 +120,14 @@ export async function startWeb(options: WebOptions = {}): Promise<WebServer> {
       store,
       islands: options.islands ?? await buildIslands(),
       ...(options.broker ? { broker: options.broker } : {}),
+      ...(options.lock ? { lock: options.lock } : {}),
+      listenHost: options.host ?? defaults.host,
       command: webCommand(options),
     };
     const app = await createApp(context, [...(options.routes ?? ROUTES)]);
     const host = options.host ?? defaults.host;
+    const warning = exposureWarning(host, options);
+    if (warning !== undefined) console.warn(warning);
     const server = Deno.serve({
       hostname: host,
       port: options.port ?? defaults.port,
@@ -120,8 +160,12 @@ const HELP =
   --host ADDR        interface (default 127.0.0.1; 0.0.0.0 to serve the classroom)
   --broker URL       MQTT broker for the live pages, e.g. mqtt://127.0.0.1:1883
   --topic-root ROOT  topic root on that broker (default fishtank)
-  --broker-user U    user on that broker (teacher, for range edits on deno task sim --lock)
-  --broker-password P  its password (or the FISHTANK_BROKER_PASSWORD environment variable)
+  --broker-user U    user on that broker (teacher, for range edits on deno task sim --lock); the
+                     page then asks for that user's password before any range is changed
+  --broker-password-file PATH
+                     read its password from the first line of PATH; or set the
+                     FISHTANK_BROKER_PASSWORD environment variable (never on the command line,
+                     where every local process reads it in /proc)
   --help             this text`;
 
 /** Runs `deno task web`; returns the exit code when it cannot start, else serves until killed. */
@@ -138,6 +182,7 @@ export async function main(args: string[]): Promise<number> {
         "topic-root": { type: "string" },
         "broker-user": { type: "string" },
         "broker-password": { type: "string" },
+        "broker-password-file": { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -157,6 +202,28 @@ export async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
+  if (values["broker-password"] !== undefined) {
+    console.error(
+      "--broker-password: a password on the command line is visible to every local process (/proc/*/cmdline); set FISHTANK_BROKER_PASSWORD or use --broker-password-file PATH instead",
+    );
+    return 2;
+  }
+  let password = Deno.env.get("FISHTANK_BROKER_PASSWORD") ?? "";
+  if (values["broker-password-file"] !== undefined) {
+    try {
+      password = await readSecretFile(
+        values["broker-password-file"],
+        "--broker-password-file",
+      );
+    } catch (error) {
+      console.error((error as Error).message);
+      return 2;
+    }
+  }
+  const user = values.broker ? values["broker-user"] : undefined;
+  // With a broker user the page can change ranges: the teacher logs in with that user's password (or one made now).
+  let login: string | undefined;
+  if (user !== undefined) login = password || crypto.randomUUID().slice(0, 8);
   const started = performance.now();
   const server = await startWeb({
     db: values.db ?? defaults.db,
@@ -167,16 +234,11 @@ export async function main(args: string[]): Promise<number> {
         broker: {
           url: values.broker,
           root: values["topic-root"] ?? "fishtank",
-          ...(values["broker-user"] !== undefined
-            ? {
-              username: values["broker-user"],
-              password: values["broker-password"] ??
-                Deno.env.get("FISHTANK_BROKER_PASSWORD") ?? "",
-            }
-            : {}),
+          ...(user !== undefined ? { username: user, password } : {}),
         },
       }
       : {}),
+    ...(login !== undefined ? { lock: { password: login } } : {}),
   });
   console.log(
     `Fish tank web on ${server.url} (store ${
@@ -185,6 +247,13 @@ export async function main(args: string[]): Promise<number> {
       Math.round(performance.now() - started)
     } ms). Ctrl-C to stop.`,
   );
+  if (login !== undefined) {
+    console.log(
+      password
+        ? `Range edits need the teacher's login at ${server.url}/login with the broker password.`
+        : `Range edits need the teacher's login at ${server.url}/login: password ${login}`,
+    );
+  }
   Deno.addSignalListener("SIGINT", () => {
     server.close().finally(() => Deno.exit(0));
   });

@@ -9,6 +9,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { hydrateIslands } from "./_hydrate.ts";
 import { listen, LiveTank, type LiveTankProps } from "./_live_tank.tsx";
+import type { EditAccess } from "./RangeEditor.tsx";
 
 /** Props of {@linkcode LiveBoard}. */
 export interface LiveBoardProps {
@@ -17,6 +18,8 @@ export interface LiveBoardProps {
   root: string;
   /** Simulated seconds the live charts show. */
   chartSeconds: number;
+  /** Whether range edits need the teacher's login (default: open). */
+  access?: EditAccess;
 }
 
 /** Every live tank's card, in the order they were first heard from. */
@@ -61,7 +64,13 @@ export default function LiveBoard(props: LiveBoardProps) {
   }
   return (
     <div class="cards">
-      {tanks.map((tank) => <LiveTank key={tank.view.tank} {...tank} />)}
+      {tanks.map((tank) => (
+        <LiveTank
+          key={tank.view.tank}
+          {...tank}
+          {...(props.access ? { access: props.access } : {})}
+        />
+      ))}
     </div>
   );
 }

@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 /**
  * The form that changes one measurement's range on a live tank. It refuses bad input (not a number, min ≥ max,
- * outside the physical bounds) with a message before anything is sent, then posts `{min, max}` to
- * `/api/live/tanks/:tank/ranges/:name`. The range shown on the card is the one the tank publishes, not this form's.
+ * outside the physical bounds) with a message before anything is sent, then posts `{min, max}` as JSON to
+ * `/api/live/tanks/:tank/ranges/:name` with the session's CSRF token. The range shown on the card is the one the tank
+ * publishes, not this form's. On a locked server without the teacher's login it links to the login page instead.
  *
  * @module
  */
@@ -13,18 +14,27 @@ import { checkRangeInput } from "../live_range.ts";
 import { LABELS, type RangeView, unit } from "../live_view.ts";
 import type { SensorName } from "../../sim/mod.ts";
 
+/** What the page may offer for range edits: open, locked without a login, or locked with one (its CSRF token). */
+export type EditAccess =
+  | { locked: false }
+  | { locked: true; csrf?: string };
+
 /** Props of {@linkcode RangeEditor}. */
 export interface RangeEditorProps {
   tank: string;
   name: SensorName;
   /** The range in use, to start from. */
   range?: RangeView;
+  /** Whether edits need a login (default: open). */
+  access?: EditAccess;
 }
 
 type Message = { kind: "error" | "info"; text: string } | undefined;
 
 /** A form: min, max, Save. */
-export function RangeEditor({ tank, name, range }: RangeEditorProps) {
+export function RangeEditor(
+  { tank, name, range, access = { locked: false } }: RangeEditorProps,
+) {
   const [min, setMin] = useState(range?.min?.toString() ?? "");
   const [max, setMax] = useState(range?.max?.toString() ?? "");
   const [message, setMessage] = useState<Message>(undefined);
@@ -46,7 +56,12 @@ export function RangeEditor({ tank, name, range }: RangeEditorProps) {
         `/api/live/tanks/${encodeURIComponent(tank)}/ranges/${name}`,
         {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: {
+            "content-type": "application/json",
+            ...(access.locked && access.csrf
+              ? { "x-csrf-token": access.csrf }
+              : {}),
+          },
           body: JSON.stringify({
             min: check.range.min ?? null,
             max: check.range.max ?? null,
@@ -72,13 +87,20 @@ export function RangeEditor({ tank, name, range }: RangeEditorProps) {
     }
   }
 
+  if (access.locked && access.csrf === undefined) {
+    return (
+      <p class="muted" data-range={name} data-field="login-needed">
+        <strong style="min-width:10rem">{LABELS[name]}</strong>{" "}
+        Teacher login needed to change ranges: <a href="/login">log in</a>
+      </p>
+    );
+  }
+  // No method or action: the API takes JSON only, so the form is sent by this script.
   return (
     <form
       class="inline range-form"
       data-range={name}
       onSubmit={submit}
-      method="post"
-      action={`/api/live/tanks/${encodeURIComponent(tank)}/ranges/${name}`}
       noValidate
     >
       <strong style="min-width:10rem">{LABELS[name]}</strong>

@@ -10,7 +10,7 @@
 
 import uPlot from "uplot";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { RangeEditor } from "./RangeEditor.tsx";
+import { type EditAccess, RangeEditor } from "./RangeEditor.tsx";
 import { TankCard } from "../components/tank_card.tsx";
 import {
   type ConnectionView,
@@ -33,6 +33,8 @@ export interface LiveTankProps {
   now: number;
   /** Simulated seconds the chart shows. */
   chartSeconds: number;
+  /** Whether range edits need the teacher's login (default: open). */
+  access?: EditAccess;
 }
 
 type Listener = (
@@ -194,6 +196,7 @@ export function LiveTank(props: LiveTankProps) {
           tank={view.tank}
           name={name}
           range={view.ranges[name]}
+          {...(props.access ? { access: props.access } : {})}
         />
       )}
     >

@@ -1,7 +1,8 @@
 /**
  * The live JSON and event API: `GET /api/live/state` (a snapshot), `GET /api/live/events` (server-sent events: a
- * `snapshot`, then `tank` and `connection` updates), `POST /api/live/tanks/:tank/ranges/:name` (`{min, max}`,
- * checked with the tank's own rules, then published retained on `{root}/{tank}/ranges/{name}`) and
+ * `snapshot`, then `tank` and `connection` updates), `POST /api/live/tanks/:tank/ranges/:name` (a JSON `{min, max}`,
+ * checked with the tank's own rules, then published retained on `{root}/{tank}/ranges/{name}`; who may post is
+ * decided before, in `../auth.tsx`: same origin, JSON only, and the teacher's login on a locked server) and
  * `GET /api/live/tanks/:tank/history?names=&from=&to=&points=` (the tank's readings from its newest recording in the
  * data store, for charts longer than the relay keeps).
  *
@@ -12,7 +13,7 @@ import type { Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { WebContext } from "../app.ts";
 import type { LiveRelay } from "../live_relay.ts";
-import { checkRangeBody, checkRangeInput } from "../live_range.ts";
+import { checkRangeBody } from "../live_range.ts";
 import type { LiveUpdate } from "../live_view.ts";
 import { findRecording, liveHistory } from "../live_history.ts";
 import { RequestError } from "../run_data.ts";
@@ -147,29 +148,17 @@ export function registerLiveApi(
         field: "body",
       }, 413);
     }
-    const type = c.req.header("content-type") ?? "";
-    const form = type.startsWith("application/x-www-form-urlencoded");
-    let check;
-    if (form) {
-      // A form posted without JavaScript: empty fields are open bounds.
-      const fields = new URLSearchParams(text);
-      check = checkRangeInput(
-        name,
-        fields.get("min") ?? "",
-        fields.get("max") ?? "",
-      );
-    } else {
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return c.json({
-          error: `expected a JSON body like {"min":24,"max":26}`,
-          field: "body",
-        }, 400);
-      }
-      check = checkRangeBody(name, body);
+    // Only JSON gets here (auth.tsx answers 415 to anything else): a form on another site cannot post one.
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return c.json({
+        error: `expected a JSON body like {"min":24,"max":26}`,
+        field: "body",
+      }, 400);
     }
+    const check = checkRangeBody(name, body);
     if (!check.ok) {
       return c.json(
         { error: check.error, field: check.field },
@@ -182,7 +171,6 @@ export function registerLiveApi(
       }, 503);
     }
     const topic = await relay.publishRange(tank, name, check.range);
-    if (form) return c.redirect("/", 303);
     return c.json({ topic, range: check.range }, 202);
   });
 }

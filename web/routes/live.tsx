@@ -15,6 +15,7 @@ import LiveBoard from "../islands/LiveBoard.tsx";
 import { liveRelayFor } from "../live_context.ts";
 import { UPLOT_CSS } from "../live_chart_css.ts";
 import { registerLiveApi } from "./api_live.ts";
+import { editAccess } from "../auth.tsx";
 
 /** Simulated seconds the live chart shows. */
 const CHART_SECONDS = 2 * 3600;
@@ -57,6 +58,7 @@ export const liveRoutes: RouteModule = (app, context) => {
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
     const snapshot = relay.snapshot();
+    const access = editAccess(c, context);
     const tanks = snapshot.tanks.map((view) => ({
       view,
       history: (snapshot.history[view.tank] ?? []).filter((p, _, all) =>
@@ -73,11 +75,32 @@ export const liveRoutes: RouteModule = (app, context) => {
           Broker <code>{snapshot.broker}</code>, topics{" "}
           <code>{snapshot.root}/+/#</code> · {snapshot.connection.state}
           {snapshot.connection.error ? ` (${snapshot.connection.error})` : ""}
+          {access.locked && (
+            <span data-field="teacher">
+              {" · "}
+              {access.csrf
+                ? (
+                  <>
+                    teacher logged in (<a href="/logout">log out</a>)
+                  </>
+                )
+                : (
+                  <>
+                    locked: <a href="/login">teacher login</a> to change ranges
+                  </>
+                )}
+            </span>
+          )}
         </p>
         <Island
           name="LiveBoard"
           component={LiveBoard}
-          props={{ tanks, root: snapshot.root, chartSeconds: CHART_SECONDS }}
+          props={{
+            tanks,
+            root: snapshot.root,
+            chartSeconds: CHART_SECONDS,
+            access,
+          }}
         />
       </>,
     ));
