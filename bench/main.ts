@@ -14,6 +14,7 @@ import { benchAwkPerReading, benchLockstep } from "./lockstep_speed.ts";
 import { benchRoundTrip } from "./round_trip.ts";
 import { benchKvRecording } from "./kv_record.ts";
 import { benchWeb } from "./web_speed.ts";
+import { BENCH_WEB_LOAD, benchWebLoad } from "./web_load.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -34,7 +35,9 @@ Measures, on this machine, in one run:
     process and in the harness's own) and, for the while-read pipeline, the cost of the awk it starts per reading;
   - Deno KV recording throughput (messages per second into a file store);
   - the web front end on a 24-hour run at 1 s resolution: server time of a run report and of the series API (first
-    and repeated), and the time to the report's first drawn chart in headless Chromium.`);
+    and repeated), and the time to the report's first drawn chart in headless Chromium;
+  - live mode under a burst of 2,000 requests (100 at a time) at a running run's report and replay pages: the gap
+    between the tank's readings (p99), the simulation process's peak memory, and how the requests were answered.`);
   Deno.exit(0);
 }
 
@@ -211,3 +214,37 @@ webTable.push([
   `graded in ${round(web.gradeSeconds, 1)} s`,
 ]);
 console.log(webTable.toString());
+
+console.log(
+  pc.bold(
+    `\ndeno task sim --web at ${BENCH_WEB_LOAD.speed}× (${BENCH_WEB_LOAD.tanks} tanks, recording): ${
+      round(BENCH_WEB_LOAD.requests)
+    } requests, ${BENCH_WEB_LOAD.concurrency} at a time, at the running run's report and replay`,
+  ),
+);
+const load = await benchWebLoad();
+const loadTable = table(["figure", "value"]);
+loadTable.push([
+  "gap between readings (p99 / worst)",
+  `${round(load.p99GapMs)} / ${round(load.maxGapMs)} ms (period ${
+    round(load.periodMs)
+  } ms)`,
+]);
+loadTable.push([
+  "tank time behind the wall clock (worst)",
+  `${round(load.worstLagSeconds, 1)} simulated s`,
+]);
+loadTable.push([
+  "process memory (RSS) before / peak",
+  `${round(load.rssBeforeMb)} / ${round(load.peakRssMb)} MB`,
+]);
+loadTable.push([
+  "answers",
+  Object.entries(load.statuses).map(([status, n]) => `${round(n)} × ${status}`)
+    .join(", ") + (load.timeouts > 0 ? `, ${load.timeouts} timed out` : ""),
+]);
+loadTable.push([
+  "burst (wall) / run size",
+  `${round(load.burstMs / 1000, 1)} s / ${round(load.recordsBefore)} records`,
+]);
+console.log(loadTable.toString());

@@ -2,8 +2,9 @@
  * The tank as it was at any simulated time of a stored run, for the replay page: the run's recorded `publish` records
  * folded through the terminal display's reducer (`applyMessage`, the one the live page uses) and turned into the live
  * card's {@linkcode TankView}. Times the card compares (`wallAt`, `now`) are simulated milliseconds, so "last reading
- * 10 s ago" speaks of the tank's clock. One pass over a finished run keeps a keyframe every few hundred records, so a
- * jump anywhere folds at most that many.
+ * 10 s ago" speaks of the tank's clock. One pass over a run keeps a keyframe every few hundred records, so a jump
+ * anywhere folds at most that many; a run still being written is indexed as far as it is stored and extended with
+ * what came since, so its replay never reads it from the start again.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import {
 } from "../harness/display/mod.ts";
 import type { RunMeta, RunStore } from "../store/mod.ts";
 import { toView } from "./live_relay.ts";
+import { RECORDS_PER_SLICE, yieldToEventLoop } from "./_load_shed.ts";
 import type { TankView } from "./live_view.ts";
 
 /** The tank at one simulated time. */
@@ -67,30 +69,56 @@ async function fold(
   return { state, nextSeq, t };
 }
 
-/** Keyframes of one run, to answer {@linkcode ReplayIndex.frameAt} without reading the run from the start. */
+/** How long a running run's index is used before the records stored since are folded in. */
+const RUNNING_REFRESH_MS = 2_000;
+
+/**
+ * Keyframes of one run, to answer {@linkcode ReplayIndex.frameAt} without reading the run from the start. A run still
+ * being written is indexed as far as it goes and {@linkcode ReplayIndex.extend}ed with what was stored since, so
+ * every request of a running run reads only the records since the last keyframe.
+ */
 export class ReplayIndex {
   readonly meta: RunMeta;
   readonly #store: RunStore;
   readonly #keyframes: Keyframe[];
+  /** Every record folded in so far. */
+  #tail: Keyframe;
+  #count = 0;
+  #extending: Promise<void> | undefined;
+  #extendedAt = -Infinity;
+  #complete = false;
 
-  private constructor(store: RunStore, meta: RunMeta, keyframes: Keyframe[]) {
+  private constructor(store: RunStore, meta: RunMeta) {
     this.#store = store;
     this.meta = meta;
-    this.#keyframes = keyframes;
+    this.#tail = { t: -Infinity, nextSeq: 0, state: emptyState(meta) };
+    this.#keyframes = [this.#tail];
   }
 
-  /** Reads the whole run once. */
+  /** Reads the run as far as it is stored. */
   static async build(store: RunStore, meta: RunMeta): Promise<ReplayIndex> {
-    const start: Keyframe = {
-      t: -Infinity,
-      nextSeq: 0,
-      state: emptyState(meta),
-    };
-    const keyframes = [start];
-    let state = start.state;
-    let count = 0;
+    const index = new ReplayIndex(store, meta);
+    await index.extend();
+    if (meta.outcome !== "running") index.#complete = true;
+    return index;
+  }
+
+  /** Folds in the records stored since the last call (one pass at a time; callers meanwhile share it). */
+  extend(): Promise<void> {
+    this.#extending ??= this.#foldNew().finally(() => {
+      this.#extending = undefined;
+      this.#extendedAt = performance.now();
+    });
+    return this.#extending;
+  }
+
+  async #foldNew(): Promise<void> {
+    let { state, nextSeq, t } = this.#tail;
     for await (
-      const record of store.messages(meta.runId, { kinds: ["publish"] })
+      const record of this.#store.messages(this.meta.runId, {
+        fromSeq: nextSeq,
+        kinds: ["publish"],
+      })
     ) {
       state = applyMessage(
         state,
@@ -98,11 +126,32 @@ export class ReplayIndex {
         record.payload,
         record.t * 1000,
       );
-      if (++count % KEYFRAME_EVERY === 0) {
-        keyframes.push({ t: record.t, nextSeq: record.seq + 1, state });
+      nextSeq = record.seq + 1;
+      t = record.t;
+      if (++this.#count % KEYFRAME_EVERY === 0) {
+        this.#keyframes.push({ t, nextSeq, state });
       }
+      // Short synchronous slices: the live simulation's clock shares this event loop.
+      if (this.#count % RECORDS_PER_SLICE === 0) await yieldToEventLoop();
     }
-    return new ReplayIndex(store, meta, keyframes);
+    this.#tail = { t, nextSeq, state };
+  }
+
+  /**
+   * The index up to date for `meta`: a running run's is extended when older than a couple of seconds; once the run
+   * has finished, it is extended one last time.
+   */
+  async current(meta: RunMeta): Promise<this> {
+    if (this.#complete) return this;
+    if (meta.outcome !== "running") {
+      await this.#extending;
+      await this.extend();
+      this.#complete = true;
+    } else if (
+      this.#extending !== undefined ||
+      performance.now() - this.#extendedAt > RUNNING_REFRESH_MS
+    ) await this.extend();
+    return this;
   }
 
   /** The tank after every record at or before simulated time `t`. */
@@ -134,7 +183,7 @@ function toFrame(key: Keyframe, t: number): ReplayFrame {
   };
 }
 
-/** The tank at `t`, folded from the start of the run: for a run still being written, or a first paint. */
+/** The tank at `t`, folded from the start of the run (what the index must agree with). */
 export async function frameFromStart(
   store: RunStore,
   meta: RunMeta,
@@ -152,14 +201,13 @@ const CACHED_RUNS = 4;
 const perStore = new WeakMap<RunStore, Map<string, Promise<ReplayIndex>>>();
 
 /**
- * The index of a finished run, built once and kept for the last few runs asked for (a run still being written is not
- * indexed: `undefined`, fold from the start instead).
+ * The run's index, built once and kept for the last few runs asked for; a running run's is brought up to date (see
+ * {@linkcode ReplayIndex.current}).
  */
 export function replayIndex(
   store: RunStore,
   meta: RunMeta,
-): Promise<ReplayIndex> | undefined {
-  if (meta.outcome === "running") return undefined;
+): Promise<ReplayIndex> {
   let cache = perStore.get(store);
   if (cache === undefined) {
     cache = new Map();
@@ -174,17 +222,14 @@ export function replayIndex(
   }
   cache.set(meta.runId, index);
   while (cache.size > CACHED_RUNS) cache.delete(cache.keys().next().value!);
-  return index;
+  return index.then((built) => built.current(meta));
 }
 
-/** The tank at `t`: through the run's index when it has one, else folded from the start. */
+/** The tank at `t`, through the run's index. */
 export async function replayFrame(
   store: RunStore,
   meta: RunMeta,
   t: number,
 ): Promise<ReplayFrame> {
-  const index = replayIndex(store, meta);
-  return index === undefined
-    ? await frameFromStart(store, meta, t)
-    : await (await index).frameAt(t);
+  return await (await replayIndex(store, meta)).frameAt(t);
 }

@@ -32,6 +32,7 @@ import {
   type SeriesOptions,
 } from "../grader/mod.ts";
 import { parseScenario } from "../scenarios/mod.ts";
+import { RECORDS_PER_SLICE, yieldToEventLoop } from "./_load_shed.ts";
 
 /** A bad request: the status and a message naming the parameter. */
 export class RequestError extends Error {
@@ -167,19 +168,35 @@ export function summarize(meta: RunMeta): RunSummary {
 }
 
 const CACHED_RUNS = 8;
+/**
+ * How long a running run's digest and truth are shared before they are read again: its pages are at most this far
+ * behind, and a class opening the same running run at once costs one read of it, not one per request.
+ */
+export const RUNNING_REUSE_MS = 5_000;
+/** Most records one page of the message log looks through for matches before it stops and offers the next page. */
+export const MAX_SCANNED = 20_000;
 
 interface Cached {
   digest?: Promise<RunDigest>;
   truth?: Promise<RunTruth>;
 }
 
+/** A running run's value, shared while it is being made and for {@linkcode RUNNING_REUSE_MS} after. */
+interface Shared<T> {
+  value: Promise<T>;
+  /** `performance.now()` when it settled; undefined while in flight. */
+  settled?: number;
+}
+
 /**
  * Reads runs from a store. A finished run's grade and charts come from its digest (stored when it ended, or made
- * from its records on first use and stored then); digests and truth are kept for the last few runs asked for.
+ * from its records on first use and stored then); digests and truth are kept for the last few runs asked for. A run
+ * still being written has its digest and truth made at most once per {@linkcode RUNNING_REUSE_MS}, one at a time.
  */
 export class RunData {
   readonly store: RunStore;
   readonly #cache = new Map<string, Cached>();
+  readonly #running = new Map<string, Shared<unknown>>();
 
   constructor(store: RunStore) {
     this.store = store;
@@ -217,22 +234,49 @@ export class RunData {
     return entry;
   }
 
+  /** A running run's `what`: the one in flight or made less than {@linkcode RUNNING_REUSE_MS} ago, else `make()`. */
+  #shared<T>(runId: string, what: string, make: () => Promise<T>): Promise<T> {
+    const key = `${what}\0${runId}`;
+    const now = performance.now();
+    const found = this.#running.get(key) as Shared<T> | undefined;
+    if (
+      found !== undefined &&
+      (found.settled === undefined || now - found.settled < RUNNING_REUSE_MS)
+    ) return found.value;
+    const shared: Shared<T> = { value: make() };
+    const settle = () => shared.settled = performance.now();
+    shared.value.then(settle, settle);
+    this.#running.delete(key);
+    this.#running.set(key, shared);
+    while (this.#running.size > 2 * CACHED_RUNS) {
+      this.#running.delete(this.#running.keys().next().value!);
+    }
+    return shared.value;
+  }
+
   /**
    * The run's digest (grade and reduced charts): the stored one, else made from the records, and stored when the run
-   * has finished.
+   * has finished. A run whose scenario text does not parse (a recording names its scenario but has no text) is
+   * refused before any record is read.
    */
   digest(meta: RunMeta): Promise<RunDigest> {
+    if (meta.outcome === "running") {
+      return this.#shared(meta.runId, "digest", () => this.#makeDigest(meta));
+    }
     const entry = this.#entry(meta);
-    entry.digest ??= (async () => {
-      const stored = meta.outcome === "running"
-        ? null
-        : await storedDigest(this.store, meta.runId);
-      return stored ?? await digestStoredRun(this.store, meta, {
-        save: meta.outcome !== "running",
-      });
-    })();
+    entry.digest ??= this.#makeDigest(meta);
     entry.digest.catch(() => this.#cache.delete(meta.runId));
     return entry.digest;
+  }
+
+  async #makeDigest(meta: RunMeta): Promise<RunDigest> {
+    parseScenario(meta.scenario.source, { file: meta.scenario.id });
+    const stored = meta.outcome === "running"
+      ? null
+      : await storedDigest(this.store, meta.runId);
+    return stored ?? await digestStoredRun(this.store, meta, {
+      save: meta.outcome !== "running",
+    });
   }
 
   /** The run's grade, as `deno task grade --rescore` computes it from the records. */
@@ -283,16 +327,20 @@ export class RunData {
 
   /** The run's truth samples. */
   truth(meta: RunMeta): Promise<RunTruth> {
+    const read = () =>
+      readTruth(this.store.messages(meta.runId, { kinds: ["truth"] }));
+    if (meta.outcome === "running") {
+      return this.#shared(meta.runId, "truth", read);
+    }
     const entry = this.#entry(meta);
-    entry.truth ??= readTruth(
-      this.store.messages(meta.runId, { kinds: ["truth"] }),
-    );
+    entry.truth ??= read();
     return entry.truth;
   }
 
   /**
    * A page of the message log: records from `seq` (or from the first at simulated time `from`) matching `topic`
-   * (a substring, or an MQTT filter when it has `+` or `#`) and `kinds`.
+   * (a substring, or an MQTT filter when it has `+` or `#`) and `kinds`. A filter that matches little stops after
+   * looking through {@linkcode MAX_SCANNED} records; `next` then says where to go on.
    */
   async messages(
     meta: RunMeta,
@@ -314,7 +362,10 @@ export class RunData {
       fromSeq,
       ...(options.kinds ? { kinds: options.kinds } : {}),
     });
+    let scanned = 0;
     for await (const record of iterable) {
+      if (++scanned > MAX_SCANNED) return { records, next: record.seq };
+      if (scanned % RECORDS_PER_SLICE === 0) await yieldToEventLoop();
       if (!match(record.topic)) continue;
       if (records.length === options.limit) {
         return { records, next: record.seq };

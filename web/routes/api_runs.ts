@@ -19,6 +19,7 @@ import {
   textParam,
 } from "../run_data.ts";
 import type { RecordKind } from "../../store/mod.ts";
+import { loadShedder } from "../_load_shed.ts";
 
 /** Most points per series the API sends. */
 export const MAX_POINTS = 20_000;
@@ -110,6 +111,10 @@ export function timeWindow(
 /** Registers `/api/runs`, `/api/runs/:id`, `/api/runs/:id/series` and `/api/runs/:id/messages`. */
 export const apiRunsRoutes: RouteModule = (app, context) => {
   const data = runData(context.store);
+  // One run's grade, charts and log are the expensive reads: a few at a time, the rest refused with Retry-After.
+  const shed = loadShedder(context).middleware();
+  app.use("/api/runs/:id", shed);
+  app.use("/api/runs/:id/*", shed);
 
   app.get("/api/runs", (c) =>
     jsonOrError(c, async (query) => {
@@ -120,12 +125,15 @@ export const apiRunsRoutes: RouteModule = (app, context) => {
   app.get("/api/runs/:id", (c) =>
     jsonOrError(c, async () => {
       const meta = await data.meta(c.req.param("id"));
-      const grade = await data.grade(meta);
+      // A run that cannot be graded (a recording names its scenario but has no text) is still a run: as the report
+      // page does, say why instead of failing.
+      const grade = await data.grade(meta).catch((error: Error) => error);
       const { source: _source, ...scenario } = meta.scenario;
       return {
         meta: { ...meta, scenario },
         scenarioStart: data.scenarioStart(meta),
-        grade,
+        grade: grade instanceof Error ? null : grade,
+        ...(grade instanceof Error ? { gradeError: grade.message } : {}),
       };
     }));
 

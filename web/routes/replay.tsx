@@ -24,6 +24,7 @@ import {
   type ReplayProps,
 } from "../replay_view.ts";
 import { apiReplayRoutes } from "./api_replay.ts";
+import { loadShedder } from "../_load_shed.ts";
 
 /** Points per chart in the first paint (the island then loads the full series). */
 const FALLBACK_POINTS = 240;
@@ -50,6 +51,7 @@ const REPLAY_CSS = `
 export const replayRoutes: RouteModule = (app, context) => {
   apiReplayRoutes(app, context);
   const data = runData(context.store);
+  app.use("/runs/:id/replay", loadShedder(context).middleware());
   app.get("/runs/:id/replay", (c) =>
     pageOrError(c, "runs", async (query) => {
       const asked = numberParam(query, "t", { min: 0 });
@@ -62,7 +64,7 @@ export const replayRoutes: RouteModule = (app, context) => {
         : 1;
       const t = Math.min(end, asked ?? 0);
       // Build the run's index in the background: the island's first jumps use it.
-      replayIndex(context.store, meta)?.catch(() => {});
+      replayIndex(context.store, meta).catch(() => {});
       const [frame, page] = await Promise.all([
         replayFrame(context.store, meta, t),
         data.messages(meta, {

@@ -37,6 +37,7 @@ import {
   textParam,
 } from "../run_data.ts";
 import { MessageLog } from "../components/message_log.tsx";
+import { loadShedder } from "../_load_shed.ts";
 
 /** Points per chart in the server-rendered fallback (and the island's first paint). */
 const FALLBACK_POINTS = 240;
@@ -183,6 +184,8 @@ function markerWords(markers: readonly Marker[], start: number): string[] {
 /** Registers `/runs/:id`. */
 export const runReportRoutes: RouteModule = (app, context) => {
   const data = runData(context.store);
+  // The report reads the run's grade, charts and log: a few at a time, the rest refused with Retry-After.
+  app.use("/runs/:id", loadShedder(context).middleware());
   app.get("/runs/:id", (c) =>
     pageOrError(c, "runs", async (query) => {
       const topic = textParam(query, "topic");
