@@ -8,6 +8,7 @@
  */
 
 import {
+  isForeignRefusal,
   type MessageRecord,
   ORIGIN_TOPIC,
   parseOriginNote,
@@ -22,6 +23,11 @@ export interface CommandingClient {
   client: string;
   /** Its publishes on the tank's control topics that the harness accepted. */
   commands: number;
+  /**
+   * Its commands the harness refused because the connection was not the controller's (another program, without the
+   * run's credentials): they never reached the tank. Absent in runs recorded before the harness refused them.
+   */
+  refused?: number;
   /**
    * Where it came from, as the harness found when it connected: `controller` (the controller's processes), `other`
    * (another process), `unknown` (the harness could not tell: not on Linux, no controller process it started, or a
@@ -46,6 +52,7 @@ export interface Interference {
 export class CommandTally {
   readonly #rules: TopicRules;
   readonly #commands = new Map<string, number>();
+  readonly #refused = new Map<string, number>();
   readonly #origins = new Map<
     string,
     Pick<CommandingClient, "from" | "process">
@@ -68,6 +75,11 @@ export class CommandTally {
             : { from: "other", process: origin.process },
         );
       }
+    } else if (record.kind === "rejected" && isForeignRefusal(record.note)) {
+      this.#refused.set(
+        record.client,
+        (this.#refused.get(record.client) ?? 0) + 1,
+      );
     } else if (
       record.kind === "publish" && isControllerClient(record.client) &&
       record.topic.includes("/control/") && this.#rules.allowed(record.topic)
@@ -81,11 +93,19 @@ export class CommandTally {
 
   /** Every client that commanded the tank, in the order of its first command. */
   list(): CommandingClient[] {
-    return [...this.#commands].map(([client, commands]) => ({
-      client,
-      commands,
-      ...(this.#origins.get(client) ?? { from: "unknown", process: null }),
-    }));
+    const clients = new Set([
+      ...this.#commands.keys(),
+      ...this.#refused.keys(),
+    ]);
+    return [...clients].map((client) => {
+      const refused = this.#refused.get(client);
+      return {
+        client,
+        commands: this.#commands.get(client) ?? 0,
+        ...(refused ? { refused } : {}),
+        ...(this.#origins.get(client) ?? { from: "unknown", process: null }),
+      };
+    });
   }
 }
 
@@ -107,7 +127,9 @@ function _names(clients: readonly CommandingClient[]): string {
 export function interferenceOf(
   commanding: readonly CommandingClient[],
 ): Interference | null {
-  const clients = commanding.filter((c) => c.from === "other");
+  const clients = commanding.filter((c) =>
+    c.from === "other" && c.commands > 0
+  );
   if (clients.length === 0) return null;
   const commands = clients.reduce((sum, c) => sum + c.commands, 0);
   return {
@@ -127,10 +149,12 @@ export function interferenceOf(
  * controller's processes`; null otherwise.
  */
 export function commandingClients(
-  commanding: readonly CommandingClient[],
+  all: readonly CommandingClient[],
 ): string | null {
+  const refused = refusedOthers(all);
+  const commanding = all.filter((c) => c.commands > 0);
   if (commanding.length < 2 || interferenceOf(commanding) !== null) {
-    return null;
+    return refused;
   }
   const shown = commanding.slice(0, 5).map((c) =>
     `${c.client} (${plural(c.commands, "command")})`
@@ -145,5 +169,22 @@ export function commandingClients(
   const where = commanding.every((c) => c.from === "controller")
     ? "all from your controller's processes"
     : "where they came from is not known (the harness tells on Linux, for a controller it starts)";
-  return `clients that commanded the tank: ${shown.join(", ")}; ${where}`;
+  const line = `clients that commanded the tank: ${shown.join(", ")}; ${where}`;
+  return refused ? `${line}. ${refused}` : line;
+}
+
+/**
+ * The sentence on commands refused because they came from another program, null when there were none: `another
+ * program tried to command the tank: controller-2 (mosquitto_pub) sent 120 commands, all refused; the score is your
+ * controller's own`.
+ */
+export function refusedOthers(
+  commanding: readonly CommandingClient[],
+): string | null {
+  const clients = commanding.filter((c) => (c.refused ?? 0) > 0);
+  if (clients.length === 0) return null;
+  const total = clients.reduce((sum, c) => sum + (c.refused ?? 0), 0);
+  return `another program tried to command the tank: ${_names(clients)} sent ${
+    plural(total, "command")
+  }, all refused (only your controller's processes may command its tank); the score is your controller's own`;
 }

@@ -34,6 +34,7 @@ import {
   TopicRules,
 } from "./_hygiene_kpis.ts";
 import { measurementKpis } from "./_measurement_kpis.ts";
+import { isForeignRefusal } from "../store/mod.ts";
 import { type CommandingClient, CommandTally } from "./interference.ts";
 import { decodeTruth, spanSamples } from "./_truth.ts";
 import { estimateEnergyBudget } from "./energy_budget.ts";
@@ -308,7 +309,10 @@ export function computeKpis(input: KpiInput): RunKpis {
       const sample = decodeTruth(record.payload);
       if (sample !== undefined) truth.push(sample);
     } else if (record.kind === "rejected") {
-      rejected.add(record.topic, record.note);
+      // Another program's commands, refused: not the controller's protocol (interference.ts reports them).
+      if (!isForeignRefusal(record.note)) {
+        rejected.add(record.topic, record.note);
+      }
     } else if (record.kind === "connect" && isControllerClient(record.client)) {
       connected = true;
     } else if (record.kind === "publish" && isControllerClient(record.client)) {

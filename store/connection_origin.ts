@@ -11,6 +11,18 @@
 /** The topic of the note records that say where a connection came from. */
 export const ORIGIN_TOPIC = "$origin";
 
+/**
+ * The start of the reason recorded with a command refused because its connection is not the graded controller's (its
+ * origin says another process, and it did not give the run's credentials). Such refusals are not the student's doing:
+ * the grader reports them apart and leaves them out of the controller's protocol hygiene.
+ */
+export const FOREIGN_REFUSAL = "refused: not the graded controller's connection";
+
+/** Whether a rejected record's reason is a {@linkcode FOREIGN_REFUSAL}. */
+export function isForeignRefusal(note: string | undefined): boolean {
+  return note?.startsWith(FOREIGN_REFUSAL) ?? false;
+}
+
 /** Where a connection came from. */
 export type ConnectionOrigin =
   /** A process of the controller's process group (or a child of one). */

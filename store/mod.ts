@@ -22,6 +22,8 @@ export {
 } from "./run_record.ts";
 export {
   type ConnectionOrigin,
+  FOREIGN_REFUSAL,
+  isForeignRefusal,
   ORIGIN_TOPIC,
   originNote,
   parseOriginNote,

@@ -1,8 +1,10 @@
 /**
  * Interference, end to end: a student's controller graded while another process, started apart from it (as a process
- * left behind by another run would be), connects to the same broker and drives the heater. The grade is marked; the
- * score card, the JSON and the web report say so in words; a rescore of the stored records says the same; and a clean
- * run of the same controller is not marked.
+ * left behind by another run would be), connects to the same broker and drives the heater. Without the run's
+ * credentials its commands are refused and reported, and not held against the controller. With them (only the
+ * controller's own user can read them) they reach the tank and the grade is marked: the score card, the JSON and the
+ * web report say so in words; a rescore of the stored records says the same; a clean run of the same controller is
+ * not marked.
  *
  * @module
  */
@@ -14,15 +16,90 @@ import { ORIGIN_TOPIC } from "../store/mod.ts";
 import { startWeb } from "../web/mod.ts";
 import { hasCommand, ignoreWithout } from "./_peers.ts";
 import { eventually } from "./_processes.ts";
-import { withGrading } from "./_grading.ts";
+import { type Grading, withGrading } from "./_grading.ts";
 
 const CONTROLLER = "tests/fixtures/students/thermostat_mqttjs.ts";
 /** Lines the other process is given at most, one every few milliseconds while the run goes. */
 const MAX_COMMANDS = 3000;
 
+/** The password in the environment of the controller connected to the broker on `port`, read from /proc. */
+function runPassword(port: number): string | undefined {
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const env = Deno.readTextFileSync(`/proc/${entry.name}/environ`)
+        .split("\0");
+      if (!env.includes(`MQTT_PORT=${port}`)) continue;
+      const password = env.find((v) => v.startsWith("MQTT_PASSWORD="));
+      if (password) return password.slice("MQTT_PASSWORD=".length);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Grades the controller while another process (one `mosquitto_pub -l` connection, in the test's process group)
+ * sends heater commands every few milliseconds, with the run's credentials or without.
+ */
+async function drive(
+  grade: Grading["grade"],
+  broker: Grading["broker"],
+  withCredentials: boolean,
+): Promise<RunGrade> {
+  let controllerIn = false;
+  const onClient = (client: { id: string }) => {
+    if (client.id !== "left-behind") controllerIn = true;
+  };
+  broker.aedes.on("client", onClient);
+  let done = false;
+  const graded = grade(CONTROLLER, {
+    student: withCredentials ? "victim" : "refused",
+  }).finally(() => done = true);
+  await eventually(
+    () => done || controllerIn,
+    20_000,
+    "the controller to connect",
+  );
+  broker.aedes.off("client", onClient);
+  const login = withCredentials
+    ? ["-u", "controller", "-P", runPassword(broker.port) ?? "(not found)"]
+    : [];
+  const other = new Deno.Command("mosquitto_pub", {
+    args: [
+      ...["-h", "127.0.0.1", "-p", String(broker.port)],
+      ...login,
+      ...["-i", "left-behind", "-t", "fishtank/tank1/control/heater"],
+      "-l",
+    ],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const writer = other.stdin.getWriter();
+    const line = new TextEncoder().encode("on\n");
+    for (let i = 0; i < MAX_COMMANDS && !done; i++) {
+      await writer.write(line);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const result = await graded;
+    await writer.close().catch(() => {});
+    return result;
+  } finally {
+    try {
+      other.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await other.status;
+  }
+}
+
 Deno.test({
   name:
-    "a run in which another process commands the heater is marked interference on the card, in the JSON, on rescoring and on the web report; a clean run is not",
+    "another process's heater commands are refused and reported without the run's credentials; with them the run is marked interference on the card, in the JSON, on rescoring and on the web report; a clean run is not",
   ignore: Deno.build.os !== "linux" ||
     ignoreWithout(hasCommand("mosquitto_pub"), "mosquitto-clients"),
   async fn() {
@@ -39,52 +116,35 @@ Deno.test({
         /nterference/,
       );
 
-      // The other process: one connection, reading heater commands from its stdin, in the test's process group.
-      const other = new Deno.Command("mosquitto_pub", {
-        args: [
-          ...["-h", "127.0.0.1", "-p", String(broker.port)],
-          ...["-i", "left-behind", "-t", "fishtank/tank1/control/heater"],
-          "-l",
-        ],
-        stdin: "piped",
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      let marked: RunGrade;
-      try {
-        // Once the controller is connected (so the harness is watching its processes), drive the heater.
-        let controllerIn = false;
-        const onClient = (client: { id: string }) => {
-          if (client.id !== "left-behind") controllerIn = true;
-        };
-        broker.aedes.on("client", onClient);
-        let done = false;
-        const graded = grade(CONTROLLER, { student: "victim" }).finally(() =>
-          done = true
-        );
-        await eventually(
-          () => done || controllerIn,
-          20_000,
-          "the controller to connect",
-        );
-        broker.aedes.off("client", onClient);
-        const writer = other.stdin.getWriter();
-        const line = new TextEncoder().encode("on\n");
-        for (let i = 0; i < MAX_COMMANDS && !done; i++) {
-          await writer.write(line);
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        }
-        marked = await graded;
-        await writer.close().catch(() => {});
-      } finally {
-        try {
-          other.kill("SIGTERM");
-        } catch {
-          // already gone
-        }
-        await other.status;
-      }
+      // Another process, started apart from the controller, commands the heater: without the run's credentials
+      // (refused), then with them (read from the controller's environment, as only root or its own user can).
+      const refusedRun = await drive(grade, broker, false);
+      assert.equal(refusedRun.interference, null, "refused: nothing to mark");
+      assert.equal(refusedRun.outcome, "completed");
+      assert.equal(refusedRun.kpis.hygiene.rejected, 0, "not held against it");
+      assert.equal(refusedRun.score, clean.score, "the score of the run alone");
+      const tried = refusedRun.kpis.commanding.find((c) => c.from === "other");
+      assert.ok(tried !== undefined && (tried.refused ?? 0) > 0, "reported");
+      assert.equal(tried.commands, 0, "none reached the tank");
+      assert.equal(tried.process, "mosquitto_pub");
+      const refusedCard = renderScoreCard([refusedRun], { color: false });
+      assert.match(
+        refusedCard,
+        /another program tried to command the tank: controller-\d+ \(mosquitto_pub\) sent [\d,]+ commands?, all refused/,
+      );
+      assert.doesNotMatch(refusedCard, /nterference/);
+      assert.equal(
+        JSON.parse(toJson([refusedRun])).grades[0].interference,
+        null,
+      );
+      const refusedRescore = await gradeStoredRun(store, refusedRun.runId);
+      assert.deepEqual(
+        refusedRescore.kpis.commanding,
+        refusedRun.kpis.commanding,
+      );
+      assert.equal(refusedRescore.score, refusedRun.score);
 
+      const marked = await drive(grade, broker, true);
       const interference = marked.interference;
       assert.ok(interference !== null, "the grade is marked");
       assert.equal(marked.pass, false);

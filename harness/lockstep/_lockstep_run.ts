@@ -16,6 +16,7 @@ import { lastWords, startController } from "./_run_controller.ts";
 import {
   type ConnectionOrigin,
   emptyRunStats,
+  FOREIGN_REFUSAL,
   type MessageRecord,
   ORIGIN_TOPIC,
   originNote,
@@ -104,6 +105,16 @@ export class LockstepRun implements HarnessRun {
   #owners: ConnectionOwners | undefined;
   /** Where clients seen connecting before they joined the run came from (undefined: not known). */
   readonly #seen = new WeakMap<Client, ConnectionOrigin | undefined>();
+  /** Where each of the run's clients came from, when the harness could tell. */
+  readonly #origins = new WeakMap<Client, ConnectionOrigin>();
+  /**
+   * The run's broker credentials, given to its controller in `MQTT_USERNAME` and `MQTT_PASSWORD`: a connection that
+   * gives them may command the tank even where its process cannot be looked into.
+   */
+  readonly #credentials = {
+    username: "controller",
+    password: crypto.randomUUID(),
+  };
 
   constructor(harness: LockstepHarness, options: Resolved) {
     this.#harness = harness;
@@ -263,6 +274,7 @@ export class LockstepRun implements HarnessRun {
         tank: options.tank,
         root: options.root,
         sandbox: options.sandbox,
+        credentials: this.#credentials,
         ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       });
       this.#process = started.process;
@@ -570,6 +582,7 @@ export class LockstepRun implements HarnessRun {
       ? this.#seen.get(client)
       : this.#originOf(client);
     if (origin === undefined) return;
+    this.#origins.set(client, origin);
     this.#record({
       kind: "note",
       client: alias,
@@ -699,6 +712,25 @@ export class LockstepRun implements HarnessRun {
       return access.ok ? undefined : "drop";
     }
     const alias = this.#aliases.get(client) ?? client.id;
+    // A connection of another program (a process left by another run, a classmate's) may not command the tank, unless
+    // it gave the run's credentials. Refused before the flood count: it is not the controller's doing.
+    const origin = this.#origins.get(client);
+    if (
+      origin !== undefined && !origin.controller && access.ok &&
+      !this.#harness.gaveCredentials(client, this.#credentials)
+    ) {
+      this.#reject(
+        alias,
+        topic,
+        payload,
+        qos,
+        retain,
+        `${FOREIGN_REFUSAL} (${
+          origin.process ?? "a process of another user"
+        }): only the graded controller's processes, or a client with the run's credentials, may command its tank`,
+      );
+      return "drop";
+    }
     if (this.#outcome === "flooding") return new Error("flooding: cut off");
     this.#stepMessages++;
     if (this.#windowSum + this.#stepMessages > this.#options.floodLimit) {

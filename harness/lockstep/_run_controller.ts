@@ -21,6 +21,8 @@ export interface StartControllerOptions {
   root: string;
   /** Limits to change, or false to run the controller as given; undefined: confined with the default limits. */
   sandbox: Partial<SandboxLimits> | false | undefined;
+  /** The run's broker credentials, given as `MQTT_USERNAME` and `MQTT_PASSWORD`. */
+  credentials?: { username: string; password: string };
   onOutput?: (stream: "stdout" | "stderr", line: string) => void;
 }
 
@@ -46,6 +48,10 @@ export function startController(
     tank: options.tank,
     root: options.root,
   });
+  if (options.credentials) {
+    env.MQTT_USERNAME = options.credentials.username;
+    env.MQTT_PASSWORD = options.credentials.password;
+  }
   let run = command;
   let processEnv = env;
   let confined: string | undefined;

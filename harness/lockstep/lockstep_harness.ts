@@ -85,6 +85,17 @@ export class LockstepHarness {
   readonly #owner = new Map<Client, HarnessRun>();
   /** Clients of finished runs, still connected for a moment: what they publish is judged by their run's rules. */
   readonly #former = new WeakMap<Client, TankTopics>();
+  /** The user name and password each client gave when it connected. */
+  readonly #credentials = new WeakMap<Client, string>();
+
+  /** Whether `client` connected with these credentials. */
+  gaveCredentials(
+    client: Client,
+    credentials: { username: string; password: string },
+  ): boolean {
+    return this.#credentials.get(client) ===
+      `${credentials.username}\n${credentials.password}`;
+  }
 
   constructor(broker: EmbeddedBroker, bus: AedesBus) {
     this.broker = broker;
@@ -129,7 +140,10 @@ export class LockstepHarness {
         : undefined;
       callback(null, refused === undefined ? subscription : null);
     };
-    aedes.authenticate = (client, _username, _password, callback) => {
+    aedes.authenticate = (client, username, password, callback) => {
+      if (username !== undefined && password !== undefined) {
+        this.#credentials.set(client, `${username}\n${password.toString()}`);
+      }
       // A connected client's id cannot be taken over (aedes would disconnect the first one): another run's
       // controller, or the harness's own clients, keep theirs.
       const connected = (aedes as unknown as { clients: object }).clients;
