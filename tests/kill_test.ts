@@ -23,14 +23,55 @@ function grade(db: string, scenario: string): Child {
   ]);
 }
 
+/**
+ * Waits until the store at `db` holds `index + 1` runs and the newest has at least `records` committed records,
+ * looking every 50 ms for at most two minutes; fails with the grader's output if it ends first.
+ */
+async function committed(
+  db: string,
+  index: number,
+  records: number,
+  child: Child,
+): Promise<void> {
+  const deadline = performance.now() + 120_000;
+  let ended = false;
+  child.process.status.then(() => ended = true);
+  for (;;) {
+    assert.ok(
+      !ended,
+      `the grader ended before it was killed:\n${child.output}`,
+    );
+    assert.ok(
+      performance.now() < deadline,
+      `no run ${index + 1} with ${records} records in two minutes`,
+    );
+    try {
+      const store = await RunStore.open(db);
+      try {
+        const runs = await store.listRuns();
+        if (
+          runs.length === index + 1 &&
+          await store.countMessages(runs[0]!.runId) >= records
+        ) return;
+      } finally {
+        await store.close();
+      }
+    } catch {
+      // not created yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 Deno.test("a grading harness SIGKILLed mid-run loses nothing it committed; the next start marks it interrupted and grades on", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fishtank-kill-" });
   const db = join(dir, "runs.kv");
   try {
-    // Killed at growing delays into a three-day scenario: while starting, early, later.
-    for (const afterMs of [1_500, 3_000, 4_500]) {
+    // Killed at growing points of a three-day scenario, told by what the store holds (not by wall time, which a
+    // busy machine stretches): once the run has its first records, early in the day, later.
+    for (const [index, records] of [[0, 1], [1, 500], [2, 3_000]] as const) {
       const child = grade(db, "long-weekend");
-      await new Promise((resolve) => setTimeout(resolve, afterMs));
+      await committed(db, index, records, child);
       child.process.kill("SIGKILL");
       const status = await child.exit();
       assert.equal(status.signal, "SIGKILL", child.output);
