@@ -1,0 +1,373 @@
+/**
+ * Real MQTT clients behind one small interface, for the conformance suite (`tests/mqtt_conformance_test.ts`): the
+ * same check runs with MQTT.js (in process, over TCP or WebSocket) and with paho-mqtt 2 (a Python process driven by
+ * JSON lines, `tests/fixtures/conformance/paho_peer.py`), against any broker.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import net from "node:net";
+import mqtt from "mqtt";
+import { PAHO2_PYTHON } from "./_peers.ts";
+
+/** The clients a check can run with. */
+export type ClientKind = "mqtt.js" | "mqtt.js ws" | "paho 2";
+
+/** A broker under test: its name in the table and where to reach it (`wsUrl` null when it has no WebSocket). */
+export interface Target {
+  name: string;
+  url: string;
+  wsUrl: string | null;
+}
+
+/** The MQTT 5 PUBLISH properties the suite looks at. */
+export interface MessageProperties {
+  userProperties?: Record<string, string>;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: string;
+  messageExpiryInterval?: number;
+}
+
+/** One message a client received. */
+export interface Received {
+  topic: string;
+  payload: string;
+  qos: number;
+  retain: boolean;
+  properties: MessageProperties;
+}
+
+/** What a client sends in CONNECT. */
+export interface ConnectOptions {
+  /** 4 is MQTT 3.1.1, 5 is MQTT 5. */
+  version: 4 | 5;
+  clientId?: string;
+  /** Clean session (3.1.1) or clean start (5); default true. */
+  clean?: boolean;
+  /** MQTT 5 session expiry interval, seconds. */
+  sessionExpiry?: number;
+  will?: {
+    topic: string;
+    payload: string;
+    qos: 0 | 1 | 2;
+    retain?: boolean;
+    /** MQTT 5 will delay interval, seconds. */
+    delay?: number;
+  };
+}
+
+/** The broker's answer to CONNECT: reason code 0 is accepted (3.1.1 return codes as the client reports them). */
+export interface Connack {
+  reasonCode: number;
+  sessionPresent: boolean;
+}
+
+/** Subscription options (the MQTT 5 ones are ignored in 3.1.1). */
+export interface SubscribeOptions {
+  qos: 0 | 1 | 2;
+  noLocal?: boolean;
+  retainAsPublished?: boolean;
+  retainHandling?: 0 | 1 | 2;
+}
+
+/** What a client sends in PUBLISH. */
+export interface PublishOptions {
+  qos?: 0 | 1 | 2;
+  retain?: boolean;
+  properties?: MessageProperties;
+}
+
+/** One real client, one connection at a time; `received` keeps every message of every connection. */
+export interface Peer extends AsyncDisposable {
+  readonly kind: ClientKind;
+  readonly received: Received[];
+  connect(options: ConnectOptions): Promise<Connack>;
+  /** Resolves with the granted QoS / reason codes once the SUBACK is in. */
+  subscribe(filter: string, options: SubscribeOptions): Promise<number[]>;
+  /** Resolves once the publish is acknowledged (at once for QoS 0). */
+  publish(
+    topic: string,
+    payload: string,
+    options?: PublishOptions,
+  ): Promise<void>;
+  /** A normal DISCONNECT. */
+  disconnect(): Promise<void>;
+  /** Closes the socket without DISCONNECT (the will is due). */
+  drop(): Promise<void>;
+}
+
+/** Opens a client of `kind` on `target` (not yet connected). */
+export function openPeer(kind: ClientKind, target: Target): Promise<Peer> {
+  if (kind === "paho 2") return PahoPeer.open(target);
+  const url = kind === "mqtt.js ws" ? target.wsUrl : target.url;
+  if (url === null) {
+    throw new RangeError(`Broker "${target.name}" has no WebSocket listener`);
+  }
+  return Promise.resolve(new MqttJsPeer(kind, url));
+}
+
+class MqttJsPeer implements Peer {
+  readonly received: Received[] = [];
+  #client: mqtt.MqttClient | null = null;
+
+  constructor(readonly kind: ClientKind, readonly url: string) {}
+
+  connect(options: ConnectOptions): Promise<Connack> {
+    const will = options.will;
+    const clientOptions: mqtt.IClientOptions = {
+      protocolVersion: options.version,
+      clientId: options.clientId ?? `conf-${crypto.randomUUID().slice(0, 8)}`,
+      clean: options.clean ?? true,
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+      keepalive: 10,
+      ...(options.sessionExpiry !== undefined
+        ? { properties: { sessionExpiryInterval: options.sessionExpiry } }
+        : {}),
+      ...(will
+        ? {
+          will: {
+            topic: will.topic,
+            payload: Buffer.from(will.payload),
+            qos: will.qos,
+            retain: will.retain ?? false,
+            ...(will.delay !== undefined
+              ? { properties: { willDelayInterval: will.delay } }
+              : {}),
+          },
+        }
+        : {}),
+    };
+    // mqtt.connect() itself refuses an empty id without clean session; the broker's answer is what is checked.
+    const client = clientOptions.clientId === "" && !clientOptions.clean
+      ? new mqtt.MqttClient(() => {
+        const url = new URL(this.url);
+        return net.createConnection(Number(url.port), url.hostname);
+      }, clientOptions)
+      : mqtt.connect(this.url, clientOptions);
+    client.on("message", (topic, payload, packet) => {
+      const p = packet.properties ?? {};
+      const properties: MessageProperties = {};
+      if (p.userProperties) {
+        properties.userProperties = Object.fromEntries(
+          Object.entries(p.userProperties).map(([k, v]) => [k, String(v)]),
+        );
+      }
+      if (p.contentType !== undefined) properties.contentType = p.contentType;
+      if (p.responseTopic !== undefined) {
+        properties.responseTopic = p.responseTopic;
+      }
+      if (p.correlationData !== undefined) {
+        properties.correlationData = String(p.correlationData);
+      }
+      if (p.messageExpiryInterval !== undefined) {
+        properties.messageExpiryInterval = p.messageExpiryInterval;
+      }
+      this.received.push({
+        topic,
+        payload: String(payload),
+        qos: packet.qos,
+        retain: packet.retain,
+        properties,
+      });
+    });
+    return new Promise<Connack>((resolve) => {
+      let settled = false;
+      const done = (connack: Connack) => {
+        if (settled) return;
+        settled = true;
+        client.removeAllListeners("connect");
+        client.removeAllListeners("error");
+        client.on("error", () => {});
+        if (connack.reasonCode === 0) this.#client = client;
+        else client.end(true);
+        resolve(connack);
+      };
+      client.once("connect", (packet) =>
+        done({
+          reasonCode: packet.reasonCode ?? packet.returnCode ?? 0,
+          sessionPresent: packet.sessionPresent,
+        }));
+      client.once("error", (error: Error & { code?: number }) =>
+        done({
+          reasonCode: typeof error.code === "number" ? error.code : -1,
+          sessionPresent: false,
+        }));
+      client.once(
+        "close",
+        () => done({ reasonCode: -1, sessionPresent: false }),
+      );
+    });
+  }
+
+  async subscribe(filter: string, options: SubscribeOptions) {
+    const granted = await this.#connected().subscribeAsync(filter, {
+      qos: options.qos,
+      ...(options.noLocal !== undefined ? { nl: options.noLocal } : {}),
+      ...(options.retainAsPublished !== undefined
+        ? { rap: options.retainAsPublished }
+        : {}),
+      ...(options.retainHandling !== undefined
+        ? { rh: options.retainHandling }
+        : {}),
+    });
+    return granted.map((g) => g.qos);
+  }
+
+  async publish(topic: string, payload: string, options: PublishOptions = {}) {
+    const p = options.properties;
+    await this.#connected().publishAsync(topic, payload, {
+      qos: options.qos ?? 0,
+      retain: options.retain ?? false,
+      ...(p
+        ? {
+          properties: {
+            ...(p.userProperties ? { userProperties: p.userProperties } : {}),
+            ...(p.contentType ? { contentType: p.contentType } : {}),
+            ...(p.responseTopic ? { responseTopic: p.responseTopic } : {}),
+            ...(p.correlationData
+              ? { correlationData: Buffer.from(p.correlationData) }
+              : {}),
+            ...(p.messageExpiryInterval !== undefined
+              ? { messageExpiryInterval: p.messageExpiryInterval }
+              : {}),
+          },
+        }
+        : {}),
+    });
+  }
+
+  async disconnect() {
+    const client = this.#client;
+    this.#client = null;
+    await client?.endAsync();
+  }
+
+  drop() {
+    const client = this.#client;
+    this.#client = null;
+    if (client) {
+      client.stream.destroy();
+      client.end(true);
+    }
+    return Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.drop();
+  }
+
+  #connected(): mqtt.MqttClient {
+    if (!this.#client) throw new Error(`${this.kind} client is not connected`);
+    return this.#client;
+  }
+}
+
+type Reply = Record<string, unknown>;
+
+class PahoPeer implements Peer {
+  readonly kind = "paho 2" as const;
+  readonly received: Received[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #replies: ((reply: Reply) => void)[] = [];
+  readonly #reading: Promise<void>;
+
+  private constructor(target: Target) {
+    const url = new URL(target.url);
+    this.#child = new Deno.Command(PAHO2_PYTHON, {
+      args: [
+        new URL("./fixtures/conformance/paho_peer.py", import.meta.url)
+          .pathname,
+        url.hostname,
+        url.port,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#reading = this.#read();
+  }
+
+  static async open(target: Target): Promise<PahoPeer> {
+    const peer = new PahoPeer(target);
+    await peer.#next();
+    return peer;
+  }
+
+  async #read() {
+    let buffered = "";
+    for await (
+      const chunk of this.#child.stdout.pipeThrough(new TextDecoderStream())
+    ) {
+      buffered += chunk;
+      let newline;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = JSON.parse(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        if (line.message) this.received.push(line.message as Received);
+        else this.#replies.shift()?.(line.reply as Reply);
+      }
+    }
+  }
+
+  #next(): Promise<Reply> {
+    return new Promise((resolve) => this.#replies.push(resolve));
+  }
+
+  async #send(command: Reply): Promise<Reply> {
+    const reply = this.#next();
+    await this.#writer.write(
+      new TextEncoder().encode(JSON.stringify(command) + "\n"),
+    );
+    const answer = await reply;
+    if (typeof answer.error === "string" && command.op !== "connect") {
+      throw new Error(`paho 2 ${command.op}: ${answer.error}`);
+    }
+    return answer;
+  }
+
+  async connect(options: ConnectOptions): Promise<Connack> {
+    const reply = await this.#send({
+      op: "connect",
+      clientId: options.clientId ?? `conf-${crypto.randomUUID().slice(0, 8)}`,
+      ...options,
+    });
+    return {
+      reasonCode: reply.reasonCode as number,
+      sessionPresent: reply.sessionPresent as boolean,
+    };
+  }
+
+  async subscribe(filter: string, options: SubscribeOptions) {
+    const reply = await this.#send({ op: "subscribe", filter, ...options });
+    return reply.granted as number[];
+  }
+
+  async publish(topic: string, payload: string, options: PublishOptions = {}) {
+    await this.#send({ op: "publish", topic, payload, ...options });
+  }
+
+  async disconnect() {
+    await this.#send({ op: "disconnect" });
+  }
+
+  async drop() {
+    await this.#send({ op: "drop" });
+  }
+
+  async [Symbol.asyncDispose]() {
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), 5_000);
+    try {
+      await this.#send({ op: "quit" }).catch(() => {});
+      await this.#writer.close().catch(() => {});
+      await this.#child.status;
+      await this.#reading.catch(() => {});
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
