@@ -12,7 +12,11 @@ import mqtt from "mqtt";
 import { PAHO2_PYTHON } from "./_peers.ts";
 
 /** The clients a check can run with. */
-export type ClientKind = "mqtt.js" | "mqtt.js ws" | "paho 2";
+export type ClientKind =
+  | "mqtt.js"
+  | "mqtt.js ws"
+  | "paho 2"
+  | "mosquitto_sub/pub";
 
 /** A broker under test: its name in the table and where to reach it (`wsUrl` null when it has no WebSocket). */
 export interface Target {
@@ -101,6 +105,9 @@ export interface Peer extends AsyncDisposable {
 /** Opens a client of `kind` on `target` (not yet connected). */
 export function openPeer(kind: ClientKind, target: Target): Promise<Peer> {
   if (kind === "paho 2") return PahoPeer.open(target);
+  if (kind === "mosquitto_sub/pub") {
+    return Promise.resolve(new MosquittoClientsPeer(target));
+  }
   const url = kind === "mqtt.js ws" ? target.wsUrl : target.url;
   if (url === null) {
     throw new RangeError(`Broker "${target.name}" has no WebSocket listener`);
@@ -369,5 +376,137 @@ class PahoPeer implements Peer {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/**
+ * Debian's mosquitto_sub and mosquitto_pub: `connect` only keeps the options; each `subscribe` is a mosquitto_sub
+ * process (ready once it prints its SUBACK) and each `publish` a mosquitto_pub run, so the connection's own answers
+ * (CONNACK flags, sessions, wills) are out of its reach and only plain publish/subscribe checks use it.
+ */
+class MosquittoClientsPeer implements Peer {
+  readonly kind = "mosquitto_sub/pub" as const;
+  readonly received: Received[] = [];
+  readonly #host: string;
+  readonly #port: string;
+  #options: ConnectOptions = { version: 4 };
+  readonly #subs: Deno.ChildProcess[] = [];
+
+  constructor(target: Target) {
+    const url = new URL(target.url);
+    this.#host = url.hostname;
+    this.#port = url.port;
+  }
+
+  #common(): string[] {
+    return [
+      "-V",
+      this.#options.version === 5 ? "mqttv5" : "mqttv311",
+      "-h",
+      this.#host,
+      "-p",
+      this.#port,
+    ];
+  }
+
+  connect(options: ConnectOptions): Promise<Connack> {
+    this.#options = options;
+    return Promise.resolve({ reasonCode: 0, sessionPresent: false });
+  }
+
+  subscribe(filter: string, options: SubscribeOptions): Promise<number[]> {
+    // Line-buffered: mosquitto_sub flushes after a message but not after its debug lines (the SUBACK).
+    const child = new Deno.Command("stdbuf", {
+      args: [
+        "-oL",
+        "mosquitto_sub",
+        ...this.#common(),
+        "-d",
+        "-q",
+        String(options.qos),
+        "-t",
+        filter,
+        "-F",
+        "MSG\\t%t\\t%q\\t%r\\t%p",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.#subs.push(child);
+    return new Promise((resolve, reject) => {
+      (async () => {
+        let buffered = "";
+        for await (
+          const chunk of child.stdout.pipeThrough(new TextDecoderStream())
+        ) {
+          buffered += chunk;
+          let newline;
+          while ((newline = buffered.indexOf("\n")) >= 0) {
+            const line = buffered.slice(0, newline);
+            buffered = buffered.slice(newline + 1);
+            const granted = /^Subscribed \(mid: \d+\): (.*)$/.exec(line);
+            if (granted) resolve(granted[1]!.split(/[ ,]+/).map(Number));
+            if (line.startsWith("MSG\t")) {
+              const [, topic, qos, retain, ...payload] = line.split("\t");
+              this.received.push({
+                topic: topic!,
+                payload: payload.join("\t"),
+                qos: Number(qos),
+                retain: retain === "1",
+                properties: {},
+              });
+            }
+          }
+        }
+        reject(new Error(`mosquitto_sub ended before its SUBACK`));
+      })().catch(reject);
+    });
+  }
+
+  async publish(topic: string, payload: string, options: PublishOptions = {}) {
+    const args = [
+      ...this.#common(),
+      "-q",
+      String(options.qos ?? 0),
+      "-t",
+      topic,
+      ...(payload === "" ? ["-n"] : ["-m", payload]),
+      ...(options.retain ? ["-r"] : []),
+    ];
+    const child = new Deno.Command("mosquitto_pub", {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    try {
+      const output = await child.output();
+      if (!output.success) {
+        throw new Error(
+          `mosquitto_pub failed: ${new TextDecoder().decode(output.stderr)}`,
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async disconnect() {
+    for (const child of this.#subs.splice(0)) {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
+    }
+  }
+
+  drop() {
+    return this.disconnect();
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.disconnect();
   }
 }

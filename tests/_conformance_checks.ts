@@ -110,14 +110,14 @@ export const CHECKS: readonly Check[] = [
     id: "1",
     rule:
       "QoS 2 publish on a QoS 1 wildcard subscription arrives at QoS 1 [MQTT-3.8.4-6]",
-    clients: [...BOTH, "mqtt.js ws"],
+    clients: [...BOTH, "mqtt.js ws", "mosquitto_sub/pub"],
     run: (target, kind) => downgrade(target, kind, (p) => `${p}/+`),
   },
   {
     id: "2",
     rule:
       "QoS 2 publish on a QoS 1 exact subscription arrives at QoS 1 [MQTT-3.8.4-6]",
-    clients: BOTH,
+    clients: [...BOTH, "mosquitto_sub/pub"],
     run: (target, kind) => downgrade(target, kind, (p) => `${p}/a`),
   },
   {
@@ -344,7 +344,7 @@ export const CHECKS: readonly Check[] = [
     id: "8",
     rule:
       "a retained message reaches a new subscriber; an empty retained publish clears it",
-    clients: BOTH,
+    clients: [...BOTH, "mosquitto_sub/pub"],
     async run(target, kind) {
       await using stack = new AsyncDisposableStack();
       const [pub, first, second] = await peers(stack, target, kind, 3);

@@ -132,6 +132,9 @@ function document(rows: Row[]): string {
 }
 
 const havePaho2 = hasPaho2();
+const haveMosquittoClients = hasCommand("mosquitto_pub", ["--help"]) &&
+  hasCommand("mosquitto_sub", ["--help"]) &&
+  hasCommand("stdbuf", ["--version"]);
 
 Deno.test({
   name:
@@ -143,9 +146,20 @@ Deno.test({
     if (!havePaho2) {
       ignoreWithout(false, "paho-mqtt 2 (its rows are left out)");
     }
-    const kinds: ClientKind[] = havePaho2
-      ? ["mqtt.js", "paho 2", "mqtt.js ws"]
-      : ["mqtt.js", "mqtt.js ws"];
+    const kinds: ClientKind[] = [
+      "mqtt.js",
+      ...(havePaho2 ? ["paho 2" as const] : []),
+      "mqtt.js ws",
+      ...(haveMosquittoClients ? ["mosquitto_sub/pub" as const] : []),
+    ];
+    if (!haveMosquittoClients) {
+      ignoreWithout(false, "mosquitto-clients (their rows are left out)");
+      if (Deno.env.get("FISHTANK_REQUIRE_PEERS") === "1") {
+        throw new Error(
+          "mosquitto-clients are required (FISHTANK_REQUIRE_PEERS=1)",
+        );
+      }
+    }
     if (!havePaho2 && Deno.env.get("FISHTANK_REQUIRE_PEERS") === "1") {
       throw new Error("paho-mqtt 2 is required (FISHTANK_REQUIRE_PEERS=1)");
     }
@@ -174,7 +188,7 @@ Deno.test({
     }
     const markdown = document(rows);
     console.log(`\n${table(rows)}\n`);
-    if (havePaho2) {
+    if (havePaho2 && haveMosquittoClients) {
       const file = new URL("../docs/conformance.md", import.meta.url);
       await Deno.writeTextFile(file, markdown);
       // Formatted as `deno fmt` would, so that a run leaves `deno fmt --check` clean.
