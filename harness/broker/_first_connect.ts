@@ -11,7 +11,7 @@ import { frameFirstPacket, parseConnect } from "./_front_door.ts";
 
 /**
  * Watches `stream` until its first packet is complete; the function returned then gives the session expiry interval
- * its CONNECT carried, in milliseconds (undefined before, for MQTT 3.1/3.1.1, or without the property). Call it
+ * its CONNECT carried, in milliseconds (undefined before and for MQTT 3.1/3.1.1; 0 without the property). Call it
  * before the front door takes the stream, so that it has read the CONNECT by the time the front door lets it in.
  */
 export function firstConnect(
@@ -32,8 +32,8 @@ export function firstConnect(
     if (framed.status === "invalid") return;
     const parsed = parseConnect(head.subarray(0, framed.length));
     if (!("packet" in parsed) || parsed.packet.protocolVersion !== 5) return;
-    const seconds = parsed.packet.properties?.sessionExpiryInterval;
-    if (seconds !== undefined) expiry = seconds * 1000;
+    // Absent means 0 in MQTT 5: the session ends with the connection.
+    expiry = (parsed.packet.properties?.sessionExpiryInterval ?? 0) * 1000;
   }
   stream.on("data", onData);
   stream.on("close", stop);

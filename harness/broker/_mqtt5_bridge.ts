@@ -2,12 +2,20 @@
  * Stream wiring around {@linkcode Mqtt5Adapter}: an MQTT 5 client connection on one side, a byte stream speaking
  * MQTT 3.1.1 to aedes on the other.
  *
+ * Sessions map onto aedes's clean-session flag as (clean start, session expiry) → (clean session, what happens at
+ * disconnect): clean start goes through as the clean-session flag, so that aedes discards an existing session exactly
+ * when MQTT 5 does. (0, 0) resumes a stored session and ends it at disconnect: the broker's session bounds expire it
+ * after 0 ms. (1, > 0) must discard the old session yet keep the new one, which 3.1.1 cannot say: aedes gets clean
+ * session 1 for its CONNECT, and its client then reads as not clean, so that it keeps subscriptions and queues like any
+ * persistent one. A delayed will is held here (see `_delayed_wills.ts`).
+ *
  * @module
  */
 
 import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
 import { ByteDuplex } from "./_byte_duplex.ts";
+import { type DelayedWillClient, DelayedWills } from "./_delayed_wills.ts";
 import {
   Mqtt5Adapter,
   type Mqtt5AdapterOptions,
@@ -42,10 +50,22 @@ export function bridgeMqtt5(
   }
 
   let graceful = false;
+  /** The broker's delayed wills, once it accepted the client. */
+  let wills: DelayedWills | null = null;
   const broker = new _BrokerSide({
     read: () => client.isPaused() && client.resume(),
     write: (bytes, done) => {
       const drained = apply(adapter.fromBroker(bytes));
+      const aedesClient = _aedesClient(broker);
+      if (adapter.accepted && wills === null && aedesClient !== undefined) {
+        wills = DelayedWills.of(aedesClient.broker);
+        wills.connected(
+          broker,
+          aedesClient,
+          adapter.connect!.cleanStart,
+          adapter.connect!.delayedWill,
+        );
+      }
       if (drained) done();
       else client.once("drain", () => done());
     },
@@ -77,9 +97,29 @@ export function bridgeMqtt5(
     // After a DISCONNECT the broker side ends by itself once aedes has read it; destroying it earlier could discard
     // the DISCONNECT and make aedes publish the will.
     if (!graceful) broker.destroy();
+    if (wills !== null) wills.ended(broker, adapter.clientId!, graceful);
   });
   handle(broker);
+  const aedesClient = _aedesClient(broker);
+  if (aedesClient !== undefined) {
+    DelayedWills.of(aedesClient.broker).bridged(aedesClient);
+  }
+  const { cleanStart, sessionExpiry } = adapter.connect!;
+  if (cleanStart && sessionExpiry > 0 && aedesClient !== undefined) {
+    // aedes sets `clean` from the CONNECT (discarding the old session) and reads it afterwards to decide whether the
+    // session outlives the connection: from here on it must say "keep".
+    Object.defineProperty(aedesClient, "clean", {
+      get: () => false,
+      set: () => {},
+      configurable: true,
+    });
+  }
   apply(first);
+}
+
+/** The client aedes made for the stream it reads (aedes sets it as `conn.client` in `handle`). */
+function _aedesClient(broker: Duplex): DelayedWillClient | undefined {
+  return (broker as { client?: DelayedWillClient }).client;
 }
 
 /** Flushes, then closes: `end()` alone would leave a half-open socket if the peer never closes its side. */

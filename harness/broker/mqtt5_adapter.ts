@@ -4,10 +4,14 @@
  *
  * Client → broker packets are parsed as v5 and generated as v4; broker → client packets the other way. What v4 cannot
  * carry is dropped: properties (user properties, content type, response topic, correlation data, message expiry,
- * payload format, will delay, session expiry beyond "keep the session"), subscription options other than QoS (no
+ * payload format), subscription options other than QoS (no
  * local, retain as published, retain handling), subscription identifiers, reason strings, and reason codes on
  * acknowledgements. Topic aliases set by the client are resolved here; none are sent to the client. Shared
  * subscriptions and enhanced authentication (AUTH) are not available, and CONNACK says so.
+ *
+ * Clean start goes to the broker as the 3.1.1 clean-session flag, so that clean start 0 resumes a stored session;
+ * what the session expiry and the will delay ask for is left in {@linkcode Mqtt5Adapter.connect} for the bridge to
+ * apply (a will to publish after a delay is taken out of the 3.1.1 CONNECT).
  *
  * @module
  */
@@ -49,6 +53,29 @@ export interface Mqtt5Output {
   error: string | null;
 }
 
+/** What an MQTT 5 CONNECT asked for that the 3.1.1 CONNECT sent to the broker cannot say. */
+export interface Mqtt5Connect {
+  /** Clean start: any existing session is discarded (sent to the broker as a clean session). */
+  cleanStart: boolean;
+  /** Session expiry interval in seconds (0 when absent: the session ends with the connection). */
+  sessionExpiry: number;
+  /**
+   * The will, when it must wait: its delay in seconds (the will delay interval, or the session expiry if shorter) is
+   * above 0.
+   * It is not in the CONNECT sent to the broker. Null when there is no will or it goes out at once (then the broker
+   * has it).
+   */
+  delayedWill: { will: Mqtt5Will; delay: number } | null;
+}
+
+/** A will message as the broker publishes it. */
+export interface Mqtt5Will {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
 /** MQTT 3.1.1 CONNACK return codes 0..5 as MQTT 5 reason codes; aedes's own 6 (keepalive limit) → 0x80. */
 const _CONNACK_REASON = [0x00, 0x84, 0x85, 0x88, 0x86, 0x87];
 
@@ -78,6 +105,10 @@ class _Refusal extends Error {
 export class Mqtt5Adapter {
   /** The client id the broker sees (assigned here if the client sent none); null before CONNECT. */
   clientId: string | null = null;
+  /** What the CONNECT asked of its session and will; null before CONNECT. */
+  connect: Mqtt5Connect | null = null;
+  /** Whether the broker accepted the client (CONNACK with return code 0). */
+  accepted = false;
   readonly #options: Required<Mqtt5AdapterOptions>;
   readonly #fromClient = _parser(5);
   readonly #fromBroker = _parser(4);
@@ -240,9 +271,8 @@ export class Mqtt5Adapter {
       protocolId: "MQTT",
       protocolVersion: 4,
       clientId,
-      // A session that expires on disconnect (expiry 0, the default) is a 3.1.1 clean session.
-      clean: (packet.clean ?? true) ||
-        !((properties.sessionExpiryInterval ?? 0) > 0),
+      // Clean start 0 resumes a stored session whatever the expiry; the bridge ends one with expiry 0 at disconnect.
+      clean: packet.clean ?? true,
       keepalive: packet.keepalive ?? 0,
     };
     if (packet.username !== undefined) v4.username = packet.username;
@@ -251,9 +281,27 @@ export class Mqtt5Adapter {
       // MQTT 5 allows a password without a user name; 3.1.1 does not.
       v4.username ??= "";
     }
+    const sessionExpiry = properties.sessionExpiryInterval ?? 0;
+    this.connect = {
+      cleanStart: packet.clean ?? true,
+      sessionExpiry,
+      delayedWill: null,
+    };
     if (packet.will) {
       const { topic, payload, qos, retain } = packet.will;
-      v4.will = { topic, payload, qos: qos ?? 0, retain: retain ?? false };
+      const will: Mqtt5Will = {
+        topic,
+        payload: Buffer.from(payload),
+        qos: qos ?? 0,
+        retain: retain ?? false,
+      };
+      // The will goes out when its delay ends or the session does, whichever is first (3.1.3.2.2).
+      const delay = Math.min(
+        packet.will.properties?.willDelayInterval ?? 0,
+        sessionExpiry,
+      );
+      if (delay > 0) this.connect.delayedWill = { will, delay };
+      else v4.will = will;
     }
     out.toBroker.push(_generate(v4, 4));
   }
@@ -313,6 +361,7 @@ export class Mqtt5Adapter {
           }
         }
         this.#connackSent = true;
+        this.accepted = reasonCode === 0;
         return void out.toClient.push(_generate(connack, 5));
       }
       case "publish":

@@ -43,7 +43,7 @@ function onlyClient(out: Mqtt5Output, expected: Packet): void {
   assert.deepEqual(Buffer.concat(out.toClient), v5(expected));
 }
 
-Deno.test("CONNECT: properties dropped, will kept, clean start with session expiry 0 becomes a clean session", () => {
+Deno.test("CONNECT: properties dropped, clean start 0 stays 0 (resume), a will delayed past a session expiry of 0 goes to the broker", () => {
   const out = new Mqtt5Adapter().fromClient(v5({
     cmd: "connect",
     protocolVersion: 5,
@@ -66,7 +66,7 @@ Deno.test("CONNECT: properties dropped, will kept, clean start with session expi
     protocolId: "MQTT",
     protocolVersion: 4,
     clientId: "tank-1",
-    clean: true,
+    clean: false,
     keepalive: 30,
     username: "ana",
     password: Buffer.from("secret"),
@@ -89,6 +89,46 @@ Deno.test("CONNECT: session expiry > 0 without clean start keeps the session (cl
   }));
   const [connect] = parse(out.toBroker, 4);
   assert.equal(connect?.cmd === "connect" && connect.clean, false);
+});
+
+Deno.test("CONNECT: a will with a delay is kept from the broker and left for the bridge, with the delay cut to the session expiry", () => {
+  const adapter = new Mqtt5Adapter();
+  const out = adapter.fromClient(v5({
+    cmd: "connect",
+    protocolVersion: 5,
+    clientId: "tank-1",
+    clean: true,
+    properties: { sessionExpiryInterval: 5 },
+    will: {
+      topic: "tank/status",
+      payload: Buffer.from("offline"),
+      qos: 1,
+      retain: false,
+      properties: { willDelayInterval: 30 },
+    },
+  }));
+  const [connect] = parse(out.toBroker, 4);
+  assert.ok(connect?.cmd === "connect");
+  assert.equal(connect.will, undefined);
+  assert.equal(connect.clean, true);
+  assert.deepEqual(adapter.connect, {
+    cleanStart: true,
+    sessionExpiry: 5,
+    delayedWill: {
+      will: {
+        topic: "tank/status",
+        payload: Buffer.from("offline"),
+        qos: 1,
+        retain: false,
+      },
+      delay: 5,
+    },
+  });
+  assert.equal(adapter.accepted, false);
+  adapter.fromBroker(
+    v4({ cmd: "connack", returnCode: 0, sessionPresent: false }),
+  );
+  assert.equal(adapter.accepted, true);
 });
 
 Deno.test("CONNECT: a password without a user name gets an empty user name (3.1.1 needs one)", () => {
