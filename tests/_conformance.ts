@@ -7,7 +7,6 @@
  */
 
 import { Buffer } from "node:buffer";
-import net from "node:net";
 import mqtt from "mqtt";
 import { PAHO2_PYTHON } from "./_peers.ts";
 
@@ -147,13 +146,11 @@ class MqttJsPeer implements Peer {
         }
         : {}),
     };
-    // mqtt.connect() itself refuses an empty id without clean session; the broker's answer is what is checked.
-    const client = clientOptions.clientId === "" && !clientOptions.clean
-      ? new mqtt.MqttClient(() => {
-        const url = new URL(this.url);
-        return net.createConnection(Number(url.port), url.hostname);
-      }, clientOptions)
-      : mqtt.connect(this.url, clientOptions);
+    if (options.clientId === "" && options.clean === false) {
+      // MQTT.js (and mqtt-packet under it) will not send an empty id without clean session: the same CONNECT by hand.
+      return rawConnect(this.url, options.version);
+    }
+    const client = mqtt.connect(this.url, clientOptions);
     client.on("message", (topic, payload, packet) => {
       const p = packet.properties ?? {};
       const properties: MessageProperties = {};
@@ -270,6 +267,41 @@ class MqttJsPeer implements Peer {
     if (!this.#client) throw new Error(`${this.kind} client is not connected`);
     return this.#client;
   }
+}
+
+/**
+ * Sends a CONNECT with an empty client id and clean session (start) 0 on a raw TCP connection and returns the
+ * CONNACK's code, or -1 when the broker closes the connection (or says nothing for 5 s) instead.
+ */
+async function rawConnect(url: string, version: 4 | 5): Promise<Connack> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const timer = setTimeout(() => conn.close(), 5_000);
+  // Fixed header, "MQTT", level, flags 0 (no clean session), keepalive 10, (v5: no properties), empty client id.
+  const body = [0, 4, 77, 81, 84, 84, version, 0, 0, 10];
+  if (version === 5) body.push(0);
+  body.push(0, 0);
+  const read: number[] = [];
+  try {
+    await conn.write(new Uint8Array([0x10, body.length, ...body]));
+    const buffer = new Uint8Array(64);
+    while (read.length < 4) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      read.push(...buffer.subarray(0, n));
+    }
+  } catch {
+    /* closed: no CONNACK */
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed by the timer */ }
+  }
+  if (read.length < 4 || read[0] !== 0x20) {
+    return { reasonCode: -1, sessionPresent: false };
+  }
+  return { reasonCode: read[3]!, sessionPresent: (read[2]! & 1) === 1 };
 }
 
 type Reply = Record<string, unknown>;

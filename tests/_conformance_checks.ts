@@ -175,9 +175,16 @@ export const CHECKS: readonly Check[] = [
         clean: true,
       });
       if (clean.reasonCode === 0) await peer!.disconnect();
+      // A CONNACK refusing the id, not any failure: a connection closed without one (-1) does not count.
+      const refused = persistent.reasonCode === 2 ||
+        persistent.reasonCode === 0x85;
       return outcome(
-        persistent.reasonCode !== 0 && clean.reasonCode === 0,
-        `clean 0 → ${persistent.reasonCode}, clean 1 → ${clean.reasonCode}`,
+        refused && clean.reasonCode === 0,
+        `clean 0 → ${persistent.reasonCode}${
+          kind.startsWith("mqtt.js")
+            ? " (a raw CONNECT: MQTT.js will not send it)"
+            : ""
+        }, clean 1 → ${clean.reasonCode}`,
       );
     },
   },
