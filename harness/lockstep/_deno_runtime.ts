@@ -18,7 +18,7 @@ export interface SharedRuntime {
 /** Where shared runtimes go, one folder per Deno version. */
 const RUNTIME_ROOT = "/var/cache/fishtank";
 
-/** npm packages a controller file may import: those the examples use. */
+/** npm packages a controller file outside any project may import: those the examples use. */
 export const PROVIDED_PACKAGES: readonly string[] = ["mqtt"];
 
 /**
@@ -96,9 +96,10 @@ export function sharedRuntime(): SharedRuntime {
 }
 
 /**
- * Why `script` may not run, or undefined when it may: a link in its folder that leads outside it, or an import that
- * is not a file in its folder, a Node built-in or a provided package. Read as `uid` (so that the check itself reads
- * nothing the controller could not), with `runtime` and the configuration flags the run will use.
+ * Why `script` may not run, or undefined when it may: a link in its folder that leads outside it, an import written
+ * as an `npm:`, `jsr:` or remote specifier, or a file outside its folder (and outside the project it belongs to, whose
+ * import map may also give it npm packages: all in the cache, nothing is fetched). Read as `uid` (so that the check
+ * itself reads nothing the controller could not), with `runtime` and the configuration flags the run will use.
  */
 export function refusedImports(
   script: string,
@@ -106,7 +107,7 @@ export function refusedImports(
     uid: number;
     runtime: SharedRuntime;
     configFlags: readonly string[];
-    /** Folders besides the script's own that it may import from (the harness's preload). */
+    /** Folders besides the script's own that it may import from (its project's, the harness's preload). */
     allowed: readonly string[];
   },
 ): string | undefined {
@@ -141,7 +142,7 @@ export function refusedImports(
   if (!out.success) {
     const said = new TextDecoder().decode(out.stderr);
     // A module that cannot be found or read is the run's to report; an import of a kind never allowed is refused here.
-    const kind = /\b(npm|jsr|https?):[^\s"'`]*/.exec(said);
+    const kind = /\b(?:npm|jsr):[^\s"'`]+/.exec(said);
     return kind
       ? `imports ${
         kind[0]
@@ -151,19 +152,26 @@ export function refusedImports(
       : undefined;
   }
   const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: { specifier: string }[];
+    modules: {
+      specifier: string;
+      dependencies?: { specifier: string }[];
+    }[];
   };
   const inside = [folder, ...options.allowed].map((dir) => realOr(dir));
+  for (const module of graph.modules) {
+    // What the code wrote: a bare name its import map resolves (`mqtt`) is fine, a registry or a URL is not.
+    if (!module.specifier.startsWith("file://")) continue;
+    for (const { specifier } of module.dependencies ?? []) {
+      if (/^(npm|jsr|https?):/.test(specifier)) {
+        return `imports ${specifier}: a controller may import only files in its own folder, Node built-ins (node:…) and the packages of its project's import map (${
+          PROVIDED_PACKAGES.join(", ")
+        } for a file outside any project)`;
+      }
+    }
+  }
   for (const { specifier } of graph.modules) {
-    if (specifier.startsWith("node:")) continue;
-    if (specifier.startsWith("npm:")) {
-      const name = /^npm:\/?((?:@[^/]+\/)?[^@/]+)/.exec(specifier)?.[1];
-      if (name !== undefined && PROVIDED_PACKAGES.includes(name)) continue;
-      return `imports ${
-        specifier.replace(/^npm:\//, "npm:")
-      }: of npm packages a controller may import only ${
-        PROVIDED_PACKAGES.join(", ")
-      }`;
+    if (specifier.startsWith("node:") || specifier.startsWith("npm:")) {
+      continue;
     }
     if (specifier.startsWith("file://")) {
       const path = realOr(decodeURIComponent(new URL(specifier).pathname));

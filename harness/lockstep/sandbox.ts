@@ -100,17 +100,20 @@ export function providedImports(): string {
   return mqtt === undefined ? "none" : `mqtt (${mqtt})`;
 }
 
-/** Whether `folder` or a folder above it holds a Deno or npm project file, whose imports a controller there uses. */
-function hasProjectConfig(folder: string): boolean {
+/**
+ * The folder of the Deno or npm project file that `folder` is in (its own or one above), whose imports a controller
+ * there uses; undefined outside any project.
+ */
+function projectRoot(folder: string): string | undefined {
   for (let dir = folder;; dir = dirname(dir)) {
     for (const name of ["deno.json", "deno.jsonc", "package.json"]) {
       try {
-        if (Deno.statSync(join(dir, name)).isFile) return true;
+        if (Deno.statSync(join(dir, name)).isFile) return dir;
       } catch {
         // not here
       }
     }
-    if (dirname(dir) === dir) return false;
+    if (dirname(dir) === dir) return undefined;
   }
 }
 
@@ -258,7 +261,8 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
     // A file outside any Deno or npm project (a student's own folder or repository) runs with this project's
     // configuration, so that `import mqtt from "mqtt"` works wherever the file lives, at the version the examples
     // use and from the packages already installed (the lock file frozen: the harness never changes it).
-    const imports = hasProjectConfig(dirname(script))
+    const project = projectRoot(dirname(script));
+    const imports = project !== undefined
       ? []
       : [`--config=${PROJECT_CONFIG}`, "--frozen"];
     let deno = Deno.execPath();
@@ -272,7 +276,11 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
         uid: runUser.uid,
         runtime,
         configFlags: imports,
-        allowed: options.readable ?? [],
+        // A file in a project may import the project's own modules (the examples import the grader's).
+        allowed: [
+          ...(project !== undefined ? [project] : []),
+          ...(options.readable ?? []),
+        ],
       });
     }
     program = refused !== undefined
