@@ -151,7 +151,7 @@ Deno.test({
           );
           assert.equal(peek.result.outcome, "crashed");
           assert.match(peek.result.outcomeMessage, /PermissionError/);
-          assert.match(sandboxNote(peek.records), /runs as user nobody/);
+          assert.match(sandboxNote(peek.records), /runs as a user of its own/);
         }
       } finally {
         await Deno.remove(dir, { recursive: true });
