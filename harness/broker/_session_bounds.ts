@@ -54,7 +54,7 @@ interface _ClientRef {
 export interface SessionPersistence {
   outgoingEnqueue(sub: { clientId: string }, packet: _Packet): Promise<void>;
   outgoingEnqueueCombi(
-    subs: { clientId: string }[],
+    subs: { clientId: string; qos?: number }[],
     packet: _Packet,
   ): Promise<void>;
   outgoingUpdate(client: _ClientRef, packet: _Packet): Promise<void>;
@@ -114,10 +114,17 @@ export class SessionBounds {
       this.#enqueue(sub.clientId, _copy(packet));
       return Promise.resolve();
     };
-    // One copy for every session: a queue makes its own only when aedes numbers the packet for its client.
+    // One copy per QoS, shared by the sessions: a queue makes its own only when aedes numbers the packet for its
+    // client. A session gets the message at the QoS its subscription grants, never above the publish QoS, and once
+    // when several of its subscriptions match, at the highest they grant ([MQTT-3.8.4-6], [MQTT-3.3.5-1]): as online.
     persistence.outgoingEnqueueCombi = (subs, packet) => {
-      const shared = _copy(packet);
-      for (const sub of subs) this.#enqueue(sub.clientId, shared);
+      const copies: (_Packet | undefined)[] = [];
+      for (const sub of subs) {
+        const qos = Math.min(sub.qos ?? 2, packet.qos ?? 0);
+        // QoS 0 is not queued for an offline session (aedes sends it only to those online).
+        if (qos === 0) continue;
+        this.#enqueue(sub.clientId, copies[qos] ??= _copy(packet, qos));
+      }
       return Promise.resolve();
     };
     persistence.outgoingUpdate = (client, packet) =>
@@ -212,6 +219,15 @@ export class SessionBounds {
     const offline = session.offlineSince !== null;
     let queue = this.#queues.get(clientId);
     if (queue === undefined) this.#queues.set(clientId, queue = []);
+    const last = queue.at(-1);
+    if (
+      last !== undefined && last.brokerId === packet.brokerId &&
+      last.brokerCounter === packet.brokerCounter
+    ) {
+      // A second subscription of this session matched the message just queued: one copy, at the higher QoS.
+      if ((last.qos ?? 0) < (packet.qos ?? 0)) queue[queue.length - 1] = packet;
+      return;
+    }
     queue.push(packet);
     // Only an offline session is cut: an online client's queue is being delivered, and aedes fails a client whose
     // packet vanishes between enqueue and send.
@@ -237,7 +253,18 @@ export class SessionBounds {
       const queued = queue[i]!;
       if (queued.brokerId === packet.brokerId) {
         if (queued.brokerCounter === packet.brokerCounter) {
-          queue[i] = { ...queued, messageId: packet.messageId };
+          // Sent at QoS 0 (a subscription to the exact topic granted 0): nothing will acknowledge it, so it is done.
+          if (packet.cmd === "publish" && packet.qos === 0) {
+            queue.splice(i, 1);
+            if (queue.length === 0) this.#queues.delete(clientId);
+            return;
+          }
+          // Kept with the QoS it went out at (aedes may have lowered it to the subscription's), if it is sent again.
+          queue[i] = {
+            ...queued,
+            messageId: packet.messageId,
+            qos: packet.qos ?? queued.qos,
+          };
           return;
         }
         // Packet ids wrap at 65535: the broker counter tells packets with one id apart, so keep looking.
@@ -252,7 +279,9 @@ export class SessionBounds {
   /** aedes-persistence's `outgoingClearMessageId`: removes and returns the packet acknowledged. */
   #clear(clientId: string, packet: _Packet): _Packet | undefined {
     const queue = this.#queues.get(clientId);
-    if (queue === undefined) return undefined;
+    // aedes also calls this for a packet it never numbered (a second subscription of the client matched it and
+    // aedes sent it once): it must not take a queued packet that is not numbered yet either.
+    if (queue === undefined || packet.messageId === undefined) return undefined;
     const i = queue.findIndex((p) => p.messageId === packet.messageId);
     if (i < 0) return undefined;
     const [removed] = queue.splice(i, 1);
@@ -297,14 +326,14 @@ export class SessionBounds {
 }
 
 /** A copy of a packet as aedes-persistence stores it (aedes goes on using the original), sharing the payload. */
-function _copy(original: _Packet): _Packet {
+function _copy(original: _Packet, qos = original.qos ?? 0): _Packet {
   const packet: _Packet = {
     cmd: original.cmd || "publish",
     brokerId: original.brokerId,
     brokerCounter: original.brokerCounter ?? 0,
     topic: original.topic,
     payload: original.payload,
-    qos: original.qos ?? 0,
+    qos,
     retain: original.retain ?? false,
     dup: original.dup ?? false,
   };

@@ -12,6 +12,7 @@ import { Aedes, type Client } from "aedes";
 import { frontDoor } from "./_front_door.ts";
 import { guardPackets } from "./_packet_guard.ts";
 import { firstConnect } from "./_first_connect.ts";
+import { installMqttRules } from "./_mqtt_rules.ts";
 import {
   SessionBounds,
   type SessionPersistence,
@@ -200,6 +201,8 @@ export class EmbeddedBroker {
   static async start(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
     const resolved = withDefaults<Required<BrokerOptions>>(defaults, options);
     const aedes = await Aedes.createBroker();
+    // Before any hook of the broker's users: theirs are then set inside the rules, not over them.
+    installMqttRules(aedes);
     let broker: EmbeddedBroker | null = null;
     // No connection can arrive before `broker` is set: listen() resolves and the constructor runs in one task.
     const tcp = net.createServer((socket) =>

@@ -1,0 +1,139 @@
+/**
+ * MQTT rules aedes 1.2 does not keep by itself, kept by wrapping its hooks:
+ *
+ * - a message goes to a subscriber at the lower of its publish QoS and the subscription's granted QoS
+ *   [MQTT-3.8.4-6] (aedes looks the granted QoS up by exact topic only, so a QoS 2 publish reached a QoS 1 wildcard
+ *   subscription at QoS 2). With several matching subscriptions the client gets one copy at the highest QoS they
+ *   grant [MQTT-3.3.5-1], unless one of them is to the exact topic and grants less: aedes then lowers it to that
+ *   one's (never above the highest either way; mosquitto 2.0 sends MQTT 3.1.1 clients one copy at the QoS of the
+ *   first subscription in its tree, MQTT 5 clients one copy per subscription);
+ * - an MQTT 3.1.1 client with an empty client id must ask for a clean session: otherwise it gets CONNACK 2,
+ *   "identifier rejected" [MQTT-3.1.3-8] (aedes made up an id and kept a session nobody could resume).
+ *
+ * The hooks (`preConnect`, `authenticate`, `authorizeForward`) become accessors: whatever the broker's users set
+ * later (the lockstep harness, the live ACL) is kept and called inside the rule, so that a rule cannot be replaced by
+ * accident and those hooks see the packet as it will be sent.
+ *
+ * @module
+ */
+
+import type { Aedes, AuthenticateError, Client } from "aedes";
+import { topicMatches } from "./bus.ts";
+
+type _Hooks = Pick<Aedes, "preConnect" | "authenticate" | "authorizeForward">;
+type _Packet = Parameters<Aedes["authorizeForward"]>[1];
+
+/** What aedes keeps on a client, beyond its typings: its subscriptions and the functions that deliver to it. */
+interface _ClientInternals {
+  subscriptions: Record<string, { qos: number } | undefined>;
+  deliver0: (packet: _Packet, callback: () => void) => void;
+  deliverQoS: (packet: _Packet, callback: () => void) => void;
+}
+
+/**
+ * The highest QoS granted to `client` by a subscription matching `topic`, or -1 when none does. A shared
+ * subscription (`$share/group/filter`) matches by its filter.
+ */
+export function grantedQos(
+  subscriptions: Record<string, { qos: number } | undefined>,
+  topic: string,
+): number {
+  let granted = -1;
+  for (const [filter, subscription] of Object.entries(subscriptions)) {
+    if (subscription === undefined) continue;
+    const bare = filter.startsWith("$share/")
+      ? filter.split("/").slice(2).join("/")
+      : filter;
+    if (topicMatches(bare, topic)) {
+      granted = Math.max(granted, subscription.qos ?? 0);
+    }
+  }
+  return granted;
+}
+
+/** Installs the rules on `aedes`; call once, before the broker takes connections. */
+export function installMqttRules(aedes: Aedes): void {
+  /** Clients whose CONNECT had an empty id and no clean session. */
+  const emptyPersistentId = new WeakSet<Client>();
+
+  _compose(aedes, "preConnect", (inner) => (client, packet, callback) => {
+    if (packet.clientId === "" && packet.clean === false) {
+      emptyPersistentId.add(client);
+    }
+    _deliverAtGrantedQos(client);
+    inner(client, packet, callback);
+  });
+
+  _compose(
+    aedes,
+    "authenticate",
+    (inner) => (client, username, password, callback) => {
+      if (emptyPersistentId.has(client)) {
+        const error = Object.assign(
+          new Error(
+            "identifier rejected: a client with an empty client id must ask for a clean session [MQTT-3.1.3-8]",
+          ),
+          { returnCode: 2 as const },
+        );
+        return callback(error as AuthenticateError, false);
+      }
+      inner(client, username, password, callback);
+    },
+  );
+
+  _compose(aedes, "authorizeForward", (inner) => (client, packet) => {
+    if (!client || packet.qos === 0) return inner(client, packet);
+    const subscriptions = (client as unknown as _ClientInternals).subscriptions;
+    const granted = grantedQos(subscriptions, packet.topic);
+    if (granted < 0 || granted >= packet.qos) return inner(client, packet);
+    // A copy: aedes hands the same packet to every subscriber.
+    const copy = Object.assign(
+      Object.create(Object.getPrototypeOf(packet)),
+      packet,
+      { qos: granted },
+    ) as _Packet;
+    return inner(client, copy);
+  });
+}
+
+/**
+ * aedes picks a client's delivery function when it subscribes: `deliver0`, always QoS 0, for a QoS 0 subscription.
+ * A message matching that and a QoS 1 or 2 wildcard subscription of the same client went out once, by whichever aedes
+ * ran first, so at QoS 0 or 1 by chance; here `deliver0` hands a message that another subscription grants QoS 1 or 2
+ * to `deliverQoS`, which sends it at the QoS `authorizeForward` sets.
+ */
+function _deliverAtGrantedQos(client: Client): void {
+  const internals = client as unknown as _ClientInternals;
+  const deliver0 = internals.deliver0;
+  internals.deliver0 = (packet, callback) => {
+    if (
+      packet.qos > 0 && grantedQos(internals.subscriptions, packet.topic) > 0
+    ) {
+      // deliverQoS calls client.deliver0 (this) only for a QoS 0 packet, which goes straight on below.
+      return internals.deliverQoS(packet, callback);
+    }
+    deliver0(packet, callback);
+  };
+}
+
+/**
+ * Turns `aedes[name]` into an accessor: setting it stores the hook, reading it gives `rule(hook)`, the rule wrapped
+ * around the latest hook set.
+ */
+function _compose<K extends keyof _Hooks>(
+  aedes: Aedes,
+  name: K,
+  rule: (inner: _Hooks[K]) => _Hooks[K],
+): void {
+  let inner: _Hooks[K] = aedes[name];
+  let composed = rule(inner);
+  Object.defineProperty(aedes, name, {
+    configurable: true,
+    enumerable: true,
+    get: () => composed,
+    set: (hook: _Hooks[K]) => {
+      inner = hook;
+      composed = rule(hook);
+    },
+  });
+}
