@@ -36,6 +36,11 @@ export interface WebLoadResult {
   /** The 99th percentile and the largest of {@linkcode gapsMs}. */
   p99GapMs: number;
   maxGapMs: number;
+  /**
+   * The largest gap between readings in the warm-up before the burst (its first five seconds left out): what the
+   * machine's own load does to the period, with no request at all.
+   */
+  quietMaxGapMs: number;
   /** How far the readings' simulated time fell behind speed × wall time during the burst (simulated seconds). */
   worstLagSeconds: number;
   /** The simulation process's resident memory: before the burst and the most seen during it, MB. */
@@ -180,6 +185,13 @@ export async function webLoad(options: WebLoadOptions): Promise<WebLoadResult> {
     const during = readings.filter((r) =>
       r.at >= burstStart && r.at <= burstEnd + periodMs * 2
     );
+    const quiet = readings.filter((r) =>
+      r.at < burstStart && r.at >= burstStart - warmupMs + 5_000
+    );
+    const quietMaxGapMs = Math.max(
+      0,
+      ...quiet.slice(1).map((r, i) => r.at - quiet[i]!.at),
+    );
     const before = readings.filter((r) => r.at < burstStart).at(-1);
     const series = before ? [before, ...during] : during;
     const gapsMs = series.slice(1).map((r, i) => r.at - series[i]!.at)
@@ -198,6 +210,7 @@ export async function webLoad(options: WebLoadOptions): Promise<WebLoadResult> {
       gapsMs,
       p99GapMs: quantile(gapsMs, 0.99),
       maxGapMs: gapsMs.at(-1) ?? NaN,
+      quietMaxGapMs,
       worstLagSeconds,
       rssBeforeMb,
       peakRssMb,

@@ -22,11 +22,21 @@ Deno.test("deno task sim --web under 2,000 requests (100 at a time) at a running
   const said = `${JSON.stringify(figures)}\n${output.slice(-2000)}`;
   assert.ok(result.recordsBefore > 1000, `a run worth reading; ${said}`);
   assert.ok(result.gapsMs.length >= 3, `readings during the burst; ${said}`);
+  // Held to 1.5 periods, or, on a machine whose own load already stretches the period with no request at all, to
+  // that stretch plus half a period (measured in the same run, before the burst).
+  const allowed = Math.max(
+    1.5 * result.periodMs,
+    result.quietMaxGapMs + 0.5 * result.periodMs,
+  );
   assert.ok(
-    result.p99GapMs < 1.5 * result.periodMs,
-    `p99 gap between readings ${result.p99GapMs.toFixed(0)} ms, period ${
+    result.p99GapMs < allowed,
+    `p99 gap between readings ${result.p99GapMs.toFixed(0)} ms, allowed ${
+      allowed.toFixed(0)
+    } ms (period ${
       result.periodMs.toFixed(0)
-    } ms; ${said}`,
+    } ms, largest gap before the burst ${
+      result.quietMaxGapMs.toFixed(0)
+    } ms); ${said}`,
   );
   if (!Number.isNaN(result.peakRssMb)) {
     assert.ok(result.peakRssMb < 500, `peak RSS ${result.peakRssMb} MB`);
