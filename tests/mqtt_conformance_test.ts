@@ -23,18 +23,8 @@ import {
  * is lost on the way unless the bridge carries it itself.
  */
 const NOT_YET: Readonly<Record<string, string>> = {
-  "9":
-    "the MQTT 5 bridge translates PUBLISH to 3.1.1 for aedes, which has no properties: user properties, content type, response topic and correlation data are dropped",
-  "10a":
-    "no local is an MQTT 5 subscription option; aedes 1.2 (3.1.1) has no such option and the bridge does not filter a client's own messages",
-  "10b":
-    "retain as published is MQTT 5; aedes 1.2 clears RETAIN on live deliveries as 3.1.1 requires and the bridge does not restore it",
-  "10c":
-    "retain handling is MQTT 5; aedes 1.2 always sends retained messages on subscribe and the bridge does not hold them back",
   "11":
     "aedes 1.2 has no shared subscriptions: $share/g/t is an ordinary topic filter there",
-  "12":
-    "the message expiry interval is a PUBLISH property the bridge drops, so aedes queues the message without a deadline",
 };
 
 /** A check may take this long on one broker with one client before it counts as failed. */

@@ -7,7 +7,8 @@
  * when MQTT 5 does. (0, 0) resumes a stored session and ends it at disconnect: the broker's session bounds expire it
  * after 0 ms. (1, > 0) must discard the old session yet keep the new one, which 3.1.1 cannot say: aedes gets clean
  * session 1 for its CONNECT, and its client then reads as not clean, so that it keeps subscriptions and queues like any
- * persistent one. A delayed will is held here (see `_delayed_wills.ts`).
+ * persistent one. A delayed will is held here (see `_delayed_wills.ts`). PUBLISH properties travel beside aedes (see
+ * `_publish_properties.ts`).
  *
  * @module
  */
@@ -17,8 +18,14 @@ import type { Duplex } from "node:stream";
 import { ByteDuplex } from "./_byte_duplex.ts";
 import { type DelayedWillClient, DelayedWills } from "./_delayed_wills.ts";
 import {
+  propertiesAt,
+  publishMeta,
+  publishSent,
+} from "./_publish_properties.ts";
+import {
   Mqtt5Adapter,
   type Mqtt5AdapterOptions,
+  type Mqtt5DeliveryOptions,
   type Mqtt5Output,
 } from "./mqtt5_adapter.ts";
 
@@ -54,8 +61,12 @@ export function bridgeMqtt5(
   let wills: DelayedWills | null = null;
   const broker = new _BrokerSide({
     read: () => client.isPaused() && client.resume(),
-    write: (bytes, done) => {
-      const drained = apply(adapter.fromBroker(bytes));
+    write: (chunks, done) => {
+      let drained = true;
+      for (const chunk of chunks) {
+        drained = apply(adapter.fromBroker(chunk, _delivery(broker, chunk))) &&
+          drained;
+      }
       const aedesClient = _aedesClient(broker);
       if (adapter.accepted && wills === null && aedesClient !== undefined) {
         wills = DelayedWills.of(aedesClient.broker);
@@ -76,6 +87,9 @@ export function bridgeMqtt5(
   function apply(out: Mqtt5Output): boolean {
     let drained = true;
     for (const bytes of out.toClient) drained = client.write(bytes) && drained;
+    for (const { topic, properties } of out.published) {
+      publishSent(broker, topic, properties);
+    }
     for (const bytes of out.toBroker) {
       if (!broker.push(bytes)) client.pause();
     }
@@ -117,6 +131,22 @@ export function bridgeMqtt5(
   apply(first);
 }
 
+/**
+ * What the broker knows of the message whose payload `chunk` may be: `mqtt-packet` writes a PUBLISH's payload buffer
+ * as a chunk of its own, the very buffer the broker filed the publisher's properties under.
+ */
+function _delivery(broker: Duplex, chunk: Buffer): Mqtt5DeliveryOptions {
+  const meta = publishMeta(chunk);
+  if (meta === undefined) return {};
+  const properties = propertiesAt(meta, Date.now());
+  if (properties === null) return { expired: true };
+  return {
+    properties,
+    ownMessage: meta.publisher === broker,
+    publishedRetained: meta.retain,
+  };
+}
+
 /** The client aedes made for the stream it reads (aedes sets it as `conn.client` in `handle`). */
 function _aedesClient(broker: Duplex): DelayedWillClient | undefined {
   return (broker as { client?: DelayedWillClient }).client;
@@ -130,7 +160,8 @@ function _endClient(client: Duplex): void {
 
 interface _BrokerSideHooks {
   read(): void;
-  write(bytes: Buffer, done: () => void): void;
+  /** Chunks as aedes wrote them (not joined: a payload chunk is looked up by identity). */
+  write(chunks: Buffer[], done: () => void): void;
   destroy(): void;
 }
 
@@ -152,17 +183,14 @@ class _BrokerSide extends ByteDuplex {
     _encoding: string,
     callback: (error?: Error | null) => void,
   ): void {
-    this.#hooks.write(chunk, () => callback());
+    this.#hooks.write([chunk], () => callback());
   }
 
   override _writev(
     chunks: { chunk: Buffer }[],
     callback: (error?: Error | null) => void,
   ): void {
-    this.#hooks.write(
-      Buffer.concat(chunks.map((c) => c.chunk)),
-      () => callback(),
-    );
+    this.#hooks.write(chunks.map((c) => c.chunk), () => callback());
   }
 
   override _destroy(

@@ -8,9 +8,11 @@
  *   one's (never above the highest either way; mosquitto 2.0 sends MQTT 3.1.1 clients one copy at the QoS of the
  *   first subscription in its tree, MQTT 5 clients one copy per subscription);
  * - an MQTT 3.1.1 client with an empty client id must ask for a clean session: otherwise it gets CONNACK 2,
- *   "identifier rejected" [MQTT-3.1.3-8] (aedes made up an id and kept a session nobody could resume).
+ *   "identifier rejected" [MQTT-3.1.3-8] (aedes made up an id and kept a session nobody could resume);
+ * - the properties of a PUBLISH from an MQTT 5 client are kept for its subscribers (see `_publish_properties.ts`), and
+ *   a message past its expiry interval is not forwarded [MQTT-3.3.2-5].
  *
- * The hooks (`preConnect`, `authenticate`, `authorizeForward`) become accessors: whatever the broker's users set
+ * The hooks (`preConnect`, `authenticate`, `authorizePublish`, `authorizeForward`) become accessors: whatever the broker's users set
  * later (the lockstep harness, the live ACL) is kept and called inside the rule, so that a rule cannot be replaced by
  * accident and those hooks see the packet as it will be sent.
  *
@@ -19,8 +21,12 @@
 
 import type { Aedes, AuthenticateError, Client } from "aedes";
 import { topicMatches } from "./bus.ts";
+import { publishExpired, publishReceived } from "./_publish_properties.ts";
 
-type _Hooks = Pick<Aedes, "preConnect" | "authenticate" | "authorizeForward">;
+type _Hooks = Pick<
+  Aedes,
+  "preConnect" | "authenticate" | "authorizePublish" | "authorizeForward"
+>;
 type _Packet = Parameters<Aedes["authorizeForward"]>[1];
 
 /** What aedes keeps on a client, beyond its typings: its subscriptions and the functions that deliver to it. */
@@ -81,7 +87,14 @@ export function installMqttRules(aedes: Aedes): void {
     },
   );
 
+  _compose(aedes, "authorizePublish", (inner) => (client, packet, callback) => {
+    // Synchronous, in the order aedes read the packets, as the notes were taken.
+    publishReceived(client?.conn, packet, Date.now());
+    inner(client, packet, callback);
+  });
+
   _compose(aedes, "authorizeForward", (inner) => (client, packet) => {
+    if (publishExpired(packet.payload, Date.now())) return null;
     if (!client || packet.qos === 0) return inner(client, packet);
     const subscriptions = (client as unknown as _ClientInternals).subscriptions;
     const granted = grantedQos(subscriptions, packet.topic);

@@ -3,9 +3,12 @@
  * MQTT 5 clients. Pure and synchronous: bytes in, bytes out; the stream wiring lives in `_mqtt5_bridge.ts`.
  *
  * Client → broker packets are parsed as v5 and generated as v4; broker → client packets the other way. What v4 cannot
- * carry is dropped: properties (user properties, content type, response topic, correlation data, message expiry,
- * payload format), subscription options other than QoS (no
- * local, retain as published, retain handling), subscription identifiers, reason strings, and reason codes on
+ * carry is dropped, except PUBLISH properties: the properties of each PUBLISH from the client are listed in
+ * {@linkcode Mqtt5Output.published} and those of a PUBLISH to the client can be handed to
+ * {@linkcode Mqtt5Adapter.fromBroker}, for the bridge to carry beside aedes (see `_publish_properties.ts`). The
+ * subscription options no local, retain as published and retain handling are kept here, per connection, and applied
+ * to what the broker sends (not across a resumed session: aedes restores its subscriptions with 3.1.1 defaults). Also
+ * dropped: subscription identifiers, reason strings, and reason codes on
  * acknowledgements. Topic aliases set by the client are resolved here; none are sent to the client. Shared
  * subscriptions and enhanced authentication (AUTH) are not available, and CONNACK says so.
  *
@@ -25,6 +28,7 @@ import type {
   Packet,
 } from "mqtt-packet";
 import { withDefaults } from "../../lib/mod.ts";
+import { topicMatches } from "./bus.ts";
 
 /** Options for {@linkcode Mqtt5Adapter}. */
 export interface Mqtt5AdapterOptions {
@@ -51,6 +55,31 @@ export interface Mqtt5Output {
   close: "graceful" | "abort" | null;
   /** Why the adapter refused the client or closed its connection, for logs; null when all went well. */
   error: string | null;
+  /** Each PUBLISH in `toBroker`, in order, with the MQTT 5 properties its 3.1.1 form lost (null: none). */
+  published: { topic: string; properties: PublishProperties | null }[];
+}
+
+/** PUBLISH properties, as `mqtt-packet` reads and writes them. */
+export type PublishProperties = NonNullable<IPublishPacket["properties"]>;
+
+/** What the broker knows of a PUBLISH it sends, beyond its 3.1.1 bytes (see {@linkcode Mqtt5Adapter.fromBroker}). */
+export interface Mqtt5DeliveryOptions {
+  /** MQTT 5 properties for the PUBLISH completed by these bytes. */
+  properties?: PublishProperties;
+  /** The PUBLISH completed by these bytes has expired: it is acknowledged to the broker, not sent. */
+  expired?: boolean;
+  /** This client published it (for no local). */
+  ownMessage?: boolean;
+  /** It was published with RETAIN set (for retain as published; aedes clears the flag on live messages). */
+  publishedRetained?: boolean;
+}
+
+/** MQTT 5 options of one subscription, which 3.1.1 cannot send to the broker. */
+interface _SubscriptionOptions {
+  noLocal: boolean;
+  retainAsPublished: boolean;
+  /** Whether retained messages go out for the SUBSCRIBE that made or replaced it (retain handling 0, or 1 if new). */
+  sendRetained: boolean;
 }
 
 /** What an MQTT 5 CONNECT asked for that the 3.1.1 CONNECT sent to the broker cannot say. */
@@ -114,6 +143,8 @@ export class Mqtt5Adapter {
   readonly #fromBroker = _parser(4);
   readonly #aliases = new Map<number, string>();
   readonly #unsubscribeCounts = new Map<number, number>();
+  /** Topic filter → its MQTT 5 options; as many as the client's subscriptions on this connection. */
+  readonly #subscriptions = new Map<string, _SubscriptionOptions>();
   /** QoS 2 messages dropped as too large for the client: their PUBREL is answered here. */
   readonly #droppedQos2 = new Set<number>();
   #assignedId: string | null = null;
@@ -151,13 +182,22 @@ export class Mqtt5Adapter {
     return out;
   }
 
-  /** Translates bytes from the broker (MQTT 3.1.1, any chunking) into MQTT 5 bytes for the client. */
-  fromBroker(bytes: Uint8Array): Mqtt5Output {
+  /**
+   * Translates bytes from the broker (MQTT 3.1.1, any chunking) into MQTT 5 bytes for the client; `options` apply to
+   * the last PUBLISH these bytes complete (a payload, which `mqtt-packet` writes last and on its own).
+   */
+  fromBroker(
+    bytes: Uint8Array,
+    options: Mqtt5DeliveryOptions = {},
+  ): Mqtt5Output {
     const out = _output();
     if (this.#closed) return out;
     const { packets, error } = this.#fromBroker.parse(bytes);
+    const last = packets.findLastIndex((p) => p.cmd === "publish");
     try {
-      for (const packet of packets) this.#brokerPacket(packet, out);
+      for (const [i, packet] of packets.entries()) {
+        this.#brokerPacket(packet, out, i === last ? options : {});
+      }
       if (error) {
         throw new Error(
           `malformed MQTT 3.1.1 packet from the broker: ${error.message}`,
@@ -179,10 +219,24 @@ export class Mqtt5Adapter {
     switch (packet.cmd) {
       case "connect":
         return this.#connect(packet, out);
-      case "publish":
-        return void out.toBroker.push(_generate(this.#publish(packet), 4));
+      case "publish": {
+        const v4 = this.#publish(packet);
+        out.published.push({
+          topic: v4.topic,
+          properties: packet.properties ?? null,
+        });
+        return void out.toBroker.push(_generate(v4, 4));
+      }
       case "subscribe": {
-        // nl, rap and rh have no 3.1.1 encoding; the broker applies the 3.1.1 defaults.
+        // nl, rap and rh have no 3.1.1 encoding: kept here and applied to what the broker sends.
+        for (const { topic, nl, rap, rh } of packet.subscriptions) {
+          const isNew = !this.#subscriptions.has(topic);
+          this.#subscriptions.set(topic, {
+            noLocal: nl ?? false,
+            retainAsPublished: rap ?? false,
+            sendRetained: (rh ?? 0) === 0 || (rh === 1 && isNew),
+          });
+        }
         const subscriptions = packet.subscriptions.map(({ topic, qos }) => ({
           topic,
           qos,
@@ -196,6 +250,9 @@ export class Mqtt5Adapter {
         );
       }
       case "unsubscribe":
+        for (const topic of packet.unsubscriptions) {
+          this.#subscriptions.delete(topic);
+        }
         this.#unsubscribeCounts.set(
           packet.messageId!,
           packet.unsubscriptions.length,
@@ -338,7 +395,11 @@ export class Mqtt5Adapter {
     return v4;
   }
 
-  #brokerPacket(packet: Packet, out: Mqtt5Output): void {
+  #brokerPacket(
+    packet: Packet,
+    out: Mqtt5Output,
+    options: Mqtt5DeliveryOptions,
+  ): void {
     switch (packet.cmd) {
       case "connack": {
         const reasonCode = _CONNACK_REASON[packet.returnCode ?? 0] ?? 0x80;
@@ -365,7 +426,7 @@ export class Mqtt5Adapter {
         return void out.toClient.push(_generate(connack, 5));
       }
       case "publish":
-        return this.#deliver(packet, out);
+        return this.#deliver(packet, out, options);
       case "puback":
       case "pubrec":
       case "pubcomp":
@@ -418,8 +479,16 @@ export class Mqtt5Adapter {
     }
   }
 
-  /** A PUBLISH larger than the client accepts is dropped (MQTT-3.1.2-25) and acknowledged to the broker here. */
-  #deliver(packet: IPublishPacket, out: Mqtt5Output): void {
+  /**
+   * A PUBLISH larger than the client accepts is dropped (MQTT-3.1.2-25) and acknowledged to the broker here, and so
+   * is one that expired, the client's own under no local, and a retained one its subscription's retain handling
+   * holds back.
+   */
+  #deliver(
+    packet: IPublishPacket,
+    out: Mqtt5Output,
+    options: Mqtt5DeliveryOptions,
+  ): void {
     const v5: IPublishPacket = {
       cmd: "publish",
       topic: packet.topic,
@@ -429,8 +498,26 @@ export class Mqtt5Adapter {
       dup: packet.dup,
     };
     if (packet.qos > 0) v5.messageId = packet.messageId!;
-    const bytes = _generate(v5, 5);
-    if (bytes.length <= this.#maximumPacketSize) {
+    if (options.properties && Object.keys(options.properties).length > 0) {
+      v5.properties = options.properties;
+    }
+    const matching = [...this.#subscriptions].filter(([filter]) =>
+      topicMatches(filter, packet.topic)
+    ).map(([, o]) => o);
+    // aedes clears RETAIN on live messages: one with RETAIN set comes from the retained store, sent on SUBSCRIBE.
+    const unwanted = options.expired ||
+      (options.ownMessage && matching.length > 0 &&
+        matching.every((o) => o.noLocal)) ||
+      (packet.retain && matching.length > 0 &&
+        matching.every((o) => !o.sendRetained));
+    if (
+      !packet.retain && options.publishedRetained &&
+      matching.some((o) => o.retainAsPublished)
+    ) {
+      v5.retain = true;
+    }
+    const bytes = unwanted ? null : _generate(v5, 5);
+    if (bytes !== null && bytes.length <= this.#maximumPacketSize) {
       return void out.toClient.push(bytes);
     }
     if (packet.qos === 1) {
@@ -459,7 +546,13 @@ export class Mqtt5Adapter {
 }
 
 function _output(): Mqtt5Output {
-  return { toBroker: [], toClient: [], close: null, error: null };
+  return {
+    toBroker: [],
+    toClient: [],
+    close: null,
+    error: null,
+    published: [],
+  };
 }
 
 /** An mqtt-packet parser whose events are collected per call. */
