@@ -10,9 +10,10 @@
  * - an MQTT 3.1.1 client with an empty client id must ask for a clean session: otherwise it gets CONNACK 2,
  *   "identifier rejected" [MQTT-3.1.3-8] (aedes made up an id and kept a session nobody could resume);
  * - the properties of a PUBLISH from an MQTT 5 client are kept for its subscribers (see `_publish_properties.ts`), and
- *   a message past its expiry interval is not forwarded [MQTT-3.3.2-5].
+ *   a message past its expiry interval is not forwarded [MQTT-3.3.2-5];
+ * - shared subscriptions, `$share/g/t` (see `_shared_subscriptions.ts`).
  *
- * The hooks (`preConnect`, `authenticate`, `authorizePublish`, `authorizeForward`) become accessors: whatever the broker's users set
+ * The hooks (`preConnect`, `authenticate`, `authorizePublish`, `authorizeSubscribe`, `authorizeForward`) become accessors: whatever the broker's users set
  * later (the lockstep harness, the live ACL) is kept and called inside the rule, so that a rule cannot be replaced by
  * accident and those hooks see the packet as it will be sent.
  *
@@ -22,10 +23,15 @@
 import type { Aedes, AuthenticateError, Client } from "aedes";
 import { topicMatches } from "./bus.ts";
 import { publishExpired, publishReceived } from "./_publish_properties.ts";
+import { SharedSubscriptions } from "./_shared_subscriptions.ts";
 
 type _Hooks = Pick<
   Aedes,
-  "preConnect" | "authenticate" | "authorizePublish" | "authorizeForward"
+  | "preConnect"
+  | "authenticate"
+  | "authorizePublish"
+  | "authorizeSubscribe"
+  | "authorizeForward"
 >;
 type _Packet = Parameters<Aedes["authorizeForward"]>[1];
 
@@ -93,8 +99,16 @@ export function installMqttRules(aedes: Aedes): void {
     inner(client, packet, callback);
   });
 
+  const shared = new SharedSubscriptions(aedes);
+  _compose(
+    aedes,
+    "authorizeSubscribe",
+    (inner) => shared.authorizeSubscribe(inner),
+  );
+
   _compose(aedes, "authorizeForward", (inner) => (client, packet) => {
     if (publishExpired(packet.payload, Date.now())) return null;
+    if (client && !shared.forward(client, packet)) return null;
     if (!client || packet.qos === 0) return inner(client, packet);
     const subscriptions = (client as unknown as _ClientInternals).subscriptions;
     const granted = grantedQos(subscriptions, packet.topic);

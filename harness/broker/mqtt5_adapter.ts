@@ -412,7 +412,7 @@ export class Mqtt5Adapter {
           connack.properties = {
             topicAliasMaximum: this.#options.topicAliasMaximum,
             subscriptionIdentifiersAvailable: false,
-            sharedSubscriptionAvailable: false,
+            sharedSubscriptionAvailable: true,
           };
           if (this.#options.topicAliasMaximum === 0) {
             delete connack.properties.topicAliasMaximum;

@@ -164,7 +164,7 @@ Deno.test("CONNECT with an empty client id: one is assigned and announced in CON
     properties: {
       topicAliasMaximum: 100,
       subscriptionIdentifiersAvailable: false,
-      sharedSubscriptionAvailable: false,
+      sharedSubscriptionAvailable: true,
       assignedClientIdentifier: connect.clientId,
     },
   });
