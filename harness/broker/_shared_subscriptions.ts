@@ -71,6 +71,8 @@ const _MAX_UNKEYED = 1024;
 export class SharedSubscriptions {
   /** `$share/g/t` → its members: MQTT 5 identifies a shared subscription by its group and filter together. */
   readonly #groups = new Map<string, _Group>();
+  /** Client → the shared subscriptions it joined: most clients join none and are let through at once. */
+  readonly #joined = new WeakMap<Client, Set<string>>();
   readonly #byPayload = new WeakMap<object, _Choices>();
   readonly #unkeyed = new Map<string, _Choices>();
   /** Delivery functions aedes gave for a `$share` filter → the one in the topic tree. */
@@ -124,6 +126,7 @@ export class SharedSubscriptions {
 
   /** Whether `packet` may go to `client` as far as shared subscriptions go. */
   forward(client: Client, packet: _Packet): boolean {
+    if (!this.#joined.has(client)) return true;
     const subscriptions = (client as unknown as _ClientInternals).subscriptions;
     /** The client's shared subscriptions (full names) matching the topic. */
     const shares: string[] = [];
@@ -171,9 +174,15 @@ export class SharedSubscriptions {
       this.#groups.set(share, entry = { members: new Set(), next: 0 });
     }
     entry.members.add(client);
+    let joined = this.#joined.get(client);
+    if (joined === undefined) this.#joined.set(client, joined = new Set());
+    joined.add(share);
   }
 
   #leave(client: Client, share: string): void {
+    const joined = this.#joined.get(client);
+    joined?.delete(share);
+    if (joined?.size === 0) this.#joined.delete(client);
     const entry = this.#groups.get(share);
     if (entry === undefined) return;
     entry.members.delete(client);
@@ -181,7 +190,9 @@ export class SharedSubscriptions {
   }
 
   #leaveAll(client: Client): void {
-    for (const share of [...this.#groups.keys()]) this.#leave(client, share);
+    for (const share of [...this.#joined.get(client) ?? []]) {
+      this.#leave(client, share);
+    }
   }
 
   /** The next connected member of the shared subscription `share` (that has it by now), round robin; null when none. */

@@ -6,6 +6,7 @@
  */
 
 export { PacketGuard } from "./_packet_guard.ts";
+export { parseShare, type ShareName } from "./_shared_subscriptions.ts";
 export {
   type AclBroker,
   controllerPublish,
