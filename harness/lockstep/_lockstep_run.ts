@@ -8,6 +8,7 @@ import type { TankTopics } from "../../protocol/mod.ts";
 import {
   controllerPublish,
   controllerSubscribe,
+  parseShare,
   topicMatches,
 } from "../broker/mod.ts";
 import type { Client } from "aedes";
@@ -623,9 +624,11 @@ export class LockstepRun implements HarnessRun {
       store,
       (topic) => effectiveQos(client, topic, 1) >= 1,
     );
+    // A shared subscription ($share/group/filter) reads what its filter matches.
+    const reads = parseShare(filter)?.filter ?? filter;
     if (
-      topicMatches(filter, this.#tank.topics.sensorsAll) ||
-      topicMatches(filter, this.#tank.topics.sensor("temperature"))
+      topicMatches(reads, this.#tank.topics.sensorsAll) ||
+      topicMatches(reads, this.#tank.topics.sensor("temperature"))
     ) {
       this.#subscribed = true;
       this.#wake?.();
