@@ -16,7 +16,8 @@ export const ORIGIN_TOPIC = "$origin";
  * origin says another process, and it did not give the run's credentials). Such refusals are not the student's doing:
  * the grader reports them apart and leaves them out of the controller's protocol hygiene.
  */
-export const FOREIGN_REFUSAL = "refused: not the graded controller's connection";
+export const FOREIGN_REFUSAL =
+  "refused: not the graded controller's connection";
 
 /** Whether a rejected record's reason is a {@linkcode FOREIGN_REFUSAL}. */
 export function isForeignRefusal(note: string | undefined): boolean {
