@@ -9,6 +9,8 @@
 import { waitFor } from "../lib/testing.ts";
 import {
   type ClientKind,
+  type Connack,
+  type ConnectOptions,
   openPeer,
   type Peer,
   type Received,
@@ -63,6 +65,39 @@ async function connected(peer: Peer, ...args: Parameters<Peer["connect"]>) {
     throw new Error(`CONNECT refused with ${connack.reasonCode}`);
   }
   return connack;
+}
+
+/**
+ * The offline-session round trip: `sub` subscribes at QoS 1 (connected with `away`) and leaves, `pub` publishes
+ * `messages` at `qos`, and `sub` comes back (with `back`). Gives the CONNACK of its return and whether every message
+ * arrived (waited for, bounded).
+ */
+async function queuedWhileAway(
+  sub: Peer,
+  pub: Peer,
+  options: {
+    topic: string;
+    away: ConnectOptions;
+    back: ConnectOptions;
+    messages: readonly string[];
+    qos: 1 | 2;
+  },
+): Promise<{ connack: Connack; arrived: boolean }> {
+  await connected(sub, options.away);
+  await sub.subscribe(options.topic, { qos: 1 });
+  await sub.disconnect();
+  await connected(pub, { version: options.away.version });
+  for (const m of options.messages) {
+    await pub.publish(options.topic, m, { qos: options.qos });
+  }
+  await pub.disconnect();
+  const connack = await connected(sub, options.back);
+  const arrived = await waitFor(
+    "the queued messages",
+    () => sub.received.length >= options.messages.length,
+  ).then(() => true, () => false);
+  await sub.disconnect();
+  return { connack, arrived };
 }
 
 const summary = (messages: Received[]) =>
@@ -130,21 +165,14 @@ export const CHECKS: readonly Check[] = [
       const [sub, pub] = await peers(stack, target, kind, 2);
       const prefix = fresh("queue");
       const clientId = idOf(prefix, "sub");
-      await connected(sub!, { version: 4, clientId, clean: false });
-      await sub!.subscribe(`${prefix}/t`, { qos: 1 });
-      await sub!.disconnect();
-      await connected(pub!, { version: 4 });
-      for (const m of ["m1", "m2", "m3"]) {
-        await pub!.publish(`${prefix}/t`, m, { qos: 2 });
-      }
-      await pub!.disconnect();
-      const connack = await connected(sub!, {
-        version: 4,
-        clientId,
-        clean: false,
+      const persistent = { version: 4, clientId, clean: false } as const;
+      const { connack } = await queuedWhileAway(sub!, pub!, {
+        topic: `${prefix}/t`,
+        away: persistent,
+        back: persistent,
+        messages: ["m1", "m2", "m3"],
+        qos: 2,
       });
-      await waitFor("three queued messages", () => sub!.received.length >= 3);
-      await sub!.disconnect();
       // Leave no session behind.
       await connected(sub!, { version: 4, clientId, clean: true });
       await sub!.disconnect();
@@ -198,28 +226,13 @@ export const CHECKS: readonly Check[] = [
       const [sub, pub] = await peers(stack, target, kind, 2);
       const prefix = fresh("resume");
       const clientId = idOf(prefix, "sub");
-      await connected(sub!, {
-        version: 5,
-        clientId,
-        clean: true,
-        sessionExpiry: 60,
+      const { connack, arrived } = await queuedWhileAway(sub!, pub!, {
+        topic: `${prefix}/t`,
+        away: { version: 5, clientId, clean: true, sessionExpiry: 60 },
+        back: { version: 5, clientId, clean: false, sessionExpiry: 0 },
+        messages: ["queued"],
+        qos: 1,
       });
-      await sub!.subscribe(`${prefix}/t`, { qos: 1 });
-      await sub!.disconnect();
-      await connected(pub!, { version: 5 });
-      await pub!.publish(`${prefix}/t`, "queued", { qos: 1 });
-      await pub!.disconnect();
-      const connack = await connected(sub!, {
-        version: 5,
-        clientId,
-        clean: false,
-        sessionExpiry: 0,
-      });
-      const arrived = await waitFor(
-        "the queued message",
-        () => sub!.received.length >= 1,
-      ).then(() => true, () => false);
-      await sub!.disconnect();
       return outcome(
         connack.sessionPresent && arrived,
         `session present ${connack.sessionPresent}; queued message ${
@@ -238,28 +251,13 @@ export const CHECKS: readonly Check[] = [
       const [sub, pub] = await peers(stack, target, kind, 2);
       const prefix = fresh("keep");
       const clientId = idOf(prefix, "sub");
-      await connected(sub!, {
-        version: 5,
-        clientId,
-        clean: true,
-        sessionExpiry: 60,
+      const { connack, arrived } = await queuedWhileAway(sub!, pub!, {
+        topic: `${prefix}/t`,
+        away: { version: 5, clientId, clean: true, sessionExpiry: 60 },
+        back: { version: 5, clientId, clean: false, sessionExpiry: 60 },
+        messages: ["kept"],
+        qos: 1,
       });
-      await sub!.subscribe(`${prefix}/t`, { qos: 1 });
-      await sub!.disconnect();
-      await connected(pub!, { version: 5 });
-      await pub!.publish(`${prefix}/t`, "kept", { qos: 1 });
-      await pub!.disconnect();
-      const connack = await connected(sub!, {
-        version: 5,
-        clientId,
-        clean: false,
-        sessionExpiry: 60,
-      });
-      const arrived = await waitFor(
-        "the queued message",
-        () => sub!.received.length >= 1,
-      ).then(() => true, () => false);
-      await sub!.disconnect();
       await connected(sub!, {
         version: 5,
         clientId,
