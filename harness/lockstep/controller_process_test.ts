@@ -881,6 +881,12 @@ Deno.test({
               subscribedTo(subscriptions, 0),
               STARTUP_MS,
             );
+            // Printed once connected: it may come through the pipe after the subscription reached the broker.
+            await waitFor(
+              `its TCP_NODELAY line; ${log()}`,
+              () => /TCP_NODELAY=\d/.test(controller.output().stdout),
+              STARTUP_MS,
+            );
             assert.match(
               controller.output().stdout,
               new RegExp(`TCP_NODELAY=${fastSockets ? 1 : 0}`),
