@@ -60,50 +60,30 @@ export function MessageLog(
       </>
     );
   };
-  if (compact) {
-    return (
-      <table
-        class={className ? `log log-compact ${className}` : "log log-compact"}
-      >
-        {caption && <caption class="visually-hidden">{caption}</caption>}
-        <thead>
-          <tr>
-            <th scope="col" class="num">#</th>
-            <th scope="col">Time</th>
-            <th scope="col">Client</th>
-            <th scope="col">Topic and payload</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row, index) => (
-            <tr key={row.seq} {...rowAttributes?.(row, index)}>
-              <td class="num">{row.seq}</td>
-              <td>{time(row)}</td>
-              <td>
-                {row.client}
-                {row.kind !== "publish" && <div class="muted">{row.kind}</div>}
-              </td>
-              <td>
-                <div class="log-topic">{row.topic}</div>
-                {payloadOf(row)}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    );
-  }
+  const classes = ["log", ...(compact ? ["log-compact"] : []), className]
+    .filter(Boolean).join(" ");
   return (
-    <table class={className ? `log ${className}` : "log"}>
+    <table class={classes}>
       {caption && <caption class="visually-hidden">{caption}</caption>}
       <thead>
         <tr>
           <th scope="col" class="num">#</th>
           <th scope="col">Time</th>
-          <th scope="col">Kind</th>
-          <th scope="col">Client</th>
-          <th scope="col">Topic</th>
-          <th scope="col">Payload</th>
+          {compact
+            ? (
+              <>
+                <th scope="col">Client</th>
+                <th scope="col">Topic and payload</th>
+              </>
+            )
+            : (
+              <>
+                <th scope="col">Kind</th>
+                <th scope="col">Client</th>
+                <th scope="col">Topic</th>
+                <th scope="col">Payload</th>
+              </>
+            )}
         </tr>
       </thead>
       <tbody>
@@ -111,10 +91,29 @@ export function MessageLog(
           <tr key={row.seq} {...rowAttributes?.(row, index)}>
             <td class="num">{row.seq}</td>
             <td>{time(row)}</td>
-            <td>{row.kind}</td>
-            <td>{row.client}</td>
-            <td>{row.topic}</td>
-            <td>{payloadOf(row)}</td>
+            {compact
+              ? (
+                <>
+                  <td>
+                    {row.client}
+                    {row.kind !== "publish" && (
+                      <div class="muted">{row.kind}</div>
+                    )}
+                  </td>
+                  <td>
+                    <div class="log-topic">{row.topic}</div>
+                    {payloadOf(row)}
+                  </td>
+                </>
+              )
+              : (
+                <>
+                  <td>{row.kind}</td>
+                  <td>{row.client}</td>
+                  <td>{row.topic}</td>
+                  <td>{payloadOf(row)}</td>
+                </>
+              )}
           </tr>
         ))}
       </tbody>
