@@ -189,7 +189,8 @@ export function refusedImports(
   return undefined;
 }
 
-function realOr(path: string): string {
+/** The real path of `path` (links followed), or `path` made absolute when it does not exist. */
+export function realOr(path: string): string {
   try {
     return Deno.realPathSync(path);
   } catch {

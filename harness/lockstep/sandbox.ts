@@ -18,7 +18,12 @@
 
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { NO_FETCH, refusedImports, sharedRuntime } from "./_deno_runtime.ts";
+import {
+  NO_FETCH,
+  realOr,
+  refusedImports,
+  sharedRuntime,
+} from "./_deno_runtime.ts";
 import type { RunUser } from "./_run_user.ts";
 
 /** Resource limits of a controller process. */
@@ -186,14 +191,6 @@ function readableCopy(script: string, user: RunUser): string {
   return done ? join(copy, relative(folder, script)) : script;
 }
 
-function realPathOr(path: string): string {
-  try {
-    return Deno.realPathSync(path);
-  } catch {
-    return path;
-  }
-}
-
 function isRoot(): boolean {
   try {
     return Deno.uid() === 0;
@@ -299,7 +296,7 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
         "--cached-only",
         `--allow-net=${options.host}:${options.port}`,
         // Real paths: a folder reached through a link is granted where it really is.
-        `--allow-read=${readable.map(realPathOr).join(",")}`,
+        `--allow-read=${readable.map(realOr).join(",")}`,
         // Every variable, of an environment that holds only the harness's (started with clearEnv): npm packages read
         // variables of their own (DEBUG, READABLE_STREAM) and would die on a narrower grant.
         "--allow-env",
