@@ -86,6 +86,12 @@ const STATES: Record<string, string> = {
   t: "stopped by a debugger",
 };
 
+/** The CPU time in a thread's `schedstat` line (its first field, in ns); 0 when it is not known. */
+function cpuNanos(schedstat: string): number {
+  const ns = Number(schedstat.split(" ", 1)[0]);
+  return Number.isFinite(ns) ? ns : 0;
+}
+
 /** The command of the process a `/proc/<pid>/task/<tid>` path belongs to, for messages (no pid: notes are recorded). */
 function commandOf(path: string): string {
   return readOrEmpty(`/proc/${path.split("/")[2]}/comm`).trim() || "a process";
@@ -292,15 +298,24 @@ export class ProcessIdle {
     this.napping = false;
     let fingerprint = "";
     const now = performance.now();
+    // Of the threads not waiting, the one that ran longest this step is named: a program spinning in its handler, not
+    // the one that was handed a reading a moment ago and waits for a core.
+    let busiest: Thread | undefined;
+    let busiestRan = -1;
     for (const thread of threads.values()) {
       if (thread.state !== "S") {
-        return {
-          busy: `${commandOf(thread.path)} is ${
-            STATES[thread.state] ?? thread.state
-          }`,
-        };
+        const ran = cpuNanos(thread.ran) -
+          cpuNanos(this.#atStepStart.get(thread.path) ?? "");
+        if (ran > busiestRan) [busiest, busiestRan] = [thread, ran];
       }
       fingerprint += `${thread.path} ${thread.ran}`;
+    }
+    if (busiest) {
+      return {
+        busy: `${commandOf(busiest.path)} is ${
+          STATES[busiest.state] ?? busiest.state
+        }`,
+      };
     }
     // Timer sleeps last, so that `napping` means that nothing else is busy.
     for (const thread of threads.values()) {
