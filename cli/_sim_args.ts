@@ -42,6 +42,22 @@ ${pc.bold("Tanks and topics")}
                        a simulated tank); switch at runtime with the retained topic
                        {root}/{tank}/control_source (payload: a tank id, or "self")
 
+${
+  pc.bold(
+    "Rigs (outside tanks: real hardware or a demo program publishing its own readings)",
+  )
+}
+  --rig ID             declare an outside tank ID (repeatable): clients may publish its sensors/…,
+                       sensors/all, status and actuators; the simulator publishes its ranges and its
+                       retained control_source; displays, the web page and the recorder show it
+  --rig-control-from ID
+                       the rigs start by following tank ID's control topics (retained
+                       {root}/{rig}/control_source = ID; default "self": their own topics)
+  --rig-password-file PATH
+                       with --lock: the rigs' passwords, one "id:password" per line; or set
+                       FISHTANK_RIG_PASSWORDS (the same lines); a rig without one gets a new
+                       password, printed once. A rig connects as user ID with its password
+
 ${pc.bold("Speed")}
   --speed N|max        simulated seconds per wall second (default: 60); "max" = as fast as possible
 
@@ -81,6 +97,7 @@ ${pc.bold("Examples")}
   deno task sim --layout olp --speed 600
   deno task sim --web --tanks 2
   deno task sim --web --lock --host 0.0.0.0        (a classroom: controllers keep to their tank)
+  deno task sim --web --rig rig1 --rig-control-from tank1   (a rig following tank1's controller)
   deno task sim --broker mqtt://127.0.0.1:1883 --scenario heater-failure
 `;
 
@@ -99,6 +116,14 @@ export interface SimCliOptions {
   root: string;
   kitAliases: boolean;
   controlFrom?: string;
+  /** Outside tanks (`--rig`), in the order given. */
+  rigs: string[];
+  /** The tank whose control topics the rigs follow at the start (`--rig-control-from`); absent: their own. */
+  rigControlFrom?: string;
+  /** With `--lock`: each rig's password (user name = rig id). */
+  rigPasswords: Record<string, string>;
+  /** Where each rig's password came from: printed at start only when generated. */
+  rigPasswordsFrom: Record<string, "generated" | "environment" | "file">;
   speed: number | "max";
   broker?: string;
   host: string;
@@ -137,6 +162,73 @@ function integer(
 /** The environment variable that gives the teacher's password. */
 export const TEACHER_PASSWORD_ENV = "FISHTANK_TEACHER_PASSWORD";
 
+/** The environment variable that gives the rigs' passwords, as `id:password` lines. */
+export const RIG_PASSWORDS_ENV = "FISHTANK_RIG_PASSWORDS";
+
+/** Parses `id:password` entries, one per line (blank lines and `#` comments skipped). */
+function passwordLines(text: string, where: string): Map<string, string> {
+  const passwords = new Map<string, string>();
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const colon = line.indexOf(":");
+    if (colon <= 0 || colon === line.length - 1) {
+      throw new UsageError(
+        `${where}: line ${
+          i + 1
+        }: expected "id:password", got a line without both`,
+      );
+    }
+    passwords.set(line.slice(0, colon), line.slice(colon + 1));
+  }
+  return passwords;
+}
+
+/** The rigs' passwords: from the file, else the environment, else new ones. Only needed with `--lock`. */
+function rigPasswords(
+  rigs: readonly string[],
+  file: string | undefined,
+): Pick<SimCliOptions, "rigPasswords" | "rigPasswordsFrom"> {
+  let given = new Map<string, string>();
+  let from: "environment" | "file" = "environment";
+  if (file !== undefined) {
+    let text;
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch (error) {
+      throw new UsageError(
+        `--rig-password-file: cannot read "${file}": ${
+          error instanceof Error ? error.message : error
+        }`,
+      );
+    }
+    given = passwordLines(text, `--rig-password-file "${file}"`);
+    from = "file";
+  } else {
+    const env = Deno.env.get(RIG_PASSWORDS_ENV);
+    if (env !== undefined && env !== "") {
+      given = passwordLines(env, RIG_PASSWORDS_ENV);
+    }
+  }
+  for (const id of given.keys()) {
+    if (!rigs.includes(id)) {
+      throw new UsageError(
+        `${
+          from === "file" ? "--rig-password-file" : RIG_PASSWORDS_ENV
+        }: a password for "${id}", which is not a rig; declare it with --rig ${id}`,
+      );
+    }
+  }
+  const rigPasswords: Record<string, string> = {};
+  const rigPasswordsFrom: SimCliOptions["rigPasswordsFrom"] = {};
+  for (const rig of rigs) {
+    const password = given.get(rig);
+    rigPasswords[rig] = password ?? crypto.randomUUID().slice(0, 8);
+    rigPasswordsFrom[rig] = password === undefined ? "generated" : from;
+  }
+  return { rigPasswords, rigPasswordsFrom };
+}
+
 /** The teacher's password: from the file, else the environment, else a new one. */
 function teacherPassword(
   file: string | undefined,
@@ -170,6 +262,41 @@ function teacherPassword(
   };
 }
 
+/** Checks the `--rig` ids: single topic levels, each once, not a simulated tank's id nor a role's user name. */
+function checkRigs(
+  rigs: readonly string[],
+  tanks: readonly string[],
+): string[] {
+  const seen = new Set<string>();
+  for (const rig of rigs) {
+    try {
+      validateTopicPart(rig, "tank");
+    } catch (error) {
+      throw new UsageError(
+        `--rig: ${
+          (error instanceof Error ? error.message : String(error)).replace(
+            /^--tank: /,
+            "",
+          )
+        }`,
+      );
+    }
+    if (tanks.includes(rig)) {
+      throw new UsageError(
+        `--rig: "${rig}" is a simulated tank's id; give the rig another one`,
+      );
+    }
+    if (rig === "viewer" || rig === "teacher") {
+      throw new UsageError(
+        `--rig: "${rig}" is a role's user name on a locked broker; give the rig another id`,
+      );
+    }
+    if (seen.has(rig)) throw new UsageError(`--rig: "${rig}" is given twice`);
+    seen.add(rig);
+  }
+  return [...seen];
+}
+
 /**
  * Parses `deno task sim`'s arguments; throws {@linkcode UsageError} with a message naming the flag. Reads the
  * teacher's password from `--teacher-password-file` or `FISHTANK_TEACHER_PASSWORD`.
@@ -191,6 +318,10 @@ export function parseSimArgs(args: string[]): SimCliOptions {
         "topic-root": { type: "string" },
         layout: { type: "string" },
         "control-from": { type: "string" },
+        rig: { type: "string", multiple: true, default: [] },
+        "rig-control-from": { type: "string" },
+        "rig-password": { type: "string" },
+        "rig-password-file": { type: "string" },
         speed: { type: "string", default: "60" },
         broker: { type: "string" },
         host: { type: "string", default: "127.0.0.1" },
@@ -219,6 +350,11 @@ export function parseSimArgs(args: string[]): SimCliOptions {
       `--teacher-password: a password on the command line is visible to every local process (/proc/*/cmdline); set ${TEACHER_PASSWORD_ENV} or use --teacher-password-file PATH instead`,
     );
   }
+  if (values["rig-password"] !== undefined) {
+    throw new UsageError(
+      `--rig-password: a password on the command line is visible to every local process (/proc/*/cmdline); set ${RIG_PASSWORDS_ENV} or use --rig-password-file PATH instead`,
+    );
+  }
   const layoutName = values.layout ?? "fishtank";
   if (!(layoutName in LAYOUTS)) {
     throw new UsageError(
@@ -244,9 +380,18 @@ export function parseSimArgs(args: string[]): SimCliOptions {
     if (values["control-from"] !== undefined) {
       validateTopicPart(values["control-from"], "tank");
     }
+    if (values["rig-control-from"] !== undefined) {
+      validateTopicPart(values["rig-control-from"], "tank");
+    }
   } catch (error) {
     throw new UsageError(
       error instanceof Error ? error.message : String(error),
+    );
+  }
+  const rigs = checkRigs(values.rig, tanks);
+  if (values["rig-control-from"] !== undefined && rigs.length === 0) {
+    throw new UsageError(
+      "--rig-control-from: no rig to follow it; declare one with --rig ID",
     );
   }
   let speed: number | "max";
@@ -300,6 +445,13 @@ export function parseSimArgs(args: string[]): SimCliOptions {
     ...(values["control-from"] !== undefined
       ? { controlFrom: values["control-from"] }
       : {}),
+    rigs,
+    ...(values["rig-control-from"] !== undefined
+      ? { rigControlFrom: values["rig-control-from"] }
+      : {}),
+    ...(values.lock
+      ? rigPasswords(rigs, values["rig-password-file"])
+      : { rigPasswords: {}, rigPasswordsFrom: {} }),
     speed,
     ...(values.broker !== undefined ? { broker: values.broker } : {}),
     host: values.host,

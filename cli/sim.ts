@@ -23,6 +23,7 @@ import {
 } from "../harness/broker/mod.ts";
 import {
   type LiveStats,
+  RigNode,
   runLive,
   type TankLogEntry,
   TankNode,
@@ -34,6 +35,7 @@ import { DEFAULT_ROOT, DEFAULT_TANK, TankTopics } from "../protocol/mod.ts";
 import {
   HELP,
   parseSimArgs,
+  RIG_PASSWORDS_ENV,
   type SimCliOptions,
   TEACHER_PASSWORD_ENV,
   UsageError,
@@ -87,6 +89,7 @@ function printBanner(
         }`,
       ]
       : []),
+    ...rigLines(options),
     "",
     pc.bold(`Topics of ${first.tank}`) +
     pc.dim(` (other tanks: replace ${first.tank})`),
@@ -116,6 +119,40 @@ function printBanner(
     "",
   ];
   console.log(lines.join("\n"));
+}
+
+/** The banner's lines about the rigs: what they publish, whom they follow, and (locked) how they log in. */
+function rigLines(options: SimCliOptions): string[] {
+  if (options.rigs.length === 0) return [];
+  const lines = [
+    "",
+    pc.bold("Rigs") +
+    pc.dim(" (outside tanks: they publish their own readings and status)"),
+  ];
+  for (const rig of options.rigs) {
+    const topics = new TankTopics(options.root, rig);
+    const from = options.rigPasswordsFrom[rig];
+    const login = !options.lock
+      ? "any client may publish them"
+      : `user ${rig}, password ${
+        from === "generated"
+          ? pc.bold(options.rigPasswords[rig]!)
+          : from === "file"
+          ? "from --rig-password-file"
+          : `from ${RIG_PASSWORDS_ENV}`
+      }`;
+    lines.push(
+      `   ${pc.bold(rig)}  ${
+        topics.sensor("{name}")
+      }, ${topics.sensorsAll}, ${topics.status}: ${login}`,
+      `         follows ${
+        options.rigControlFrom === undefined
+          ? "its own control topics"
+          : `${options.rigControlFrom}'s control topics`
+      } (retained ${topics.controlSource})`,
+    );
+  }
+  return lines;
 }
 
 function logLine(scenario: Scenario, entry: TankLogEntry): string {
@@ -188,19 +225,23 @@ async function connectBuses(options: SimCliOptions): Promise<{
     port: options.port,
     wsPort: options.wsPort,
   });
-  installLiveAcl(
-    broker.aedes as unknown as AclBroker,
-    options.root,
-    (clientId, topic, reason) =>
+  installLiveAcl(broker.aedes as unknown as AclBroker, {
+    root: options.root,
+    onRefused: (clientId, topic, reason) =>
       console.error(
         pc.yellow(
           `refused ${topic || "a connection"} from ${clientId}: ${reason}`,
         ),
       ),
-    options.lock
-      ? new LiveRoles(options.root, options.teacherPassword)
-      : undefined,
-  );
+    rigs: options.rigs,
+    ...(options.lock
+      ? {
+        roles: new LiveRoles(options.root, options.teacherPassword, {
+          rigs: options.rigPasswords,
+        }),
+      }
+      : {}),
+  });
   const bus = new AedesBus(broker.aedes);
   return {
     buses: options.tanks.map(() => bus),
@@ -397,6 +438,24 @@ export async function main(args: string[]): Promise<number> {
           },
         }),
       );
+    }
+    const log = (entry: TankLogEntry) => {
+      if (!options.quiet || entry.level !== "info") {
+        console.log(logLine(scenario, entry));
+      }
+    };
+    for (const rig of options.rigs) {
+      await RigNode.start({
+        bus: connection.buses[0]!,
+        scenario,
+        root: options.root,
+        rig,
+        ...(options.rigControlFrom !== undefined
+          ? { controlFrom: options.rigControlFrom }
+          : {}),
+        log,
+        time: () => Math.min(...tanks.map((tank) => tank.time)),
+      });
     }
     if (options.web) {
       try {

@@ -1,5 +1,6 @@
 /**
  * Who may publish and subscribe where. The simulator owns a tank's readings, status, clock, errors and actuator state;
+ * a rig (an outside tank declared with `deno task sim --rig ID`: real hardware or a demo program) owns its own;
  * ranges come from the scenario, the teacher or the web page; a controller may only command its own tank, raise its
  * alarm and acknowledge readings, and only read its own tank's topics. Pure rules, applied by the broker hooks of the
  * lockstep harness (`lockstep_harness.ts`), loosened for live mode's open classroom broker ({@linkcode livePublish}),
@@ -141,18 +142,37 @@ const SIMULATOR_KINDS: ReadonlySet<string> = new Set(
   Object.keys(SIMULATOR_WORDS),
 );
 
+/** Options of {@linkcode livePublish}. */
+export interface LivePublishOptions {
+  /** Outside tanks (`--rig`): any client may publish their readings, status and actuator state. */
+  rigs?: Iterable<string>;
+}
+
+/** The tank id of `topic` under `root`, or `undefined` when it names none (outside the root, a wildcard). */
+function tankOf(root: string, topic: string): string | undefined {
+  if (!topic.startsWith(`${root}/`)) return undefined;
+  const tank = topic.slice(root.length + 1).split("/")[0];
+  return tank === "" || tank === undefined || /[+#]/.test(tank)
+    ? undefined
+    : tank;
+}
+
 /**
  * The rule of live mode, where clients are not told apart (an open classroom broker): any client may command any
  * tank, raise alarms and edit ranges, but no client may publish what only the simulator publishes (readings, status,
- * clock, errors, actuator state) under `root`, nor on `$` topics.
+ * clock, errors, actuator state) under `root`, nor on `$` topics. A rig's own readings, status and actuator state are
+ * the exception: they come from outside by definition.
  */
-export function livePublish(root: string, topic: string): Access {
+export function livePublish(
+  root: string,
+  topic: string,
+  options: LivePublishOptions = {},
+): Access {
   if (topic.startsWith("$")) {
     return { ok: false, reason: `${topic}: "$" topics are the broker's` };
   }
-  if (!topic.startsWith(`${root}/`)) return OK;
-  const tank = topic.slice(root.length + 1).split("/")[0] ?? "";
-  if (tank === "" || /[+#]/.test(tank)) return OK;
+  const tank = tankOf(root, topic);
+  if (tank === undefined) return OK;
   let topics: TankTopics;
   try {
     topics = new TankTopics(root, tank);
@@ -160,16 +180,15 @@ export function livePublish(root: string, topic: string): Access {
     return OK;
   }
   const kind = topics.parse(topic);
-  if (kind !== undefined && SIMULATOR_KINDS.has(kind.kind)) {
-    return {
-      ok: false,
-      reason:
-        `only the simulator publishes ${topic}; a client cannot fake a tank's ${
-          SIMULATOR_WORDS[kind.kind]
-        }`,
-    };
-  }
-  return OK;
+  if (kind === undefined || !SIMULATOR_KINDS.has(kind.kind)) return OK;
+  if (options.rigs !== undefined && new Set(options.rigs).has(tank)) return OK;
+  return {
+    ok: false,
+    reason:
+      `only the simulator publishes ${topic}; a client cannot fake a tank's ${
+        SIMULATOR_WORDS[kind.kind]
+      }`,
+  };
 }
 
 /** Enough of aedes for {@linkcode installLiveAcl}. */
@@ -192,6 +211,18 @@ export interface AclBroker {
   ) => void;
 }
 
+/** Options of {@linkcode installLiveAcl}. */
+export interface LiveAclOptions {
+  /** The topic root of the tanks. */
+  root: string;
+  /** Told who tried what, for every refusal. */
+  onRefused: (clientId: string, topic: string, reason: string) => void;
+  /** The locked rules (`--lock`); without them the open classroom rule {@linkcode livePublish} applies. */
+  roles?: LiveRoles;
+  /** Outside tanks whose readings anyone may publish (open mode; locked, the roles know the rigs). */
+  rigs?: Iterable<string>;
+}
+
 /**
  * Makes an embedded live broker apply {@linkcode livePublish} (open classroom) or, given `roles`, the locked rules of
  * {@linkcode LiveRoles}. A refused publish is acknowledged and delivered to nobody (MQTT 3.1.1 has no other way to
@@ -200,10 +231,10 @@ export interface AclBroker {
  */
 export function installLiveAcl(
   aedes: AclBroker,
-  root: string,
-  onRefused: (clientId: string, topic: string, reason: string) => void,
-  roles?: LiveRoles,
+  options: LiveAclOptions,
 ): void {
+  const { root, onRefused, roles } = options;
+  const rigs = new Set(options.rigs ?? []);
   const refused = (clientId: string, topic: string, reason: string) => {
     try {
       onRefused(clientId, topic, reason);
@@ -217,7 +248,9 @@ export function installLiveAcl(
       if (reason === undefined) return callback(null, true);
       refused(client.id, "", reason);
       const error = Object.assign(new Error(reason), {
-        returnCode: username === "teacher" ? 4 : 5,
+        returnCode: username === "teacher" || roles.isRig(username ?? "")
+          ? 4
+          : 5,
       });
       callback(error, false);
     };
@@ -231,7 +264,7 @@ export function installLiveAcl(
   aedes.authorizePublish = (client, packet, callback) => {
     if (client === null) return callback(null);
     const access = roles?.publish(client, packet.topic) ??
-      livePublish(root, packet.topic);
+      livePublish(root, packet.topic, { rigs });
     if (access.ok) return callback(null);
     refused(client.id, packet.topic, access.reason);
     packet.topic = "$fishtank/refused";
@@ -247,17 +280,53 @@ export type LiveRole =
   /** User `viewer`: reads every tank (displays, recorders), publishes nothing. */
   | "viewer"
   /** User `teacher` with the session's password: reads everything, edits ranges and the control source, commands any tank. */
-  | "teacher";
+  | "teacher"
+  /** User `{rig id}` with that rig's password: publishes the rig's readings, status and actuator state, reads its commands. */
+  | "rig";
+
+/** Options of {@linkcode LiveRoles}. */
+export interface LiveRolesOptions {
+  /** The rigs (`--rig`) and each one's password: user `{id}` with it is the rig. */
+  rigs?: Readonly<Record<string, string>>;
+}
+
+/** Kinds a rig publishes on its own tank: what the simulator publishes for a simulated one. */
+const RIG_PUBLISH_KINDS = new Set([
+  "sensor",
+  "sensors_all",
+  "status",
+  "clock",
+  "errors",
+  "actuators",
+]);
 
 /** The rules of `deno task sim --lock`: roles by user name, each controller bound to the first tank it touches. */
 export class LiveRoles {
   readonly root: string;
   readonly #password: string;
+  readonly #rigs: ReadonlyMap<string, string>;
   readonly #roles = new WeakMap<object, { role: LiveRole; tank?: string }>();
 
-  constructor(root: string, teacherPassword: string) {
+  constructor(
+    root: string,
+    teacherPassword: string,
+    options: LiveRolesOptions = {},
+  ) {
     this.root = root;
     this.#password = teacherPassword;
+    this.#rigs = new Map(Object.entries(options.rigs ?? {}));
+    for (const id of this.#rigs.keys()) {
+      if (id === "viewer" || id === "teacher") {
+        throw new RangeError(
+          `rig "${id}": the user name is taken by a role; name the rig otherwise`,
+        );
+      }
+    }
+  }
+
+  /** Whether `id` is a rig's user name (and tank id). */
+  isRig(id: string): boolean {
+    return this.#rigs.has(id);
   }
 
   /** Whether a connection may come in; sets its role. Returns the reason when it may not. */
@@ -281,9 +350,21 @@ export class LiveRoles {
       this.#roles.set(client, { role: "teacher" });
       return undefined;
     }
+    const rigPassword = this.#rigs.get(username);
+    if (rigPassword !== undefined) {
+      if (given !== rigPassword) {
+        return `wrong password for rig ${username}`;
+      }
+      this.#roles.set(client, { role: "rig", tank: username });
+      return undefined;
+    }
     return username === "teacher"
       ? "wrong password for user teacher"
-      : `unknown user "${username}": connect without one (a controller), as viewer, or as teacher`;
+      : `unknown user "${username}": connect without one (a controller), as viewer, as teacher${
+        this.#rigs.size > 0
+          ? ` or as a rig (${[...this.#rigs.keys()].join(", ")})`
+          : ""
+      }`;
   }
 
   /** The role of a connection (a controller until told otherwise). */
@@ -291,27 +372,29 @@ export class LiveRoles {
     return this.#roles.get(client)?.role ?? "controller";
   }
 
-  #tankOf(topic: string): string | undefined {
-    if (!topic.startsWith(`${this.root}/`)) return undefined;
-    const tank = topic.slice(this.root.length + 1).split("/")[0];
-    return tank === "" || tank === undefined || /[+#]/.test(tank)
-      ? undefined
-      : tank;
-  }
-
   /** A controller's tank: the one it already has, else the one of `topic` (which binds it). */
   #bind(client: object, topic: string): string | undefined {
     const entry = this.#roles.get(client) ?? { role: "controller" as const };
-    entry.tank ??= this.#tankOf(topic);
+    entry.tank ??= tankOf(this.root, topic);
     this.#roles.set(client, entry);
     return entry.tank;
   }
 
   /** Whether `client` may publish on `topic`. */
   publish(client: object, topic: string): Access {
-    const simulators = livePublish(this.root, topic);
-    if (!simulators.ok) return simulators;
     const role = this.role(client);
+    if (role === "rig") return this.#rigPublish(client, topic);
+    const simulators = livePublish(this.root, topic);
+    if (!simulators.ok) {
+      const tank = tankOf(this.root, topic);
+      return tank !== undefined && this.isRig(tank)
+        ? {
+          ok: false,
+          reason:
+            `only rig ${tank}, connected as user ${tank} with its password, publishes ${topic}`,
+        }
+        : simulators;
+    }
     if (role === "teacher") return OK;
     if (role === "viewer") {
       return { ok: false, reason: `user viewer publishes nothing (${topic})` };
@@ -327,9 +410,44 @@ export class LiveRoles {
     return controllerPublish(new TankTopics(this.root, tank), topic);
   }
 
+  #rigPublish(client: object, topic: string): Access {
+    if (topic.startsWith("$")) {
+      return { ok: false, reason: `${topic}: "$" topics are the broker's` };
+    }
+    const rig = this.#roles.get(client)!.tank!;
+    const topics = new TankTopics(this.root, rig);
+    const kind = topics.parse(topic);
+    if (kind !== undefined && RIG_PUBLISH_KINDS.has(kind.kind)) return OK;
+    return {
+      ok: false,
+      reason: kind === undefined
+        ? `rig ${rig} publishes under ${topics.base}/ only (${topic})`
+        : `rig ${rig} publishes its readings, status and actuator state; commands, ranges and the control source come from others (${topic})`,
+    };
+  }
+
   /** Whether `client` may subscribe to `filter`. */
   subscribe(client: object, filter: string): Access {
-    if (this.role(client) !== "controller") return OK;
+    const role = this.role(client);
+    if (role === "viewer" || role === "teacher") return OK;
+    if (role === "rig") {
+      const rig = this.#roles.get(client)!.tank!;
+      const topics = new TankTopics(this.root, rig);
+      if (controllerSubscribe(topics, filter).ok) return OK;
+      // The commands of the tank it follows (control_source names it, and may change at run time).
+      const rest = filter.startsWith(`${this.root}/`)
+        ? filter.slice(this.root.length + 1).split("/")
+        : [];
+      if (
+        rest.length === 3 && rest[0] !== "#" && rest[1] === "control" &&
+        rest[2] !== ""
+      ) return OK;
+      return {
+        ok: false,
+        reason:
+          `subscription to "${filter}" refused: rig ${rig} reads ${topics.wildcard} and the control topics ${this.root}/{tank}/control/+`,
+      };
+    }
     const tank = this.#bind(client, filter);
     if (tank === undefined) {
       return {

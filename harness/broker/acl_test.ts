@@ -152,3 +152,96 @@ Deno.test("LiveRoles: a controller is bound to the first tank it touches; viewer
   assert.equal(roles.publish(teacher, "fishtank/tank2/sensors/all").ok, false);
   assert.match(roles.admit({}, "admin", "x") ?? "", /unknown user "admin"/);
 });
+
+Deno.test("livePublish() lets any client publish a rig's readings, status and actuator state, and still no simulated tank's", () => {
+  const rigs = ["rig1"];
+  for (
+    const topic of [
+      "fishtank/rig1/sensors/temperature",
+      "fishtank/rig1/sensors/all",
+      "fishtank/rig1/status",
+      "fishtank/rig1/actuators",
+    ]
+  ) assert.equal(livePublish("fishtank", topic, { rigs }).ok, true, topic);
+  for (
+    const topic of [
+      "fishtank/tank1/sensors/temperature",
+      "fishtank/rig2/sensors/all",
+      "fishtank/rig1/sensors/temperature",
+    ]
+  ) {
+    assert.equal(
+      livePublish("fishtank", topic, {
+        rigs: topic.includes("rig1/") ? [] : rigs,
+      }).ok,
+      false,
+      topic,
+    );
+  }
+  assert.equal(
+    livePublish("OLP/device/tank", "OLP/device/tank/fake/sensors/all", {
+      rigs: ["fake"],
+    }).ok,
+    true,
+  );
+});
+
+Deno.test("LiveRoles: a rig publishes its own readings with its password only, and reads the control topics it follows", () => {
+  const roles = new LiveRoles("fishtank", "secret", {
+    rigs: { rig1: "rigpass" },
+  });
+  assert.equal(roles.isRig("rig1"), true);
+  assert.match(roles.admit({}, "rig1", "guess") ?? "", /wrong password/);
+  assert.match(roles.admit({}, "rig2", "x") ?? "", /or as a rig \(rig1\)/);
+
+  const rig = {};
+  assert.equal(roles.admit(rig, "rig1", "rigpass"), undefined);
+  assert.equal(roles.role(rig), "rig");
+  for (
+    const topic of [
+      "fishtank/rig1/sensors/temperature",
+      "fishtank/rig1/sensors/all",
+      "fishtank/rig1/status",
+      "fishtank/rig1/actuators",
+    ]
+  ) assert.equal(roles.publish(rig, topic).ok, true, topic);
+  for (
+    const topic of [
+      "fishtank/tank1/sensors/temperature",
+      "fishtank/rig1/control/heater",
+      "fishtank/rig1/control_source",
+      "fishtank/rig1/ranges/ph",
+      "elsewhere/x",
+    ]
+  ) assert.equal(roles.publish(rig, topic).ok, false, topic);
+  for (
+    const filter of [
+      "fishtank/rig1/#",
+      "fishtank/rig1/control_source",
+      "fishtank/+/control/+",
+      "fishtank/tank1/control/heater",
+    ]
+  ) assert.equal(roles.subscribe(rig, filter).ok, true, filter);
+  for (const filter of ["#", "fishtank/tank1/sensors/all", "fishtank/+/#"]) {
+    assert.equal(roles.subscribe(rig, filter).ok, false, filter);
+  }
+
+  // Nobody else publishes the rig's readings, the teacher included; a controller may command the rig.
+  const student = {};
+  roles.admit(student, undefined, undefined);
+  assert.match(
+    (roles.publish(student, "fishtank/rig1/sensors/all") as {
+      reason: string;
+    }).reason,
+    /only rig rig1, connected as user rig1/,
+  );
+  assert.equal(roles.publish(student, "fishtank/rig1/control/heater").ok, true);
+  const teacher = {};
+  roles.admit(teacher, "teacher", "secret");
+  assert.equal(roles.publish(teacher, "fishtank/rig1/sensors/all").ok, false);
+  assert.equal(roles.publish(teacher, "fishtank/rig1/control_source").ok, true);
+  assert.throws(
+    () => new LiveRoles("fishtank", "s", { rigs: { viewer: "x" } }),
+    RangeError,
+  );
+});
