@@ -76,6 +76,7 @@ export class LiveRelay {
   readonly #tanks = new Map<string, TankEntry>();
   readonly #subscribers = new Set<LiveSubscriber>();
   #connection: ConnectionView;
+  readonly #started: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
@@ -83,7 +84,8 @@ export class LiveRelay {
     this.#options = { ...defaults, ...options };
     this.url = options.url;
     this.root = options.root;
-    this.#connection = { state: "connecting", since: this.#options.now() };
+    this.#started = this.#options.now();
+    this.#connection = { state: "connecting", since: this.#started };
     this.#client = mqtt.connect(options.url, {
       clientId: `fishtank-web-${crypto.randomUUID().slice(0, 8)}`,
       reconnectPeriod: 1000,
@@ -247,8 +249,9 @@ export class LiveRelay {
     const before = entry.state.batch;
     entry.state = applyMessage(entry.state, topic, payload, now);
     const batch = entry.state.batch;
-    if (batch !== before && batch?.t !== undefined) {
-      this.#record(entry, batch.t);
+    if (batch !== before && batch !== undefined) {
+      // A rig may publish readings without a simulated time: its chart runs on wall seconds since the relay started.
+      this.#record(entry, batch.t ?? (now - this.#started) / 1000);
     }
     entry.dirty = true;
     this.#schedule();
@@ -336,6 +339,9 @@ export function toView(state: DisplayState): TankView {
       command.value === undefined
         ? { text: command.text }
         : { value: command.value, text: command.text };
+  }
+  if (state.controlSource !== undefined) {
+    view.controlSource = state.controlSource;
   }
   if (state.alarm) view.alarm = { ...state.alarm };
   if (state.status) {

@@ -62,6 +62,8 @@ export interface TankView {
   commands: Partial<
     Record<ActuatorName, { value?: number | boolean; text: string }>
   >;
+  /** The retained `…/control_source`: whose control topics the tank obeys (its own id for `self`). */
+  controlSource?: string;
   alarm?: { raised: boolean; message: string; wallAt: number };
   status?: {
     state?: string;
@@ -153,6 +155,17 @@ export function readingAge(
 ): { seconds: number; stale: boolean } | undefined {
   const age = readingAgeMs(view, now);
   return age && { seconds: age.ms / 1000, stale: age.stale };
+}
+
+/** Whose commands a tank obeys: the retained control source, else what the tank says it applies. */
+export function controlledBy(view: TankView): string | undefined {
+  return view.controlSource ?? view.actuators?.source;
+}
+
+/** Whether the card is an outside tank's (a rig): it publishes a status that names no scenario, or none at all. */
+export function isRig(view: TankView): boolean {
+  return view.status?.scenario === undefined &&
+    (view.status !== undefined || view.controlSource !== undefined);
 }
 
 /** The measurements in display order. */

@@ -209,6 +209,8 @@ function connectionLine(
 function statusLine(state: DisplayState): string {
   const s = state.status;
   if (s === undefined) return "Scenario: (no status yet)";
+  // A rig names no scenario: it is an outside tank, and its state (online / offline, from its last will) is the news.
+  if (s.scenario === undefined) return `Outside tank (rig) · ${s.state ?? "?"}`;
   const title = s.title ? ` "${s.title}"` : "";
   const speed = s.speed === undefined ? "" : ` · speed ×${s.speed}`;
   return `Scenario: ${s.scenario ?? "?"}${title} · ${s.state ?? "?"}${speed}`;
@@ -331,7 +333,7 @@ export function renderDisplay(
     actuators.push([name, applied(state, name), sent]);
   }
   lines.push(actuators.toString());
-  const source = state.applied?.source;
+  const source = state.controlSource ?? state.applied?.source;
   if (source !== undefined && source !== state.topics.tank) {
     lines.push(
       pc.yellow(`The tank obeys the control topics of tank "${source}".`),

@@ -99,6 +99,8 @@ export interface DisplayState {
   commands: Partial<Record<ActuatorName, CommandState>>;
   alarm?: { raised: boolean; message: string; wallAt: number };
   status?: StatusState;
+  /** The retained `…/control_source`: the tank whose control topics this tank obeys (its own id for `self`). */
+  controlSource?: string;
   clock?: ClockState;
   /** The last `…/errors` report from the tank. */
   lastError?: { time?: string; topic?: string; error: string; wallAt: number };
@@ -173,6 +175,16 @@ export function applyConnection(
       return { ...state, connection: { ...current, error: event.message } };
   }
 }
+
+/**
+ * The original kit's names in `sensors/all` (its fake tank publishes these), read when the contract's own name is
+ * absent, so a kit-style rig shows its light, room temperature and oxygen.
+ */
+const KIT_FIELDS: Readonly<Partial<Record<SensorName, string>>> = {
+  light: "lux",
+  room_temperature: "ambient_temperature",
+  oxygen: "humidity",
+};
 
 /** How long a batch may keep individual sensor topics from overriding it (see {@linkcode applyMessage}). */
 const BATCH_PRECEDENCE_MS = 5_000;
@@ -251,8 +263,11 @@ export function applyMessage(
       const readings = { ...counted.readings };
       let found = 0;
       for (const name of SENSOR_NAMES) {
-        if (!(name in json)) continue;
-        const value = json[name];
+        const field: string | undefined = name in json
+          ? name
+          : KIT_FIELDS[name];
+        if (field === undefined || !(field in json)) continue;
+        const value = json[field];
         found++;
         readings[name] = { value: num(value) ?? null, wallAt: wallNow };
       }
@@ -358,6 +373,14 @@ export function applyMessage(
       return { ...counted, alarm: { ...parsed.value, wallAt: wallNow } };
     }
     case "status": {
+      const word = text.trim();
+      // A rig may say only `online` / `offline` (its last will), as many MQTT devices do.
+      if (/^[a-z]+$/i.test(word)) {
+        return {
+          ...counted,
+          status: { state: word.toLowerCase(), wallAt: wallNow },
+        };
+      }
       const json = object(text);
       if (json === undefined) {
         return withProblem(
@@ -377,6 +400,23 @@ export function applyMessage(
         wallAt: wallNow,
       });
       return { ...counted, status };
+    }
+    case "control_source": {
+      const source = text.trim();
+      if (/[/+#]/.test(source)) {
+        return withProblem(
+          counted,
+          topic,
+          `expected a tank id or "self", got ${preview(text)}`,
+          wallNow,
+        );
+      }
+      return {
+        ...counted,
+        controlSource: source === "" || source === "self"
+          ? counted.topics.tank
+          : source,
+      };
     }
     case "clock": {
       const json = object(text);

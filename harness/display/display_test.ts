@@ -260,3 +260,34 @@ Deno.test("connection state: reconnecting shows the broker and the reason", () =
     /Cannot connect/,
   );
 });
+
+Deno.test("a rig in the kit's style: its field names are read, a plain online/offline status and its control source are shown", () => {
+  const state = feed([
+    ["sensors/all", {
+      temperature: 24.1,
+      lux: 300,
+      humidity: 7.5,
+      ambient_temperature: 20,
+    }],
+    ["status", "online"],
+    ["control_source", "tank2"],
+  ]);
+  assert.equal(state.readings.light?.value, 300);
+  assert.equal(state.readings.room_temperature?.value, 20);
+  assert.equal(state.readings.oxygen?.value, 7.5);
+  assert.equal(state.status?.state, "online");
+  assert.equal(state.controlSource, "tank2");
+  const text = renderDisplay(state, { now: T0, color: false });
+  assert.match(text, /Outside tank \(rig\) · online/);
+  assert.match(text, /obeys the control topics of tank "tank2"/);
+  const back = feed([["control_source", "self"], ["status", {
+    state: "offline",
+  }]]);
+  assert.equal(back.controlSource, "tank1");
+  assert.equal(back.status?.state, "offline");
+  // The contract's own name wins over the kit's.
+  assert.equal(
+    feed([["sensors/all", { light: 10, lux: 300 }]]).readings.light?.value,
+    10,
+  );
+});

@@ -11,8 +11,10 @@ import type { SensorName } from "../../sim/mod.ts";
 import { formatDuration, formatSimTime } from "../../lib/mod.ts";
 import {
   type ConnectionView,
+  controlledBy,
   formatRange,
   formatReading,
+  isRig,
   judge,
   LABELS,
   MEASUREMENTS,
@@ -77,6 +79,8 @@ export function TankCard(
   const age = readingAge(view, now);
   const a = view.actuators;
   const headingId = `tank-${view.tank}`;
+  const rig = isRig(view);
+  const source = controlledBy(view);
   return (
     <article
       class="card live-card"
@@ -97,7 +101,17 @@ export function TankCard(
           )
           : <small class="muted" data-field="connection">{mode}</small>}
       </h2>
-      {view.status && (
+      {rig && (
+        <p data-field="rig-status">
+          Outside tank (rig):{" "}
+          <strong
+            class={view.status?.state === "online" ? "state-ok" : "state-high"}
+          >
+            {view.status?.state ?? "not heard from yet"}
+          </strong>
+        </p>
+      )}
+      {view.status && !rig && (
         <p class="muted">
           {view.status.title ?? view.status.scenario ?? "scenario"} ·{" "}
           {view.status.state ?? "?"}
@@ -188,10 +202,17 @@ export function TankCard(
         <strong>{onOff(a?.light)}</strong> · Pump{" "}
         <strong>{onOff(a?.pump)}</strong> · Top-up{" "}
         <strong>{onOff(a?.topup)}</strong>
-        {a?.source !== undefined && a.source !== view.tank && (
-          <span class="muted">(obeys {a.source})</span>
-        )}
       </p>
+      {source !== undefined && (
+        <p data-field="control">
+          Controlled by:{" "}
+          <strong>
+            {source === view.tank
+              ? "its own control topics"
+              : `${source}'s control topics (follows ${source})`}
+          </strong>
+        </p>
+      )}
       {view.lastError && (
         <p class="error" data-field="last-error">
           Last error{view.lastError.topic ? ` on ${view.lastError.topic}` : ""}:
