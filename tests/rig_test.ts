@@ -12,6 +12,11 @@ import { RunStore } from "../store/mod.ts";
 import type { LiveSnapshot, TankView } from "../web/mod.ts";
 import { Child, eventually } from "./_processes.ts";
 import { hasCommand, hasPaho, ignoreWithout } from "./_peers.ts";
+import {
+  ignoreWithoutChromium,
+  launchBrowser,
+  SCREENSHOTS,
+} from "./_browser.ts";
 
 const SIM_PERMISSIONS = [
   "run",
@@ -547,6 +552,84 @@ client.loop_forever()
       await watcher.client.endAsync(true);
       await fakeTank.kill();
       await sim.kill();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "in Chromium, the live page shows rig1's card beside tank1's: its readings against the ranges, online, and who controls it through the handover",
+  ignore: ignoreWithoutChromium(),
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "fishtank-rig-web-" });
+    const { child: sim, url } = await startSim([
+      "--web",
+      "--web-port=0",
+      "--speed=600",
+      "--rig=rig1",
+      "--rig-control-from=tank1",
+      `--db=${join(dir, "class.kv")}`,
+    ]);
+    const browser = await launchBrowser();
+    let rig: Awaited<ReturnType<typeof startRig>> | undefined;
+    try {
+      const web = (await sim.waitFor(/Web\s+(http:\/\/\S+)/, 60_000))[1]!;
+      rig = await startRig(url, "rig1");
+      await rig.publishReadings({
+        temperature: 23.5,
+        room_temperature: 20.5,
+        ph: 7.6,
+        oxygen: 7.9,
+        light: 40,
+        level: 32,
+      });
+      const page = await browser.newPage({
+        viewport: { width: 1200, height: 900 },
+      });
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(String(error)));
+      await page.goto(web);
+      const card = page.locator('article[data-tank="rig1"]');
+      const tank1 = page.locator('article[data-tank="tank1"]');
+      await tank1.waitFor({ timeout: 15_000 });
+      await card.locator('[data-field="rig-status"]', { hasText: "online" })
+        .waitFor({ timeout: 15_000 });
+      await card.locator('[data-field="control"]', {
+        hasText: "follows tank1",
+      }).waitFor({ timeout: 15_000 });
+      const temperature = card.locator('tr[data-measurement="temperature"]');
+      await temperature.locator('[data-field="verdict"]', { hasText: "LOW" })
+        .waitFor({ timeout: 15_000 });
+      assert.match(
+        await temperature.locator('[data-field="range"]').innerText(),
+        /24–26/,
+      );
+      assert.match(
+        await tank1.locator('[data-field="control"]').innerText(),
+        /its own control topics/,
+      );
+      // Beside each other: the rig's card is on the page with tank1's, in one board.
+      assert.equal(await page.locator("article[data-tank]").count(), 2);
+      await Deno.mkdir(SCREENSHOTS, { recursive: true });
+      await page.screenshot({
+        path: new URL("live-rig.png", SCREENSHOTS).pathname,
+        fullPage: true,
+      });
+
+      // The handover shows without reloading.
+      await rig.client.publishAsync("fishtank/rig1/control_source", "self", {
+        qos: 1,
+        retain: true,
+      });
+      await card.locator('[data-field="control"]', {
+        hasText: "its own control topics",
+      }).waitFor({ timeout: 15_000 });
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await rig?.client.endAsync(true);
+      await sim.kill();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -126,6 +126,8 @@ export function TankCard(
             ? `${view.sim.time ? formatSimTime(view.sim.time) + " " : ""}(t = ${
               formatDuration(view.sim.t)
             })`
+            : rig
+            ? "none (the rig publishes no simulated time)"
             : "not yet known"}
         </strong>
         <br />
