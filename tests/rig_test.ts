@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { RunStore } from "../store/mod.ts";
+import { EmbeddedBroker } from "../harness/broker/mod.ts";
+import { parseSpeed, replayRun } from "../harness/replay/mod.ts";
 import type { LiveSnapshot, TankView } from "../web/mod.ts";
 import { Child, eventually } from "./_processes.ts";
 import { hasCommand, hasPaho, ignoreWithout } from "./_peers.ts";
@@ -97,7 +99,9 @@ async function startRig(
       retain: true,
       qos: 1,
     });
+  const heard: string[] = [];
   client.on("message", (topic, bytes) => {
+    heard.push(topic);
     const text = String(bytes).trim();
     if (topic === `${base}/control_source`) {
       source = text === "" || text === "self" ? rig : text;
@@ -121,6 +125,8 @@ async function startRig(
   return {
     client,
     applied,
+    /** Every topic the rig received, in order. */
+    heard,
     get source() {
       return source;
     },
@@ -160,7 +166,7 @@ async function liveView(
   );
 }
 
-Deno.test("deno task sim --rig: a rig's readings reach subscribers and the live page, it follows tank1 then its own controller takes over, and the recorded run shows the handover", async () => {
+Deno.test("deno task sim --rig: a rig's readings reach subscribers and the live page, it follows tank1 then its own controller takes over, and the recorded run shows and replays the handover", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fishtank-rig-" });
   const db = join(dir, "class.kv");
   const { child: sim, url } = await startSim([
@@ -296,9 +302,10 @@ Deno.test("deno task sim --rig: a rig's readings reach subscribers and the live 
       /rig1 handover: now follows its own control topics/,
       10_000,
     );
-    assert.ok(
-      controller.seen.length > 0,
-      "the controller reads rig1's measurements",
+    await eventually(
+      () => controller.seen.length > 0,
+      10_000,
+      "the controller to read rig1's measurements",
     );
     await controller.client.publishAsync(
       "fishtank/rig1/control/heater",
@@ -315,14 +322,14 @@ Deno.test("deno task sim --rig: a rig's readings reach subscribers and the live 
     await watcher.client.publishAsync("fishtank/tank1/control/heater", "on", {
       qos: 1,
     });
-    // Ordered after tank1's command on the same connection: once this arrives, that command has been seen too.
+    // Ordered after tank1's command on the same connection: once the rig has this, it has had that command too.
     await watcher.client.publishAsync("fishtank/rig1/control/light", "on", {
       qos: 1,
     });
     await eventually(
-      () => watcher.seen.some((m) => m.topic === "fishtank/rig1/control/light"),
+      () => rig.heard.includes("fishtank/rig1/control/light"),
       10_000,
-      "the marker command",
+      "the rig to receive the marker command",
     );
     assert.equal(
       rig.applied.heater,
@@ -379,6 +386,38 @@ Deno.test("deno task sim --rig: a rig's readings reach subscribers and the live 
         ),
         "the last will, recorded",
       );
+
+      // Replayed like any tank's traffic: the rig's readings and its handover, under replay/.
+      const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
+      try {
+        const replayed = await watch(broker.url, ["replay/fishtank/rig1/#"]);
+        clients.push(replayed.client);
+        await replayRun(store, {
+          runId,
+          broker: broker.url,
+          speed: parseSpeed("max"),
+        });
+        await eventually(
+          () =>
+            replayed.seen.filter((m) =>
+              m.topic === "replay/fishtank/rig1/control_source"
+            ).map((m) => m.text).join(",") === "tank1,self",
+          10_000,
+          "the replayed handover",
+        );
+        assert.ok(
+          replayed.seen.some((m) =>
+            m.topic === "replay/fishtank/rig1/sensors/all" &&
+            /23\.5/.test(m.text)
+          ),
+          "the rig's readings, replayed",
+        );
+      } finally {
+        await Promise.allSettled(
+          clients.splice(0).map((client) => client.endAsync(true)),
+        );
+        await broker.close();
+      }
     } finally {
       await store.close();
     }
