@@ -9,7 +9,8 @@
  */
 
 import type { Buffer } from "node:buffer";
-import type { Mqtt5Will } from "./mqtt5_adapter.ts";
+import type { Mqtt5Will, PublishProperties } from "./mqtt5_adapter.ts";
+import { willProperties } from "./_publish_properties.ts";
 
 /** The will as aedes publishes it. */
 interface _WillPacket {
@@ -53,6 +54,8 @@ interface _Pending {
   will: Mqtt5Will;
   /** Seconds. */
   delay: number;
+  /** The will's PUBLISH properties (null: none). */
+  properties?: PublishProperties | null;
   timer: ReturnType<typeof setTimeout> | null;
 }
 
@@ -104,7 +107,11 @@ export class DelayedWills {
     owner: object,
     client: DelayedWillClient,
     cleanStart: boolean,
-    will: { will: Mqtt5Will; delay: number } | null,
+    will: {
+      will: Mqtt5Will;
+      delay: number;
+      properties?: PublishProperties | null;
+    } | null,
   ): void {
     this.#arrived(client.id, cleanStart);
     if (will !== null) {
@@ -131,6 +138,17 @@ export class DelayedWills {
     }, Math.min(pending.delay * 1000, _MAX_TIMEOUT));
   }
 
+  /**
+   * Connection `owner` of `clientId` set its session expiry to `seconds` at DISCONNECT: its will waits no longer
+   * than the session lasts (3.1.3.2.2).
+   */
+  sessionExpiry(owner: object, clientId: string, seconds: number): void {
+    const pending = this.#pending.get(clientId);
+    if (pending?.owner === owner) {
+      pending.delay = Math.min(pending.delay, seconds);
+    }
+  }
+
   /** A connection with `clientId` came in: a will waiting for it is dropped, or published now if the session ends. */
   #arrived(clientId: string, cleanStart: boolean): void {
     const previous = this.#pending.get(clientId);
@@ -141,10 +159,11 @@ export class DelayedWills {
   }
 
   /** Publishes a will the way aedes publishes its own: authorized for its client first. */
-  #publish({ client, will }: _Pending): void {
+  #publish({ client, will, properties }: _Pending): void {
     const broker = this.#broker;
     if (broker.closed) return;
     const packet: _WillPacket = { cmd: "publish", ...will, dup: false };
+    willProperties(packet, properties ?? null);
     try {
       broker.authorizePublish(client, packet, (error) => {
         if (error || broker.closed) return;

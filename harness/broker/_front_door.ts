@@ -32,6 +32,8 @@ export interface FrontDoorHooks {
    * error (then `clientId` is known).
    */
   refused(reason: string, clientId?: string): void;
+  /** An MQTT 5 client's DISCONNECT set its session expiry interval to `seconds`; `stream` is as in `admitted`. */
+  sessionExpiry?(stream: Duplex, seconds: number): void;
 }
 
 /** How far the first packet has arrived: its total length once known and buffered. */
@@ -162,6 +164,8 @@ export function frontDoor(
       }, {
         onError: (reason, clientId) =>
           hooks.refused(reason, clientId ?? undefined),
+        onSessionExpiry: (broker, seconds) =>
+          hooks.sessionExpiry?.(broker, seconds),
       });
       stream.resume();
       return;

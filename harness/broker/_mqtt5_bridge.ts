@@ -7,8 +7,10 @@
  * when MQTT 5 does. (0, 0) resumes a stored session and ends it at disconnect: the broker's session bounds expire it
  * after 0 ms. (1, > 0) must discard the old session yet keep the new one, which 3.1.1 cannot say: aedes gets clean
  * session 1 for its CONNECT, and its client then reads as not clean, so that it keeps subscriptions and queues like any
- * persistent one. A delayed will is held here (see `_delayed_wills.ts`). PUBLISH properties travel beside aedes (see
- * `_publish_properties.ts`).
+ * persistent one. A delayed will is held here (see `_delayed_wills.ts`). PUBLISH properties, the will's included,
+ * travel beside aedes (see `_publish_properties.ts`), and so do the reason codes of PUBACK and PUBREC
+ * (`_publish_acks.ts`). A session expiry set by DISCONNECT goes to the broker's session bounds through
+ * {@linkcode Mqtt5BridgeOptions.onSessionExpiry}.
  *
  * @module
  */
@@ -21,7 +23,9 @@ import {
   propertiesAt,
   publishMeta,
   publishSent,
+  willProperties,
 } from "./_publish_properties.ts";
+import { expectAckReasons, takeAckReason } from "./_publish_acks.ts";
 import {
   Mqtt5Adapter,
   type Mqtt5AdapterOptions,
@@ -34,6 +38,11 @@ export interface Mqtt5BridgeOptions {
   adapter?: Mqtt5AdapterOptions;
   /** Called when the adapter refuses the client or closes its connection for a protocol error. */
   onError?: (message: string, clientId: string | null) => void;
+  /**
+   * Called when the client's DISCONNECT sets its session expiry interval (`seconds`), before the broker hears of the
+   * DISCONNECT; `broker` is the stream aedes reads.
+   */
+  onSessionExpiry?: (broker: Duplex, seconds: number) => void;
 }
 
 /**
@@ -47,7 +56,10 @@ export function bridgeMqtt5(
   handle: (broker: Duplex) => void,
   options: Mqtt5BridgeOptions = {},
 ): void {
-  const adapter = new Mqtt5Adapter(options.adapter);
+  const adapter = new Mqtt5Adapter({
+    ...options.adapter,
+    ackReason: (messageId) => takeAckReason(broker, messageId),
+  });
   const first = adapter.fromClient(head);
   if (first.toBroker.length === 0) {
     for (const bytes of first.toClient) client.write(bytes);
@@ -69,12 +81,16 @@ export function bridgeMqtt5(
       }
       const aedesClient = _aedesClient(broker);
       if (adapter.accepted && wills === null && aedesClient !== undefined) {
+        const { cleanStart, delayedWill, willProperties: properties } = adapter
+          .connect!;
+        // aedes publishes a will without delay itself, this very object.
+        if (aedesClient.will) willProperties(aedesClient.will, properties);
         wills = DelayedWills.of(aedesClient.broker);
         wills.connected(
           broker,
           aedesClient,
-          adapter.connect!.cleanStart,
-          adapter.connect!.delayedWill,
+          cleanStart,
+          delayedWill && { ...delayedWill, properties },
         );
       }
       if (drained) done();
@@ -82,10 +98,15 @@ export function bridgeMqtt5(
     },
     destroy: () => _endClient(client),
   });
+  expectAckReasons(broker);
 
   /** Delivers one translation; false when the client's buffer is full and the caller should wait for `drain`. */
   function apply(out: Mqtt5Output): boolean {
     let drained = true;
+    if (out.sessionExpiry !== undefined) {
+      options.onSessionExpiry?.(broker, out.sessionExpiry);
+      wills?.sessionExpiry(broker, adapter.clientId!, out.sessionExpiry);
+    }
     for (const bytes of out.toClient) drained = client.write(bytes) && drained;
     for (const { topic, properties } of out.published) {
       publishSent(broker, topic, properties);
@@ -148,7 +169,9 @@ function _delivery(broker: Duplex, chunk: Buffer): Mqtt5DeliveryOptions {
 }
 
 /** The client aedes made for the stream it reads (aedes sets it as `conn.client` in `handle`). */
-function _aedesClient(broker: Duplex): DelayedWillClient | undefined {
+function _aedesClient(
+  broker: Duplex,
+): (DelayedWillClient & { will?: object | null }) | undefined {
   return (broker as { client?: DelayedWillClient }).client;
 }
 

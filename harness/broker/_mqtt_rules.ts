@@ -11,7 +11,11 @@
  *   "identifier rejected" [MQTT-3.1.3-8] (aedes made up an id and kept a session nobody could resume);
  * - the properties of a PUBLISH from an MQTT 5 client are kept for its subscribers (see `_publish_properties.ts`), and
  *   a message past its expiry interval is not forwarded [MQTT-3.3.2-5];
- * - shared subscriptions, `$share/g/t` (see `_shared_subscriptions.ts`).
+ * - shared subscriptions, `$share/g/t` (see `_shared_subscriptions.ts`);
+ * - an MQTT 5 client's QoS 1 or 2 PUBLISH that the access rules refuse gets PUBACK/PUBREC 0x87 not authorized, and a
+ *   QoS 1 one that matches no subscription PUBACK 0x10 no matching subscribers, as mosquitto 2.0 answers (see
+ *   `_publish_acks.ts`). The access rules (`acl.ts`, the lockstep harness) refuse a publish by sending it on to
+ *   `$fishtank/refused`, where nobody else may read, and that stays so: only the reason code is new.
  *
  * The hooks (`preConnect`, `authenticate`, `authorizePublish`, `authorizeSubscribe`, `authorizeForward`) become accessors: whatever the broker's users set
  * later (the lockstep harness, the live ACL) is kept and called inside the rule, so that a rule cannot be replaced by
@@ -24,6 +28,15 @@ import type { Aedes, AuthenticateError, Client } from "aedes";
 import { topicMatches } from "./bus.ts";
 import { publishExpired, publishReceived } from "./_publish_properties.ts";
 import { SharedSubscriptions } from "./_shared_subscriptions.ts";
+import {
+  NO_MATCHING_SUBSCRIBERS,
+  NOT_AUTHORIZED,
+  noteAckReason,
+  wantsAckReasons,
+} from "./_publish_acks.ts";
+
+/** Where the access rules (`acl.ts`, the lockstep harness) send a publish they refuse. */
+const _REFUSED_TOPIC = "$fishtank/refused";
 
 type _Hooks = Pick<
   Aedes,
@@ -93,10 +106,39 @@ export function installMqttRules(aedes: Aedes): void {
     },
   );
 
+  /** MQTT 5 connection → the last of its publishes still being judged: the next one waits for it, to keep order. */
+  const judging = new WeakMap<object, Promise<void>>();
   _compose(aedes, "authorizePublish", (inner) => (client, packet, callback) => {
     // Synchronous, in the order aedes read the packets, as the notes were taken.
     publishReceived(client?.conn, packet, Date.now());
-    inner(client, packet, callback);
+    const conn = client?.conn;
+    if (
+      !wantsAckReasons(conn) || packet.qos === 0 ||
+      packet === (client as { will?: unknown } | null)?.will
+    ) {
+      return inner(client, packet, callback);
+    }
+    const { topic, messageId } = packet;
+    inner(client, packet, (error) => {
+      if (error) return callback(error);
+      if (packet.topic === _REFUSED_TOPIC && topic !== _REFUSED_TOPIC) {
+        noteAckReason(conn!, messageId!, NOT_AUTHORIZED);
+      }
+      // Only a QoS 1 PUBACK says so: mosquitto routes a QoS 2 message at PUBREL, after its PUBREC.
+      const live = packet.qos !== 1 || packet.topic === _REFUSED_TOPIC ||
+        _hasLiveSubscribers(aedes, packet.topic);
+      const before = judging.get(conn!);
+      if (live && before === undefined) return callback(null);
+      const judged = (before ?? Promise.resolve()).then(async () => {
+        if (!live && !(await _hasStoredSubscribers(aedes, packet.topic))) {
+          noteAckReason(conn!, messageId!, NO_MATCHING_SUBSCRIBERS);
+        }
+      }).catch(() => {}).then(() => {
+        if (judging.get(conn!) === judged) judging.delete(conn!);
+        callback(null);
+      });
+      judging.set(conn!, judged);
+    });
   });
 
   const shared = new SharedSubscriptions(aedes);
@@ -121,6 +163,26 @@ export function installMqttRules(aedes: Aedes): void {
     ) as _Packet;
     return inner(client, copy);
   });
+}
+
+/** Whether a connected client (or the broker's own bus) has a subscription matching `topic`: aedes's topic tree. */
+function _hasLiveSubscribers(aedes: Aedes, topic: string): boolean {
+  const mq = (aedes as unknown as {
+    mq: { _matcher?: { match(topic: string): unknown[] } };
+  }).mq;
+  // Unknown internals: say yes, so that no PUBACK claims "no subscribers" by mistake.
+  return mq._matcher?.match(topic).length !== 0;
+}
+
+/** Whether an offline persistent session has a subscription matching `topic`. */
+async function _hasStoredSubscribers(
+  aedes: Aedes,
+  topic: string,
+): Promise<boolean> {
+  const { persistence } = aedes as unknown as {
+    persistence: { subscriptionsByTopic(topic: string): Promise<unknown[]> };
+  };
+  return (await persistence.subscriptionsByTopic(topic)).length > 0;
 }
 
 /**

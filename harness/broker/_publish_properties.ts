@@ -10,6 +10,9 @@
  * ({@linkcode publishMeta}). Both tables are bounded: the notes per connection by a count, the payload table by
  * garbage collection (a `WeakMap`: an entry lives exactly as long as aedes holds the message).
  *
+ * A will's properties come with the CONNECT, not with a PUBLISH: the bridge files them under the will packet that
+ * will be published ({@linkcode willProperties}), and `authorizePublish` of that packet files them under its payload.
+ *
  * @module
  */
 
@@ -39,6 +42,17 @@ interface _Note {
 const _notes = new WeakMap<object, _Note[]>();
 /** A message's payload buffer → what its publisher sent with it. */
 const _byPayload = new WeakMap<object, PublishMeta>();
+/** A will packet, as it will be published → its properties. */
+const _wills = new WeakMap<object, PublishProperties>();
+
+/** The will packet `will` (the object aedes or the delayed wills will publish) carries `properties`. */
+export function willProperties(
+  will: object,
+  properties: PublishProperties | null,
+): void {
+  const carried = _carried(properties);
+  if (Object.keys(carried).length > 0) _wills.set(will, carried);
+}
 
 /** The bridge translated a PUBLISH for `conn` (the stream aedes reads): note its properties (null: none). */
 export function publishSent(
@@ -61,6 +75,19 @@ export function publishReceived(
   packet: { topic: string; payload: unknown; retain?: boolean },
   now: number,
 ): void {
+  const will = _wills.get(packet);
+  if (will !== undefined) {
+    // A will is no PUBLISH of the connection's: no note of its own.
+    if (typeof packet.payload === "object" && packet.payload !== null) {
+      _byPayload.set(packet.payload, {
+        properties: will,
+        receivedAt: now,
+        publisher: conn ?? packet,
+        retain: packet.retain ?? false,
+      });
+    }
+    return;
+  }
   const notes = conn ? _notes.get(conn) : undefined;
   if (notes === undefined) return;
   let note = notes.shift();

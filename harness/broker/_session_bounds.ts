@@ -164,10 +164,16 @@ export class SessionBounds {
     });
   }
 
-  /** A client left; its session, if persistent, is kept offline within the bounds. */
-  disconnected(clientId: string): void {
+  /**
+   * A client left; its session, if persistent, is kept offline within the bounds. `expiry`, in milliseconds, is the
+   * session expiry its connection ends with (an MQTT 5 DISCONNECT may change the one CONNECT asked for).
+   */
+  disconnected(clientId: string, expiry?: number): void {
     const session = this.#sessions.get(clientId);
     if (!session || session.offlineSince !== null) return;
+    if (expiry !== undefined) {
+      session.expiry = Math.min(expiry, this.#options.sessionExpiry);
+    }
     this.#sessions.delete(clientId);
     session.offlineSince = this.#options.now();
     this.#sessions.set(clientId, session);

@@ -426,6 +426,10 @@ export class EmbeddedBroker {
           remoteAddress,
           message,
         }),
+      sessionExpiry: (stream, seconds) => {
+        const connection = this.#connections.get(stream);
+        if (connection) connection.sessionExpiry = seconds * 1000;
+      },
     });
   }
 
@@ -486,7 +490,9 @@ export class EmbeddedBroker {
       });
     });
     this.aedes.on("clientDisconnect", (client) => {
-      if (!client.clean) this.#sessions.disconnected(client.id);
+      if (!client.clean) {
+        this.#sessions.disconnected(client.id, where(client)?.sessionExpiry);
+      }
       this.#emit({
         type: "disconnect",
         clientId: client.id,

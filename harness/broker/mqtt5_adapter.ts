@@ -7,10 +7,13 @@
  * {@linkcode Mqtt5Output.published} and those of a PUBLISH to the client can be handed to
  * {@linkcode Mqtt5Adapter.fromBroker}, for the bridge to carry beside aedes (see `_publish_properties.ts`). The
  * subscription options no local, retain as published and retain handling are kept here, per connection, and applied
- * to what the broker sends (not across a resumed session: aedes restores its subscriptions with 3.1.1 defaults). Also
- * dropped: subscription identifiers, reason strings, and reason codes on
- * acknowledgements. Topic aliases set by the client are resolved here; none are sent to the client. Shared
- * subscriptions and enhanced authentication (AUTH) are not available, and CONNACK says so.
+ * to what the broker sends (not across a resumed session: aedes restores its subscriptions with 3.1.1 defaults), and
+ * so are subscription identifiers, which go out on each PUBLISH their subscription matches. SUBACK reason codes say
+ * why a filter was refused (0x87 not authorized; 0x8F for a malformed shared subscription); the reason code of a
+ * PUBACK or PUBREC comes from the broker's rules ({@linkcode Mqtt5AdapterOptions.ackReason}). The client's Receive
+ * Maximum is kept here: QoS 1 and 2 PUBLISHes beyond it wait, in order, for an acknowledgement. Reason strings are
+ * dropped. Topic aliases set by the client are resolved here; none are sent to the client. Enhanced authentication
+ * (AUTH) is not available, and CONNACK says so.
  *
  * Clean start goes to the broker as the 3.1.1 clean-session flag, so that clean start 0 resumes a stored session;
  * what the session expiry and the will delay ask for is left in {@linkcode Mqtt5Adapter.connect} for the bridge to
@@ -29,6 +32,7 @@ import type {
 } from "mqtt-packet";
 import { withDefaults } from "../../lib/mod.ts";
 import { topicMatches } from "./bus.ts";
+import { parseShare } from "./_shared_subscriptions.ts";
 
 /** Options for {@linkcode Mqtt5Adapter}. */
 export interface Mqtt5AdapterOptions {
@@ -36,11 +40,17 @@ export interface Mqtt5AdapterOptions {
   topicAliasMaximum?: number;
   /** Prefix of the client id assigned to a client that connects with an empty one. */
   assignedIdPrefix?: string;
+  /**
+   * The MQTT 5 reason code of the broker's PUBACK or PUBREC for the client's PUBLISH `messageId` (0x10 no matching
+   * subscribers, 0x87 not authorized); undefined for 0, success. Asked once per acknowledgement.
+   */
+  ackReason?: (messageId: number) => number | undefined;
 }
 
 const defaults = {
   topicAliasMaximum: 100,
   assignedIdPrefix: "mqtt5-",
+  ackReason: () => undefined,
 } satisfies Required<Mqtt5AdapterOptions>;
 
 /**
@@ -57,6 +67,8 @@ export interface Mqtt5Output {
   error: string | null;
   /** Each PUBLISH in `toBroker`, in order, with the MQTT 5 properties its 3.1.1 form lost (null: none). */
   published: { topic: string; properties: PublishProperties | null }[];
+  /** The session expiry interval a DISCONNECT set, in seconds; undefined when none did. */
+  sessionExpiry?: number;
 }
 
 /** PUBLISH properties, as `mqtt-packet` reads and writes them. */
@@ -80,14 +92,20 @@ interface _SubscriptionOptions {
   retainAsPublished: boolean;
   /** Whether retained messages go out for the SUBSCRIBE that made or replaced it (retain handling 0, or 1 if new). */
   sendRetained: boolean;
+  /** The subscription identifier its SUBSCRIBE carried, if any. */
+  identifier?: number;
+  /** The filter messages are matched against (`t` for the shared subscription `$share/g/t`). */
+  matches: string;
 }
 
 /** What an MQTT 5 CONNECT asked for that the 3.1.1 CONNECT sent to the broker cannot say. */
 export interface Mqtt5Connect {
   /** Clean start: any existing session is discarded (sent to the broker as a clean session). */
   cleanStart: boolean;
-  /** Session expiry interval in seconds (0 when absent: the session ends with the connection). */
+  /** Session expiry interval in seconds (0 when absent: the session ends with the connection); DISCONNECT may change it. */
   sessionExpiry: number;
+  /** The will's PUBLISH properties (user properties, content type, message expiry, …), for the bridge to carry. */
+  willProperties: PublishProperties | null;
   /**
    * The will, when it must wait: its delay in seconds (the will delay interval, or the session expiry if shorter) is
    * above 0.
@@ -112,6 +130,10 @@ const _CONNACK_REASON = [0x00, 0x84, 0x85, 0x88, 0x86, 0x87];
 const _MALFORMED = 0x81;
 const _PROTOCOL_ERROR = 0x82;
 const _BAD_AUTHENTICATION_METHOD = 0x8c;
+const _NOT_AUTHORIZED = 0x87;
+const _TOPIC_FILTER_INVALID = 0x8f;
+/** A 3.1.1 SUBACK's failure return code. */
+const _SUBACK_FAILURE = 0x80;
 const _TOPIC_ALIAS_INVALID = 0x94;
 
 /** Raised inside a translation to close the connection with a v5 reason code. */
@@ -147,6 +169,13 @@ export class Mqtt5Adapter {
   readonly #subscriptions = new Map<string, _SubscriptionOptions>();
   /** QoS 2 messages dropped as too large for the client: their PUBREL is answered here. */
   readonly #droppedQos2 = new Set<number>();
+  /** SUBSCRIBE packet id → its filters, to give each refused one its reason code in the SUBACK. */
+  readonly #subscribeFilters = new Map<number, string[]>();
+  /** QoS 1 and 2 PUBLISHes sent to the client and not yet acknowledged (PUBACK, PUBCOMP), by packet id. */
+  readonly #inflight = new Set<number>();
+  /** QoS 1 and 2 PUBLISHes waiting for room under the client's Receive Maximum, oldest first. */
+  readonly #waiting: { messageId: number; bytes: Buffer }[] = [];
+  #receiveMaximum = 65_535;
   #assignedId: string | null = null;
   #maximumPacketSize = Infinity;
   #connectSeen = false;
@@ -228,15 +257,32 @@ export class Mqtt5Adapter {
         return void out.toBroker.push(_generate(v4, 4));
       }
       case "subscribe": {
-        // nl, rap and rh have no 3.1.1 encoding: kept here and applied to what the broker sends.
+        // nl, rap, rh and the subscription identifier have no 3.1.1 encoding: kept here and applied to what the broker
+        // sends.
+        const identifier = _identifier(
+          packet.properties?.subscriptionIdentifier,
+        );
+        for (const { topic } of packet.subscriptions) {
+          if (!_validFilter(topic)) {
+            // As mosquitto does: aedes would close the connection without a word.
+            throw new _Refusal(_MALFORMED, `invalid topic filter "${topic}"`);
+          }
+        }
         for (const { topic, nl, rap, rh } of packet.subscriptions) {
           const isNew = !this.#subscriptions.has(topic);
+          const share = parseShare(topic);
           this.#subscriptions.set(topic, {
             noLocal: nl ?? false,
             retainAsPublished: rap ?? false,
             sendRetained: (rh ?? 0) === 0 || (rh === 1 && isNew),
+            ...(identifier !== undefined ? { identifier } : {}),
+            matches: share ? share.filter : topic,
           });
         }
+        this.#subscribeFilters.set(
+          packet.messageId!,
+          packet.subscriptions.map((s) => s.topic),
+        );
         const subscriptions = packet.subscriptions.map(({ topic, qos }) => ({
           topic,
           qos,
@@ -268,12 +314,30 @@ export class Mqtt5Adapter {
       case "pubrec":
       case "pubrel":
       case "pubcomp":
-        return void out.toBroker.push(
+        out.toBroker.push(
           _generate({ cmd: packet.cmd, messageId: packet.messageId }, 4),
         );
+        // A PUBREC with an error reason code ends a QoS 2 flow as PUBCOMP does (4.3.3).
+        if (
+          packet.cmd === "puback" || packet.cmd === "pubcomp" ||
+          (packet.cmd === "pubrec" && (packet.reasonCode ?? 0) >= 0x80)
+        ) {
+          this.#acknowledged(packet.messageId!, out);
+        }
+        return;
       case "pingreq":
         return void out.toBroker.push(_generate({ cmd: "pingreq" }, 4));
-      case "disconnect":
+      case "disconnect": {
+        const expiry = packet.properties?.sessionExpiryInterval;
+        if (expiry !== undefined && this.connect) {
+          if (this.connect.sessionExpiry === 0 && expiry !== 0) {
+            throw new _Refusal(
+              _PROTOCOL_ERROR,
+              "DISCONNECT sets a session expiry, but CONNECT asked for none [MQTT-3.14.2-2]",
+            );
+          }
+          this.connect.sessionExpiry = out.sessionExpiry = expiry;
+        }
         this.#closed = true;
         if ((packet.reasonCode ?? 0) === 0) {
           out.toBroker.push(_generate({ cmd: "disconnect" }, 4));
@@ -283,6 +347,7 @@ export class Mqtt5Adapter {
           out.close = "abort";
         }
         return;
+      }
       case "auth":
         throw new _Refusal(
           _PROTOCOL_ERROR,
@@ -323,6 +388,7 @@ export class Mqtt5Adapter {
     }
     this.clientId = clientId;
     this.#maximumPacketSize = properties.maximumPacketSize ?? Infinity;
+    this.#receiveMaximum = properties.receiveMaximum ?? 65_535;
     const v4: IConnectPacket = {
       cmd: "connect",
       protocolId: "MQTT",
@@ -343,6 +409,7 @@ export class Mqtt5Adapter {
       cleanStart: packet.clean ?? true,
       sessionExpiry,
       delayedWill: null,
+      willProperties: null,
     };
     if (packet.will) {
       const { topic, payload, qos, retain } = packet.will;
@@ -352,6 +419,11 @@ export class Mqtt5Adapter {
         qos: qos ?? 0,
         retain: retain ?? false,
       };
+      const { willDelayInterval: _delay, ...willProperties } =
+        packet.will.properties ?? {};
+      if (Object.keys(willProperties).length > 0) {
+        this.connect.willProperties = willProperties as PublishProperties;
+      }
       // The will goes out when its delay ends or the session does, whichever is first (3.1.3.2.2).
       const delay = Math.min(
         packet.will.properties?.willDelayInterval ?? 0,
@@ -411,7 +483,7 @@ export class Mqtt5Adapter {
         if (reasonCode === 0) {
           connack.properties = {
             topicAliasMaximum: this.#options.topicAliasMaximum,
-            subscriptionIdentifiersAvailable: false,
+            subscriptionIdentifiersAvailable: true,
             sharedSubscriptionAvailable: true,
           };
           if (this.#options.topicAliasMaximum === 0) {
@@ -429,6 +501,13 @@ export class Mqtt5Adapter {
         return this.#deliver(packet, out, options);
       case "puback":
       case "pubrec":
+        return void out.toClient.push(
+          _generate({
+            cmd: packet.cmd,
+            messageId: packet.messageId,
+            reasonCode: this.#options.ackReason(packet.messageId!) ?? 0,
+          }, 5),
+        );
       case "pubcomp":
         return void out.toClient.push(
           _generate({
@@ -450,15 +529,22 @@ export class Mqtt5Adapter {
             reasonCode: 0,
           }, 5),
         );
-      case "suback":
-        // 3.1.1 return codes 0, 1, 2 and 0x80 are also the MQTT 5 reason codes.
+      case "suback": {
+        // 3.1.1 return codes 0, 1 and 2 are also the MQTT 5 reason codes; a refused filter (0x80) gets its reason.
+        const filters = this.#subscribeFilters.get(packet.messageId!) ?? [];
+        this.#subscribeFilters.delete(packet.messageId!);
+        const granted = (packet.granted as number[]).map((code, i) => {
+          if (code !== _SUBACK_FAILURE) return code;
+          const filter = filters[i];
+          if (filter !== undefined) this.#subscriptions.delete(filter);
+          return filter !== undefined && parseShare(filter) === null
+            ? _TOPIC_FILTER_INVALID
+            : _NOT_AUTHORIZED;
+        });
         return void out.toClient.push(
-          _generate({
-            cmd: "suback",
-            messageId: packet.messageId,
-            granted: packet.granted as number[],
-          }, 5),
+          _generate({ cmd: "suback", messageId: packet.messageId, granted }, 5),
         );
+      }
       case "unsuback": {
         const count = this.#unsubscribeCounts.get(packet.messageId!) ?? 1;
         this.#unsubscribeCounts.delete(packet.messageId!);
@@ -498,12 +584,23 @@ export class Mqtt5Adapter {
       dup: packet.dup,
     };
     if (packet.qos > 0) v5.messageId = packet.messageId!;
-    if (options.properties && Object.keys(options.properties).length > 0) {
-      v5.properties = options.properties;
-    }
-    const matching = [...this.#subscriptions].filter(([filter]) =>
-      topicMatches(filter, packet.topic)
-    ).map(([, o]) => o);
+    const matching = [...this.#subscriptions.values()].filter((o) =>
+      topicMatches(o.matches, packet.topic)
+    );
+    const identifiers = matching.flatMap((o) =>
+      o.identifier === undefined ? [] : [o.identifier]
+    );
+    const properties: PublishProperties = {
+      ...options.properties,
+      ...(identifiers.length > 0
+        ? {
+          subscriptionIdentifier: identifiers.length === 1
+            ? identifiers[0]!
+            : identifiers,
+        }
+        : {}),
+    };
+    if (Object.keys(properties).length > 0) v5.properties = properties;
     // aedes clears RETAIN on live messages: one with RETAIN set comes from the retained store, sent on SUBSCRIBE.
     const unwanted = options.expired ||
       (options.ownMessage && matching.length > 0 &&
@@ -518,7 +615,7 @@ export class Mqtt5Adapter {
     }
     const bytes = unwanted ? null : _generate(v5, 5);
     if (bytes !== null && bytes.length <= this.#maximumPacketSize) {
-      return void out.toClient.push(bytes);
+      return this.#send(packet, bytes, out);
     }
     if (packet.qos === 1) {
       out.toBroker.push(
@@ -530,6 +627,35 @@ export class Mqtt5Adapter {
       out.toBroker.push(
         _generate({ cmd: "pubrec", messageId: packet.messageId }, 4),
       );
+    }
+  }
+
+  /**
+   * Sends a PUBLISH, or holds a QoS 1 or 2 one back while the client has its Receive Maximum of them unacknowledged
+   * (3.3.4): the rest wait in order. A resend (same packet id) takes no new room.
+   */
+  #send(packet: IPublishPacket, bytes: Buffer, out: Mqtt5Output): void {
+    if (packet.qos === 0) return void out.toClient.push(bytes);
+    const messageId = packet.messageId!;
+    if (this.#inflight.has(messageId)) return void out.toClient.push(bytes);
+    if (
+      this.#waiting.length > 0 || this.#inflight.size >= this.#receiveMaximum
+    ) {
+      return void this.#waiting.push({ messageId, bytes });
+    }
+    this.#inflight.add(messageId);
+    out.toClient.push(bytes);
+  }
+
+  /** The client acknowledged `messageId` for good: room for the next waiting PUBLISH. */
+  #acknowledged(messageId: number, out: Mqtt5Output): void {
+    if (!this.#inflight.delete(messageId)) return;
+    while (
+      this.#waiting.length > 0 && this.#inflight.size < this.#receiveMaximum
+    ) {
+      const next = this.#waiting.shift()!;
+      this.#inflight.add(next.messageId);
+      out.toClient.push(next.bytes);
     }
   }
 
@@ -593,6 +719,21 @@ function _generate(packet: Packet, protocolVersion: 4 | 5): Buffer {
       },
     );
   }
+}
+
+/** A SUBSCRIBE's subscription identifier (mqtt-packet reads it as a number; an array only on PUBLISH). */
+function _identifier(value: number | number[] | undefined): number | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** A topic filter as 4.7.1 allows: not empty, `#` alone and last, `+` alone in its level, no NUL. */
+function _validFilter(filter: string): boolean {
+  if (filter === "" || filter.includes("\u0000")) return false;
+  const levels = filter.split("/");
+  return levels.every((level, i) =>
+    (level === "#" ? i === levels.length - 1 : !level.includes("#")) &&
+    (level === "+" || !level.includes("+"))
+  );
 }
 
 function _randomHex(bytes: number): string {

@@ -123,6 +123,7 @@ Deno.test("CONNECT: a will with a delay is kept from the broker and left for the
       },
       delay: 5,
     },
+    willProperties: null,
   });
   assert.equal(adapter.accepted, false);
   adapter.fromBroker(
@@ -163,7 +164,7 @@ Deno.test("CONNECT with an empty client id: one is assigned and announced in CON
     sessionPresent: false,
     properties: {
       topicAliasMaximum: 100,
-      subscriptionIdentifiersAvailable: false,
+      subscriptionIdentifiersAvailable: true,
       sharedSubscriptionAvailable: true,
       assignedClientIdentifier: connect.clientId,
     },
@@ -321,12 +322,198 @@ Deno.test("SUBSCRIBE: topic and QoS kept, no local / retain as published / retai
   });
 });
 
-Deno.test("SUBACK: granted QoS and 128 become reason codes 0..2 and 0x80", () => {
+Deno.test("SUBACK: granted QoS stays 0..2; a refused filter gets 0x87 not authorized, a malformed shared one 0x8F", () => {
+  const adapter = connected();
+  adapter.fromClient(v5({
+    cmd: "subscribe",
+    messageId: 5,
+    subscriptions: ["a", "b", "c", "d", "$share/+/e"].map((topic) => ({
+      topic,
+      qos: 1 as const,
+    })),
+  }));
   onlyClient(
-    connected().fromBroker(
-      v4({ cmd: "suback", messageId: 5, granted: [0, 1, 2, 128] }),
+    adapter.fromBroker(
+      v4({ cmd: "suback", messageId: 5, granted: [0, 1, 2, 128, 128] }),
     ),
-    { cmd: "suback", messageId: 5, granted: [0, 1, 2, 0x80] },
+    { cmd: "suback", messageId: 5, granted: [0, 1, 2, 0x87, 0x8f] },
+  );
+});
+
+Deno.test("SUBSCRIBE with an invalid topic filter: DISCONNECT 0x81, as mosquitto does", () => {
+  for (const topic of ["a/#/b", "a+/b", "#/"]) {
+    const out = connected().fromClient(v5({
+      cmd: "subscribe",
+      messageId: 5,
+      subscriptions: [{ topic: "ok/+", qos: 0 }, { topic, qos: 0 }],
+    }));
+    assert.deepEqual(out.toBroker, [], topic);
+    assert.equal(out.close, "abort");
+    assert.deepEqual(parse(out.toClient, 5), [
+      ...parse([v5({ cmd: "disconnect", reasonCode: 0x81 })], 5),
+    ]);
+  }
+});
+
+Deno.test("subscription identifiers: every matching subscription's id goes out on the PUBLISH, none for one without", () => {
+  const adapter = connected();
+  for (
+    const [messageId, topic, id] of [
+      [1, "tank/#", 7],
+      [2, "tank/+/temp", 9],
+      [3, "tank/a/level", undefined],
+      [4, "$share/g/tank/a/temp", 11],
+    ] as const
+  ) {
+    adapter.fromClient(v5({
+      cmd: "subscribe",
+      messageId,
+      subscriptions: [{ topic, qos: 0 }],
+      ...(id !== undefined
+        ? { properties: { subscriptionIdentifier: id } }
+        : {}),
+    }));
+  }
+  const deliver = (topic: string) => {
+    const [publish] = parse(
+      adapter.fromBroker(
+        v4({
+          cmd: "publish",
+          topic,
+          payload: "x",
+          qos: 0,
+          retain: false,
+          dup: false,
+        }),
+      ).toClient,
+      5,
+    );
+    assert.ok(publish?.cmd === "publish");
+    return publish.properties?.subscriptionIdentifier;
+  };
+  assert.deepEqual(deliver("tank/a/temp"), [7, 9, 11]);
+  assert.deepEqual(deliver("tank/a/level"), 7);
+  adapter.fromClient(
+    v5({ cmd: "unsubscribe", messageId: 5, unsubscriptions: ["tank/#"] }),
+  );
+  assert.equal(deliver("tank/a/level"), undefined);
+});
+
+Deno.test("PUBACK and PUBREC carry the reason code the broker's rules give; PUBCOMP stays 0", () => {
+  const reasons = new Map([[3, 0x10], [4, 0x87]]);
+  const adapter = new Mqtt5Adapter({ ackReason: (id) => reasons.get(id) });
+  adapter.fromClient(v5({ cmd: "connect", protocolVersion: 5, clientId: "c" }));
+  adapter.fromBroker(
+    v4({ cmd: "connack", returnCode: 0, sessionPresent: false }),
+  );
+  onlyClient(adapter.fromBroker(v4({ cmd: "puback", messageId: 3 })), {
+    cmd: "puback",
+    messageId: 3,
+    reasonCode: 0x10,
+  });
+  onlyClient(adapter.fromBroker(v4({ cmd: "pubrec", messageId: 4 })), {
+    cmd: "pubrec",
+    messageId: 4,
+    reasonCode: 0x87,
+  });
+  onlyClient(adapter.fromBroker(v4({ cmd: "puback", messageId: 5 })), {
+    cmd: "puback",
+    messageId: 5,
+    reasonCode: 0,
+  });
+});
+
+Deno.test("Receive Maximum: at most that many QoS 1/2 PUBLISHes unacknowledged; the rest wait in order, QoS 0 does not", () => {
+  const adapter = connected({ receiveMaximum: 2 });
+  const publish = (messageId: number, qos: 0 | 1 | 2) =>
+    v4({
+      cmd: "publish",
+      topic: "t",
+      payload: String(messageId),
+      qos,
+      retain: false,
+      dup: false,
+      ...(qos > 0 ? { messageId } : {}),
+    });
+  const payloads = (out: Mqtt5Output) =>
+    parse(out.toClient, 5).map((p) =>
+      p.cmd === "publish" ? String(p.payload) : p.cmd
+    );
+  const first = adapter.fromBroker(
+    Buffer.concat([publish(1, 1), publish(2, 2), publish(3, 1), publish(4, 2)]),
+  );
+  assert.deepEqual(payloads(first), ["1", "2"]);
+  assert.deepEqual(payloads(adapter.fromBroker(publish(0, 0))), ["0"]);
+  // PUBREC is not the end of a QoS 2 flow: nothing moves until PUBCOMP.
+  assert.deepEqual(
+    payloads(adapter.fromClient(v5({ cmd: "pubrec", messageId: 2 }))),
+    [],
+  );
+  assert.deepEqual(
+    payloads(adapter.fromClient(v5({ cmd: "puback", messageId: 1 }))),
+    ["3"],
+  );
+  assert.deepEqual(payloads(adapter.fromBroker(publish(5, 1))), []);
+  assert.deepEqual(
+    payloads(adapter.fromClient(v5({ cmd: "pubcomp", messageId: 2 }))),
+    ["4"],
+  );
+  assert.deepEqual(
+    payloads(adapter.fromClient(v5({ cmd: "puback", messageId: 3 }))),
+    ["5"],
+  );
+});
+
+Deno.test("CONNECT: the will's properties are left for the bridge, without the will delay", () => {
+  const adapter = new Mqtt5Adapter();
+  adapter.fromClient(v5({
+    cmd: "connect",
+    protocolVersion: 5,
+    clientId: "c",
+    will: {
+      topic: "w",
+      payload: Buffer.from("gone"),
+      properties: {
+        willDelayInterval: 0,
+        contentType: "text/plain",
+        userProperties: { a: "1" },
+      },
+    },
+  }));
+  const { contentType, userProperties, ...rest } = adapter.connect
+    ?.willProperties ?? {};
+  assert.deepEqual([contentType, { ...userProperties }, rest], [
+    "text/plain",
+    { a: "1" },
+    {},
+  ]);
+});
+
+Deno.test("DISCONNECT with a session expiry: passed on in the output; a protocol error (0x82) when CONNECT asked for none", () => {
+  const adapter = connected({ sessionExpiryInterval: 60 });
+  const out = adapter.fromClient(
+    v5({
+      cmd: "disconnect",
+      reasonCode: 0,
+      properties: { sessionExpiryInterval: 0 },
+    }),
+  );
+  assert.equal(out.close, "graceful");
+  assert.equal(out.sessionExpiry, 0);
+  assert.equal(adapter.connect?.sessionExpiry, 0);
+  const none = connected();
+  const refused = none.fromClient(
+    v5({
+      cmd: "disconnect",
+      reasonCode: 0,
+      properties: { sessionExpiryInterval: 30 },
+    }),
+  );
+  assert.equal(refused.close, "abort");
+  assert.deepEqual(refused.toBroker, []);
+  assert.deepEqual(
+    parse(refused.toClient, 5),
+    parse([v5({ cmd: "disconnect", reasonCode: 0x82 })], 5),
   );
 });
 
