@@ -12,8 +12,9 @@
  * why a filter was refused (0x87 not authorized; 0x8F for a malformed shared subscription); the reason code of a
  * PUBACK or PUBREC comes from the broker's rules ({@linkcode Mqtt5AdapterOptions.ackReason}). The client's Receive
  * Maximum is kept here: QoS 1 and 2 PUBLISHes beyond it wait, in order, for an acknowledgement. Reason strings are
- * dropped. Topic aliases set by the client are resolved here; none are sent to the client. Enhanced authentication
- * (AUTH) is not available, and CONNACK says so.
+ * dropped. Topic aliases set by the client are resolved here, and a client that takes them (Topic Alias Maximum in
+ * its CONNECT) gets aliases for the topics it receives, as many as it takes. Enhanced authentication (AUTH) is not
+ * available, and CONNACK says so.
  *
  * Clean start goes to the broker as the 3.1.1 clean-session flag, so that clean start 0 resumes a stored session;
  * what the session expiry and the will delay ask for is left in {@linkcode Mqtt5Adapter.connect} for the bridge to
@@ -174,8 +175,12 @@ export class Mqtt5Adapter {
   /** QoS 1 and 2 PUBLISHes sent to the client and not yet acknowledged (PUBACK, PUBCOMP), by packet id. */
   readonly #inflight = new Set<number>();
   /** QoS 1 and 2 PUBLISHes waiting for room under the client's Receive Maximum, oldest first. */
-  readonly #waiting: { messageId: number; bytes: Buffer }[] = [];
+  readonly #waiting: { packet: IPublishPacket; bytes: Buffer }[] = [];
   #receiveMaximum = 65_535;
+  /** Topic → the alias this adapter set for it on the client's connection. */
+  readonly #clientAliases = new Map<string, number>();
+  /** The client's Topic Alias Maximum: how many aliases it takes from the server (0: none). */
+  #clientAliasMaximum = 0;
   #assignedId: string | null = null;
   #maximumPacketSize = Infinity;
   #connectSeen = false;
@@ -389,6 +394,7 @@ export class Mqtt5Adapter {
     this.clientId = clientId;
     this.#maximumPacketSize = properties.maximumPacketSize ?? Infinity;
     this.#receiveMaximum = properties.receiveMaximum ?? 65_535;
+    this.#clientAliasMaximum = properties.topicAliasMaximum ?? 0;
     const v4: IConnectPacket = {
       cmd: "connect",
       protocolId: "MQTT",
@@ -615,7 +621,7 @@ export class Mqtt5Adapter {
     }
     const bytes = unwanted ? null : _generate(v5, 5);
     if (bytes !== null && bytes.length <= this.#maximumPacketSize) {
-      return this.#send(packet, bytes, out);
+      return this.#send(v5, bytes, out);
     }
     if (packet.qos === 1) {
       out.toBroker.push(
@@ -635,16 +641,44 @@ export class Mqtt5Adapter {
    * (3.3.4): the rest wait in order. A resend (same packet id) takes no new room.
    */
   #send(packet: IPublishPacket, bytes: Buffer, out: Mqtt5Output): void {
-    if (packet.qos === 0) return void out.toClient.push(bytes);
+    if (packet.qos === 0) {
+      return void out.toClient.push(this.#aliased(packet, bytes));
+    }
     const messageId = packet.messageId!;
-    if (this.#inflight.has(messageId)) return void out.toClient.push(bytes);
+    if (this.#inflight.has(messageId)) {
+      return void out.toClient.push(this.#aliased(packet, bytes));
+    }
     if (
       this.#waiting.length > 0 || this.#inflight.size >= this.#receiveMaximum
     ) {
-      return void this.#waiting.push({ messageId, bytes });
+      return void this.#waiting.push({ packet, bytes });
     }
     this.#inflight.add(messageId);
-    out.toClient.push(bytes);
+    out.toClient.push(this.#aliased(packet, bytes));
+  }
+
+  /**
+   * The bytes of `packet` as they go out now (`bytes`: with its topic), with a topic alias when the client takes
+   * them: the first PUBLISH to a topic sets one while there is room, later ones send it instead of the topic (3.3.2.3.4).
+   * Chosen at the moment of sending, so that an alias is always set before a packet uses it, whatever waited.
+   */
+  #aliased(packet: IPublishPacket, bytes: Buffer): Buffer {
+    if (this.#clientAliasMaximum === 0) return bytes;
+    let alias = this.#clientAliases.get(packet.topic);
+    const known = alias !== undefined;
+    if (alias === undefined) {
+      if (this.#clientAliases.size >= this.#clientAliasMaximum) return bytes;
+      alias = this.#clientAliases.size + 1;
+    }
+    const aliased = _generate({
+      ...packet,
+      topic: known ? "" : packet.topic,
+      properties: { ...packet.properties, topicAlias: alias },
+    }, 5);
+    // Setting an alias costs three bytes: not worth a packet the client would refuse.
+    if (aliased.length > this.#maximumPacketSize) return bytes;
+    if (!known) this.#clientAliases.set(packet.topic, alias);
+    return aliased;
   }
 
   /** The client acknowledged `messageId` for good: room for the next waiting PUBLISH. */
@@ -654,8 +688,8 @@ export class Mqtt5Adapter {
       this.#waiting.length > 0 && this.#inflight.size < this.#receiveMaximum
     ) {
       const next = this.#waiting.shift()!;
-      this.#inflight.add(next.messageId);
-      out.toClient.push(next.bytes);
+      this.#inflight.add(next.packet.messageId!);
+      out.toClient.push(this.#aliased(next.packet, next.bytes));
     }
   }
 

@@ -698,3 +698,55 @@ Deno.test("packets split at every byte are reassembled", () => {
     "publish",
   ]);
 });
+
+Deno.test("topic aliases to a client that takes them: set on first use while there is room, then sent instead of the topic", () => {
+  const adapter = connected({ topicAliasMaximum: 2, receiveMaximum: 1 });
+  const publish = (topic: string, qos: 0 | 1, messageId?: number) =>
+    parse(
+      adapter.fromBroker(v4({
+        cmd: "publish",
+        topic,
+        payload: "x",
+        qos,
+        retain: false,
+        dup: false,
+        ...(messageId !== undefined ? { messageId } : {}),
+      })).toClient,
+      5,
+    ).map((p) =>
+      p.cmd === "publish" ? `${p.topic}=${p.properties?.topicAlias}` : p.cmd
+    );
+  assert.deepEqual(publish("t/a", 1, 1), ["t/a=1"]);
+  // Held back by Receive Maximum 1: the QoS 0 one after it goes first, and so it is the one that sets the alias.
+  assert.deepEqual(publish("t/b", 1, 2), []);
+  assert.deepEqual(publish("t/b", 0), ["t/b=2"]);
+  assert.deepEqual(publish("t/c", 0), ["t/c=undefined"]);
+  assert.deepEqual(
+    parse(adapter.fromClient(v5({ cmd: "puback", messageId: 1 })).toClient, 5)
+      .map((p) =>
+        p.cmd === "publish" ? `${p.topic}=${p.properties?.topicAlias}` : p.cmd
+      ),
+    ["=2"],
+  );
+  assert.deepEqual(publish("t/a", 0), ["=1"]);
+});
+
+Deno.test("no topic aliases to a client that did not ask for them", () => {
+  const adapter = connected();
+  for (let i = 0; i < 2; i++) {
+    const [p] = parse(
+      adapter.fromBroker(v4({
+        cmd: "publish",
+        topic: "t/a",
+        payload: "x",
+        qos: 0,
+        retain: false,
+        dup: false,
+      })).toClient,
+      5,
+    );
+    assert.ok(p?.cmd === "publish");
+    assert.equal(p.topic, "t/a");
+    assert.equal(p.properties?.topicAlias, undefined);
+  }
+});

@@ -308,3 +308,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "topic aliases: a client with a Topic Alias Maximum gets repeated topics as aliases and reads the right topic",
+  ...options,
+  async fn() {
+    await using broker = await EmbeddedBroker.start({ port: 0 });
+    await using stack = new AsyncDisposableStack();
+    const sub = await client(stack, broker.url, {
+      properties: { topicAliasMaximum: 5 },
+    });
+    const plain = await client(stack, broker.url);
+    const pub = await client(stack, broker.url);
+    const aliases: (number | undefined)[] = [];
+    sub.on("packetreceive", (packet) => {
+      if (packet.cmd === "publish") aliases.push(packet.properties?.topicAlias);
+    });
+    // The topic MQTT.js resolved (it leaves the packet's empty).
+    const got: string[] = [];
+    sub.on("message", (topic, payload) => got.push(`${topic}:${payload}`));
+    const gotPlain = collect(plain);
+    await sub.subscribeAsync("alias/+", { qos: 1 });
+    await plain.subscribeAsync("alias/+", { qos: 1 });
+    for (const payload of ["1", "2", "3"]) {
+      await pub.publishAsync("alias/t", payload, { qos: 1 });
+    }
+    await waitFor(
+      "three messages each",
+      () => got.length >= 3 && gotPlain.length >= 3,
+    );
+    assert.deepEqual(got, [
+      "alias/t:1",
+      "alias/t:2",
+      "alias/t:3",
+    ]);
+    assert.deepEqual(aliases, [1, 1, 1]);
+    assert.ok(gotPlain.every((p) => p.properties?.topicAlias === undefined));
+  },
+});
