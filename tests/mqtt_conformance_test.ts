@@ -562,6 +562,43 @@ const MQTT5_CHECKS: Mqtt5Check[] = [
       );
     },
   },
+  {
+    id: "20",
+    rule:
+      "MQTT 5: a client with a Topic Alias Maximum gets every message under its topic (aliases from the server, if any, set before use) [MQTT-3.3.2-12]",
+    // paho 2 reads no topic alias from the server, and so asks for none.
+    clients: ["mqtt.js", "mqtt.js ws"],
+    async run(target, kind) {
+      const prefix = fresh("alias");
+      await using stack = new AsyncDisposableStack();
+      const s = await js(stack, target, kind, {
+        properties: { topicAliasMaximum: 2 },
+      });
+      const p = await js(stack, target, kind);
+      const topics: string[] = [];
+      let aliased = 0;
+      s.on("message", (topic, payload) => topics.push(`${topic}:${payload}`));
+      s.on("packetreceive", (packet) => {
+        if (packet.cmd === "publish" && packet.properties?.topicAlias) {
+          aliased++;
+        }
+      });
+      await s.subscribeAsync(`${prefix}/+`, { qos: 1 });
+      const sent = ["a", "b", "a", "c", "a", "b"].map((t, i) =>
+        `${prefix}/${t}:${i}`
+      );
+      for (const m of sent) {
+        const [topic, payload] = m.split(":");
+        await p.publishAsync(topic!, payload!, { qos: 1 });
+      }
+      await waitFor("every message", () => topics.length >= sent.length)
+        .catch(() => {});
+      return ok(
+        topics.join() === sent.join(),
+        `${topics.length} of ${sent.length} under the right topic, ${aliased} with an alias`,
+      );
+    },
+  },
 ];
 
 const ALL: readonly Mqtt5Check[] = [...CHECKS, ...MQTT5_CHECKS];
