@@ -39,12 +39,17 @@ export const LAYERS: readonly Layer[] = [
   { dir: "harness/record", rank: 8, owns: "recording a broker into the store" },
   { dir: "harness/replay", rank: 8, owns: "replaying a stored run" },
   { dir: "harness/grading", rank: 9, owns: "grading runs end to end, digests" },
-  { dir: "web", rank: 10, owns: "web pages and APIs" },
-  { dir: "cli", rank: 11, owns: "the deno task entry points" },
-  { dir: "tests", rank: 12, owns: "end-to-end tests across packages" },
-  { dir: "bench", rank: 12, owns: "benchmarks" },
-  { dir: "tools", rank: 12, owns: "project checks" },
-  { dir: "examples", rank: 12, owns: "student example controllers" },
+  {
+    dir: "server",
+    rank: 10,
+    owns: "class server: roster, assignments, queue, workers, class API",
+  },
+  { dir: "web", rank: 11, owns: "web pages and APIs" },
+  { dir: "cli", rank: 12, owns: "the deno task entry points" },
+  { dir: "tests", rank: 13, owns: "end-to-end tests across packages" },
+  { dir: "bench", rank: 13, owns: "benchmarks" },
+  { dir: "tools", rank: 13, owns: "project checks" },
+  { dir: "examples", rank: 13, owns: "student example controllers" },
 ];
 
 /** A broken rule: the importing file (relative to the root), the import as written, and what is wrong. */

@@ -21,6 +21,11 @@ export interface WebContext {
   lock?: { password: string };
   /** The address the server listens on: on a loopback one, requests naming another host are refused. */
   listenHost?: string;
+  /**
+   * Path prefixes whose routes check who may change things themselves (the class API's student tokens): the login
+   * and JSON-only rules leave them alone; the same-origin and loopback rules still hold.
+   */
+  selfGuarded?: readonly string[];
   /** The command that starts this server with the store and port in use (`deno task web --port 8080`), for advice. */
   command?: string;
 }

@@ -237,6 +237,9 @@ export function registerAuth(app: Hono, context: WebContext): void {
         `cross-origin request refused: ${why}; change things from this server's own pages`,
       );
     }
+    if (context.selfGuarded?.some((p) => c.req.path.startsWith(p))) {
+      return await next();
+    }
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim()
       .toLowerCase();
     if (c.req.path.startsWith("/api/") && type !== "application/json") {

@@ -46,6 +46,8 @@ export interface WebOptions {
   lock?: { password: string };
   /** Prebuilt islands (tests build them once); else built now. */
   islands?: IslandBundles;
+  /** Path prefixes whose routes guard themselves (see `WebContext.selfGuarded`). */
+  selfGuarded?: readonly string[];
   /** Route modules; default {@linkcode ROUTES}. */
   routes?: readonly RouteModule[];
 }
@@ -121,6 +123,7 @@ export async function startWeb(options: WebOptions = {}): Promise<WebServer> {
       islands: options.islands ?? await buildIslands(),
       ...(options.broker ? { broker: options.broker } : {}),
       ...(options.lock ? { lock: options.lock } : {}),
+      ...(options.selfGuarded ? { selfGuarded: options.selfGuarded } : {}),
       listenHost: options.host ?? defaults.host,
       command: webCommand(options),
     };

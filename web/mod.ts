@@ -10,4 +10,12 @@ export {
   type LiveSnapshot,
   type TankView,
 } from "./live_view.ts";
-export { startWeb, type WebServer } from "./main.ts";
+export {
+  readSecretFile,
+  ROUTES,
+  startWeb,
+  type WebOptions,
+  type WebServer,
+} from "./main.ts";
+export { type RouteModule, type WebContext } from "./app.ts";
+export { editAccess } from "./auth.tsx";

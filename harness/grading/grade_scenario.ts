@@ -77,6 +77,8 @@ export interface GradeScenarioContext {
   controller: string | undefined;
   progress?: (p: LockstepProgress) => void;
   signal?: AbortSignal;
+  /** The new run's id (the class server names it before the run starts); default a fresh one. */
+  runId?: string;
 }
 
 /**
@@ -91,7 +93,7 @@ export async function gradeScenario(
 ): Promise<RunGrade> {
   const { options, store, harness, scenario, student, tank, controller } =
     context;
-  const runId = `${newRunId()}-${scenario.id}`;
+  const runId = context.runId ?? `${newRunId()}-${scenario.id}`;
   const meta: RunMeta = {
     runId,
     scenario: {
