@@ -46,12 +46,18 @@ export interface Mqtt5AdapterOptions {
    * subscribers, 0x87 not authorized); undefined for 0, success. Asked once per acknowledgement.
    */
   ackReason?: (messageId: number) => number | undefined;
+  /**
+   * QoS 1 and 2 PUBLISHes that may wait for room under the client's Receive Maximum; more are dropped (acknowledged
+   * to the broker), as mosquitto drops past its `max_queued_messages` (1000 by default).
+   */
+  maxWaiting?: number;
 }
 
 const defaults = {
   topicAliasMaximum: 100,
   assignedIdPrefix: "mqtt5-",
   ackReason: () => undefined,
+  maxWaiting: 1000,
 } satisfies Required<Mqtt5AdapterOptions>;
 
 /**
@@ -573,8 +579,8 @@ export class Mqtt5Adapter {
 
   /**
    * A PUBLISH larger than the client accepts is dropped (MQTT-3.1.2-25) and acknowledged to the broker here, and so
-   * is one that expired, the client's own under no local, and a retained one its subscription's retain handling
-   * holds back.
+   * is one that expired, the client's own under no local, a retained one its subscription's retain handling
+   * holds back, and a QoS 1 or 2 one with no room to wait under Receive Maximum.
    */
   #deliver(
     packet: IPublishPacket,
@@ -620,9 +626,10 @@ export class Mqtt5Adapter {
       v5.retain = true;
     }
     const bytes = unwanted ? null : _generate(v5, 5);
-    if (bytes !== null && bytes.length <= this.#maximumPacketSize) {
-      return this.#send(v5, bytes, out);
-    }
+    if (
+      bytes !== null && bytes.length <= this.#maximumPacketSize &&
+      this.#send(v5, bytes, out)
+    ) return;
     if (packet.qos === 1) {
       out.toBroker.push(
         _generate({ cmd: "puback", messageId: packet.messageId }, 4),
@@ -638,23 +645,23 @@ export class Mqtt5Adapter {
 
   /**
    * Sends a PUBLISH, or holds a QoS 1 or 2 one back while the client has its Receive Maximum of them unacknowledged
-   * (3.3.4): the rest wait in order. A resend (same packet id) takes no new room.
+   * (3.3.4): the rest wait in order. A resend (same packet id) takes no new room. False when the PUBLISH can neither
+   * go nor wait (the queue is full).
    */
-  #send(packet: IPublishPacket, bytes: Buffer, out: Mqtt5Output): void {
-    if (packet.qos === 0) {
-      return void out.toClient.push(this.#aliased(packet, bytes));
-    }
+  #send(packet: IPublishPacket, bytes: Buffer, out: Mqtt5Output): boolean {
     const messageId = packet.messageId!;
-    if (this.#inflight.has(messageId)) {
-      return void out.toClient.push(this.#aliased(packet, bytes));
-    }
     if (
-      this.#waiting.length > 0 || this.#inflight.size >= this.#receiveMaximum
+      packet.qos > 0 && !this.#inflight.has(messageId) &&
+      (this.#waiting.length > 0 ||
+        this.#inflight.size >= this.#receiveMaximum)
     ) {
-      return void this.#waiting.push({ packet, bytes });
+      if (this.#waiting.length >= this.#options.maxWaiting) return false;
+      this.#waiting.push({ packet, bytes });
+      return true;
     }
-    this.#inflight.add(messageId);
+    if (packet.qos > 0) this.#inflight.add(messageId);
     out.toClient.push(this.#aliased(packet, bytes));
+    return true;
   }
 
   /**

@@ -750,3 +750,32 @@ Deno.test("no topic aliases to a client that did not ask for them", () => {
     assert.equal(p.properties?.topicAlias, undefined);
   }
 });
+
+Deno.test("Receive Maximum: past maxWaiting a QoS 1/2 PUBLISH is dropped and acknowledged to the broker", () => {
+  const adapter = new Mqtt5Adapter({ maxWaiting: 1 });
+  adapter.fromClient(
+    v5({
+      cmd: "connect",
+      protocolVersion: 5,
+      clientId: "c",
+      properties: { receiveMaximum: 1 },
+    }),
+  );
+  adapter.fromBroker(
+    v4({ cmd: "connack", returnCode: 0, sessionPresent: false }),
+  );
+  const publish = (messageId: number, qos: 1 | 2) =>
+    adapter.fromBroker(v4({
+      cmd: "publish",
+      topic: "t",
+      payload: "x",
+      qos,
+      messageId,
+      retain: false,
+      dup: false,
+    }));
+  assert.equal(parse(publish(1, 1).toClient, 5).length, 1);
+  assert.deepEqual(publish(2, 1).toClient, []); // waits
+  onlyBroker(publish(3, 1), { cmd: "puback", messageId: 3 });
+  onlyBroker(publish(4, 2), { cmd: "pubrec", messageId: 4 });
+});
