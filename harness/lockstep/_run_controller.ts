@@ -57,6 +57,7 @@ export function startController(
   let confined: string | undefined;
   let wallLimitMs = Infinity;
   let runUser: RunUser | undefined;
+  let pidNamespace = false;
   if (options.sandbox !== false) {
     const user = allocateRunUser();
     const box = sandbox(command, {
@@ -73,11 +74,13 @@ export function startController(
     wallLimitMs = 1000 * sandboxLimits(options.sandbox || {}).wallSeconds;
     confined = box.description;
     runUser = box.user;
+    pidNamespace = box.pidNamespace ?? false;
     // A command that keeps the harness's uid (a `deno …` command line) did not take the user: its folder goes now.
     if (user && !runUser) Deno.removeSync(user.home, { recursive: true });
   }
   const process = ControllerProcess.start(run, {
     ...(runUser ? { runUser } : {}),
+    ...(pidNamespace ? { namespaceInit: true } : {}),
     env: processEnv,
     clearEnv: options.sandbox !== false,
     ...(options.onOutput ? { onLine: options.onOutput } : {}),

@@ -66,6 +66,47 @@ export function processesOf(uid: number): number[] {
   return pids;
 }
 
+/** How old a run's folder with no process left must be before another run removes it (its run is over). */
+const STALE_FOLDER_MS = 60_000;
+
+/**
+ * Removes the private folders of runs that are over but were not cleaned up (their grader was killed): folders in
+ * `tmp` named as runs' are whose user has no process left and that have not changed for a minute (a run's folder is
+ * made moments before its controller starts). Returns the folders removed.
+ */
+export function sweepRunFolders(
+  tmp = Deno.env.get("TMPDIR") || "/tmp",
+  now = Date.now(),
+): string[] {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(tmp)];
+  } catch {
+    return removed;
+  }
+  for (const entry of entries) {
+    const match = /^fishtank-run-(\d+)$/.exec(entry.name);
+    if (!match || !entry.isDirectory) continue;
+    const uid = Number(match[1]);
+    if (uid < FIRST_UID || uid >= FIRST_UID + UID_SPAN) continue;
+    const home = join(tmp, entry.name);
+    try {
+      const info = Deno.statSync(home);
+      if (info.uid !== uid) continue; // not made by a run
+      if (now - (info.mtime?.getTime() ?? now) < STALE_FOLDER_MS) continue;
+      if (processesOf(uid).length > 0) continue;
+      Deno.removeSync(home, { recursive: true });
+      removed.push(home);
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+let swept = false;
+
 /**
  * A fresh user for a run and its private folder, or undefined where runs cannot have users of their own (see
  * {@linkcode runUsersAvailable}). `tmp` is the folder the private folder goes in.
@@ -74,6 +115,10 @@ export function allocateRunUser(
   tmp = Deno.env.get("TMPDIR") || "/tmp",
 ): RunUser | undefined {
   if (!runUsersAvailable()) return undefined;
+  if (!swept) {
+    swept = true;
+    sweepRunFolders(tmp);
+  }
   const random = new Uint32Array(1);
   for (let attempt = 0; attempt < 20; attempt++) {
     crypto.getRandomValues(random);

@@ -31,6 +31,11 @@ export interface ControllerStartOptions {
    * ends too, the ones that left its process group included, and the user's private folder is removed.
    */
   runUser?: RunUser;
+  /**
+   * The command's main process is the init of a PID namespace, which exits with 128 + n when its program was killed
+   * by signal n: such an exit is reported as the signal.
+   */
+  namespaceInit?: boolean;
   /** Give the controller `env` only, not this process's environment as well (a sandboxed controller). */
   clearEnv?: boolean;
   /** Bytes of output kept per stream, newest kept (default 256 KiB); what is dropped is counted in a note. */
@@ -124,6 +129,13 @@ export function controllerEnv(
   return env;
 }
 
+/** Linux's signals by number (1 to 31), as Deno names them. */
+const _SIGNALS: readonly (Deno.Signal | undefined)[] = [
+  undefined,
+  ..."HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
+    .split(" ").map((name) => `SIG${name}` as Deno.Signal),
+];
+
 const _DEFAULT_OUTPUT_LIMIT = 256 * 1024;
 /** How long output may keep flowing after the process ended (from something that left the group) before we cut it. */
 const _DRAIN_MS = 1_000;
@@ -155,6 +167,7 @@ export class ControllerProcess {
   readonly #stderr: OutputTail;
   readonly #onLine: ControllerStartOptions["onLine"];
   readonly #runUser: RunUser | undefined;
+  readonly #namespaceInit: boolean;
   readonly #readers: ReadableStreamDefaultReader<string>[] = [];
   #exit: ControllerExit | null = null;
   /** Set by stop() while the command runs: SIGTERM, then SIGKILL for what is left after the grace period. */
@@ -174,6 +187,7 @@ export class ControllerProcess {
     this.#stderr = new OutputTail("stderr", limit);
     this.#onLine = options.onLine;
     this.#runUser = options.runUser;
+    this.#namespaceInit = options.namespaceInit ?? false;
     this.#guard = ControllerGuard.start(this.pid);
     const drained = Promise.all([
       this.#read(child.stdout, this.#stdout, "stdout"),
@@ -317,9 +331,11 @@ export class ControllerProcess {
   /** Waits for the exit and for the group to be gone, releases the guard, then lets the output drain (bounded). */
   async #watch(drained: Promise<unknown>): Promise<ControllerExit> {
     const status = await this.#child.status;
-    const exit: ControllerExit = status.signal === null
+    const signalled = status.signal ??
+      (this.#namespaceInit ? _SIGNALS[status.code - 128] : undefined);
+    const exit: ControllerExit = signalled === undefined
       ? { code: status.code, signal: null }
-      : { code: null, signal: status.signal };
+      : { code: null, signal: signalled };
     this.#exit = exit;
     if (this.#terminating) await this.#terminating;
     // It ended on its own: whatever it started and left behind goes with it.

@@ -14,4 +14,4 @@ export {
   runLockstep,
 } from "./lockstep.ts";
 export {} from "./lockstep_harness.ts";
-export { type SandboxLimits } from "./sandbox.ts";
+export { pidNamespacesWork, type SandboxLimits } from "./sandbox.ts";

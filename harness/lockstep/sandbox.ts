@@ -80,6 +80,52 @@ export interface Sandboxed {
   description: string;
   /** The run's user, when the controller runs as it. */
   user?: RunUser;
+  /**
+   * Whether the command runs in a PID namespace of its own, under an init that exits with 128 + n when the program
+   * was killed by signal n (an init cannot die of a signal it has no handler for).
+   */
+  pidNamespace?: boolean;
+}
+
+/**
+ * The init of a run's PID namespace: it runs the program as its child and exits with its status (128 + n for signal
+ * n). The program is not the init itself, so that the SIGTERM the harness sends the process group reaches it as usual
+ * (an init ignores signals it has no handler for). Perl, which Debian always has (perl-base is essential), because
+ * `sh` as the init prints "Terminated" into the controller's output when its program is stopped.
+ */
+const NAMESPACE_INIT = [
+  "perl",
+  "-e",
+  "$p = fork // exit 126; if (!$p) { exec { $ARGV[0] } @ARGV; exit 127 } waitpid($p, 0); exit($? & 127 ? 128 + ($? & 127) : $? >> 8)",
+];
+
+let pidNamespaces: boolean | undefined;
+
+/**
+ * Whether this machine lets the harness start a program in a PID namespace with its own /proc (`unshare`, as root; a
+ * container without CAP_SYS_ADMIN does not): asked once.
+ */
+export function pidNamespacesWork(): boolean {
+  if (pidNamespaces === undefined) {
+    try {
+      pidNamespaces = new Deno.Command("unshare", {
+        args: [
+          "--pid",
+          "--fork",
+          "--mount-proc",
+          "--kill-child",
+          "--",
+          ...NAMESPACE_INIT,
+          "true",
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).outputSync().success;
+    } catch {
+      pidNamespaces = false;
+    }
+  }
+  return pidNamespaces;
 }
 
 const SCRIPT = /^[^\s'"`$;&|<>()]+\.(ts|tsx|js|jsx|mjs|cjs|mts|cts)$/;
@@ -238,6 +284,9 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
     `--fsize=${limits.fileMiB * 1024 * 1024}`,
   ];
   const uid = runUser?.uid ?? 65534;
+  // A run's user also gets a PID namespace: its programs see only each other in /proc (not other runs' command
+  // lines) and the kernel ends all of them when the namespace's init ends.
+  const namespace = runUser !== undefined && pidNamespacesWork();
   const user = drop
     ? [
       "setpriv",
@@ -320,14 +369,26 @@ export function sandbox(command: string, options: SandboxOptions): Sandboxed {
     }, ${limits.processes} processes, ${limits.openFiles} open files, wall clock ${limits.wallSeconds} s; harness variables only`;
   }
   if (runUser) {
-    description +=
-      "; runs as a user of its own, every process of which ends with the run";
+    description += namespace
+      ? "; runs as a user of its own in a process namespace of its own, every process of which ends with the run"
+      : "; runs as a user of its own, every process of which ends with the run";
   } else if (drop) description += "; runs as user nobody";
+  const unshare = namespace
+    ? ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--"]
+    : [];
   return {
-    command: [...user, "prlimit", ...rlimits, "--", ...program]
-      .map(shellQuote).join(" "),
+    command: [
+      ...unshare,
+      ...user,
+      "prlimit",
+      ...rlimits,
+      "--",
+      ...(namespace ? NAMESPACE_INIT : []),
+      ...program,
+    ].map(shellQuote).join(" "),
     env,
     description,
     ...(runUser ? { user: runUser } : {}),
+    ...(namespace ? { pidNamespace: true } : {}),
   };
 }
