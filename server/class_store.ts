@@ -79,6 +79,8 @@ export interface ScenarioResult {
   runId: string;
   components: { name: string; score: number; weight: number }[];
   advice: string[];
+  /** Another program commanded the tank during the run (the score does not measure the controller). */
+  interference: boolean;
 }
 
 /** A submission's grade for one grading attempt. */

@@ -1,6 +1,7 @@
 /**
  * A submission's grade from its scenarios' run grades: the weighted mean of the scenario scores (partial credit per
- * scenario, 0–100 each), passed when it reaches the assignment's pass mark.
+ * scenario, 0–100 each), passed when it reaches the assignment's pass mark and every scenario was played to its end
+ * without interference (a controller that crashes or stops answering cannot pass, whatever it scored before).
  *
  * @module
  */
@@ -36,6 +37,7 @@ export function scenarioResult(
       weight: c.weight,
     })),
     advice: grade.advice,
+    interference: grade.interference !== null,
   };
 }
 
@@ -60,7 +62,9 @@ export function submissionGrade(
     submissionId: submission.id,
     attempt: input.attempt,
     score,
-    pass: score >= assignment.passMark,
+    // As a run's pass: the mark reached, and every scenario played to its end by the student's own controller.
+    pass: score >= assignment.passMark &&
+      results.every((r) => r.outcome === "completed" && !r.interference),
     passMark: assignment.passMark,
     late: submission.late,
     scenarios: results,

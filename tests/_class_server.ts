@@ -1,0 +1,152 @@
+/**
+ * The class server as a real process for end-to-end tests: `cli/serve.ts` on a store on disk, a free port on
+ * 127.0.0.1, the test roster and assignments; the students' tokens read from the tokens file it writes; the teacher
+ * logged in as a program does it. Every wait is bounded by a number of checks, not by a wall-clock figure that a
+ * busy machine could miss.
+ *
+ * @module
+ */
+
+import { Child } from "./_processes.ts";
+import type { StudentSubmissionView } from "../server/mod.ts";
+
+/** The test roster and assignments (half-hour scenarios; `secret-chill` is hidden). */
+export const CLASS_FIXTURES = {
+  roster: "tests/fixtures/class/roster.csv",
+  assignments: "tests/fixtures/class/assignments.yaml",
+};
+/** Words of the hidden scenario that no student-visible response may hold. */
+export const HIDDEN_WORDS = [
+  "secret-chill",
+  "Secret chill",
+  "hidden test case",
+  "18 °C room",
+];
+/** The teacher's password the test servers use (from the environment, as the README says). */
+export const TEACHER_PASSWORD = "test-teacher-password";
+
+/** A running `deno task serve`. */
+export interface ServeProcess {
+  url: string;
+  child: Child;
+  /** Student name → token. */
+  tokens: Map<string, string>;
+}
+
+/** A folder with a copy of the roster (the tokens file is written beside it). */
+export async function classFolder(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "class-server-test-" });
+  await Deno.copyFile(CLASS_FIXTURES.roster, `${dir}/roster.csv`);
+  return dir;
+}
+
+/** Starts `cli/serve.ts` on `dir/db.kv` (the roster imported at the first start) and waits until it listens. */
+export async function startServe(
+  dir: string,
+  options: { workers?: number; assignments?: string } = {},
+): Promise<ServeProcess> {
+  const child = new Child(Deno.execPath(), [
+    "run",
+    "-A",
+    "cli/serve.ts",
+    "--db",
+    `${dir}/db.kv`,
+    "--port",
+    "0",
+    "--roster",
+    `${dir}/roster.csv`,
+    "--assignments",
+    options.assignments ?? CLASS_FIXTURES.assignments,
+    "--workers",
+    String(options.workers ?? 2),
+  ], {
+    env: {
+      FISHTANK_TEACHER_PASSWORD: TEACHER_PASSWORD,
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+    },
+  });
+  const match = await child.waitFor(/Class server on (http:\/\/\S+)/, 60_000);
+  const tokens = new Map<string, string>();
+  const text = await Deno.readTextFile(`${dir}/roster.tokens.csv`);
+  for (const line of text.trim().split("\n").slice(1)) {
+    const [name, , token] = line.split(",");
+    tokens.set(name!, token!);
+  }
+  return { url: match[1]!, child, tokens };
+}
+
+/** The teacher's session on a class server: cookie and CSRF token. */
+export async function classTeacher(
+  url: string,
+): Promise<{ cookie: string; csrf: string }> {
+  const response = await fetch(`${url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ password: TEACHER_PASSWORD }),
+    redirect: "manual",
+  });
+  await response.body?.cancel();
+  const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0]!;
+  if (response.status !== 303 || cookie === "") {
+    throw new Error(`teacher login refused: ${response.status}`);
+  }
+  const session = await fetch(`${url}/api/class/teacher/session`, {
+    headers: { cookie },
+  });
+  const { csrf } = await session.json();
+  return { cookie, csrf };
+}
+
+/** Uploads `path` as `token`'s submission to `assignment`; returns the response's status and body text. */
+export async function upload(
+  url: string,
+  token: string,
+  assignment: string,
+  path: string,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  const form = new FormData();
+  form.set("assignment", assignment);
+  form.set(
+    "file",
+    new File([await Deno.readFile(path)], path.split("/").pop()!),
+  );
+  for (const [k, v] of Object.entries(extra)) form.set(k, v);
+  const response = await fetch(`${url}/api/class/submissions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+/**
+ * Checks `check` again and again (a short pause between checks) until it returns a value, at most `tries` times:
+ * bounded by checks, so a slow machine only waits longer in wall-clock time per check.
+ */
+export async function until<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  options: { tries?: number; pauseMs?: number } = {},
+): Promise<T> {
+  const tries = options.tries ?? 2400;
+  for (let i = 0; i < tries; i++) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 250));
+  }
+  throw new Error(`gave up waiting for ${what} after ${tries} checks`);
+}
+
+/** A student's view of one submission. */
+export async function studentView(
+  url: string,
+  token: string,
+  id: string,
+): Promise<StudentSubmissionView> {
+  const r = await fetch(`${url}/api/class/submissions/${id}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return (await r.json()).submission;
+}
