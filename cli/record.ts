@@ -3,7 +3,8 @@
  * data store, until Ctrl-C, SIGTERM or `--duration`. The recording can then be replayed to the grader or inspected
  * like any run. MQTT does not say who published, so every message is stored with client `$unknown`; its simulated
  * time is the latest `t` seen on a `…/clock` or `…/sensors/all` topic (a retained one only when it moves time forward:
- * brokers replay retained messages after live ones have started to flow).
+ * brokers replay retained messages after live ones have started to flow). A rig's own `t` (`--rig ID`, or a tank whose
+ * status says `"rig": true`) is never taken for the simulation's time.
  *
  * @module
  */
@@ -30,6 +31,8 @@ Options:
   --topic-root ROOT   first topic level(s) (default ${DEFAULT_ROOT})
   --tank ID           record {root}/{ID}/# (default ${DEFAULT_TANK})
   --all               record {root}/# instead: every tank under the root
+  --rig ID            a rig on the broker (deno task sim --rig ID; repeatable): its own t never sets the
+                      recording's simulated time (a rig whose status says "rig": true is known without it)
   --db PATH           the data store (default ${DEFAULT_STORE_PATH})
   --name NAME         who is recording (default: git's user.name, else the login name)
   --duration D        stop after this long (wall time, e.g. 90s, 10m, 1h); default: until Ctrl-C
@@ -60,6 +63,7 @@ export function parseRecordArgs(args: string[]): RecordOptions | "help" {
       "topic-root": { type: "string" },
       tank: { type: "string" },
       all: { type: "boolean", default: false },
+      rig: { type: "string", multiple: true },
       db: { type: "string", default: DEFAULT_STORE_PATH },
       name: { type: "string" },
       duration: { type: "string" },
@@ -95,6 +99,9 @@ export function parseRecordArgs(args: string[]): RecordOptions | "help" {
       ? null
       : validateTopicPart(values.tank ?? DEFAULT_TANK, "tank"),
     db: values.db,
+    ...(values.rig !== undefined && values.rig.length > 0
+      ? { rigs: values.rig.map((rig) => validateTopicPart(rig, "tank")) }
+      : {}),
     ...(values.name !== undefined ? { name: values.name } : {}),
     ...(duration !== undefined ? { duration } : {}),
     ...(values.user !== undefined

@@ -317,6 +317,7 @@ async function startRecording(
       root: options.root,
       tank: null,
       db: options.db,
+      rigs: options.rigs,
       ...(options.lock ? { username: "viewer" } : {}),
     }, { signal: stop.signal, onStart: (runId) => started(runId) });
     // Settles once the run exists, or with the error that kept it from existing.

@@ -2,6 +2,10 @@
  * Recording any broker's traffic into the data store as a run (`deno task record`, and `deno task sim --web`'s
  * session recording): every message of one tank (or all tanks) with its simulated time.
  *
+ * A recording has one time axis: the simulator's. Its time is the latest `t` of a simulated tank's `…/clock` or
+ * `…/sensors/all`; a rig (an outside tank: `rigs`, or a tank whose status says `"rig": true`) may publish a `t` of its
+ * own, which is recorded with its message but never moves the recording's clock.
+ *
  * @module
  */
 
@@ -26,6 +30,11 @@ export interface RecordOptions {
   name?: string;
   /** Wall seconds to record; undefined for "until stopped". */
   duration?: number;
+  /**
+   * Rigs on the broker (`deno task sim --rig`): outside tanks whose own `t` is not the simulation's time. A tank whose
+   * status says `"rig": true` is taken for one too, from then on.
+   */
+  rigs?: readonly string[];
   /** User and password on the broker (`viewer` on a locked simulation; a mosquitto user such as `recorder`). */
   username?: string;
   password?: string;
@@ -177,6 +186,21 @@ function scenarioOfStatus(
   }
 }
 
+/** Whether a status payload says its tank is a rig (`{"rig": true, …}`, as examples/rig/demo_rig.py says). */
+function saysRig(payload: Uint8Array): boolean {
+  try {
+    return JSON.parse(decoder.decode(payload))?.rig === true;
+  } catch {
+    return false;
+  }
+}
+
+/** The tank id of a topic under `root`, or undefined for a topic outside it. */
+function tankOf(root: string, topic: string): string | undefined {
+  if (!topic.startsWith(`${root}/`)) return undefined;
+  return topic.slice(root.length + 1).split("/", 1)[0];
+}
+
 function simTime(payload: Uint8Array): number | undefined {
   try {
     const t = JSON.parse(decoder.decode(payload))?.t;
@@ -210,6 +234,7 @@ export async function recordBroker(
   }
   const runId = newRunId();
   const recorder = store.recorder(runId);
+  const rigs = new Set(options.rigs ?? []);
   let t = 0;
   let firstT: number | undefined;
   let messages = 0;
@@ -246,6 +271,13 @@ export async function recordBroker(
     throw error;
   }
   hooks.onStart?.(runId, filter);
+  if (rigs.size > 0) {
+    note(
+      `rigs ${
+        [...rigs].join(", ")
+      }: outside tanks, their own t is not the recording's clock`,
+    );
+  }
   note(
     `recorder connected to ${options.broker} (MQTT ${
       client.options.protocolVersion === 5 ? "5" : "3.1.1"
@@ -255,7 +287,17 @@ export async function recordBroker(
   client.on("message", (topic, payload, packet) => {
     if (stop.signal.aborted) return;
     try {
-      if (SIM_TIME_TOPIC.test(topic)) {
+      const tank = tankOf(options.root, topic);
+      if (
+        tank !== undefined && !rigs.has(tank) && STATUS_TOPIC.test(topic) &&
+        saysRig(payload)
+      ) {
+        rigs.add(tank);
+        note(
+          `${tank} says it is a rig: its own t is not the recording's clock`,
+        );
+      }
+      if (SIM_TIME_TOPIC.test(topic) && !rigs.has(tank ?? "")) {
         const next = simTime(payload);
         // A retained message may be a replay older than what live traffic already said; a live one may go back
         // (a simulator restarted).
