@@ -17,6 +17,7 @@ import {
   loadScenario,
   parseScenario,
   type Scenario,
+  ScenarioError,
 } from "../scenarios/mod.ts";
 import {
   renderRunCharts,
@@ -38,6 +39,7 @@ import {
   gradeScenario,
   gradeStoredRun,
   IncompleteRunError,
+  scoreRigSession,
 } from "../harness/grading/mod.ts";
 
 /** The scenarios `deno task challenge` runs when no `--scenario` is given. */
@@ -62,6 +64,7 @@ function help(mode: "challenge" | "grade"): string {
 ${pc.bold("Usage")}
   deno task ${mode} [--controller "<command>"] [--scenario a,b] [options]
   deno task grade --rescore <run-id> [--json file] [--junit file] [--markdown file]
+  deno task grade --rescore <session-run-id> --tank <rig> [--scenario ID|FILE] [--name NAME]
 
 ${pc.bold("Controller")}
   --controller CMD     the program to grade, run through sh -c with MQTT_URL, MQTT_HOST, MQTT_PORT,
@@ -98,6 +101,11 @@ ${pc.bold("Data store and reports")}
   --markdown FILE      write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)
   --rescore RUN-ID     grade a stored run again from its records (no controller is run)
   --plot               with --rescore: chart each measurement against its range over the run
+  --tank RIG           with --rescore of a recorded session (deno task sim --record --rig RIG): score the rig
+                       over the interval(s) where its control_source said self (its own control system in
+                       charge), store that as run <session-run-id>-<rig> (runs list, report, leaderboard) and
+                       print its card; --scenario names the scenario the simulator played when the session
+                       does not say, --name whose controller it was (default: the session's recorder)
   --quiet              no progress bars
   -h, --help           show this help
 
@@ -137,6 +145,10 @@ interface GradeOptions {
   junit?: string;
   markdown?: string;
   rescore?: string;
+  /** With `rescore`: the rig to score over its own-control interval(s) of the recorded session. */
+  rigTank?: string;
+  /** With `rigTank`: the scenario given with --scenario, if any. */
+  rigScenario?: string;
   plot: boolean;
   stepTimeoutMs: number;
   connectTimeoutMs: number;
@@ -171,6 +183,7 @@ export function parseGradeArgs(
         junit: { type: "string" },
         markdown: { type: "string" },
         rescore: { type: "string" },
+        tank: { type: "string" },
         plot: { type: "boolean", default: false },
         "step-timeout": { type: "string", default: "100" },
         "connect-timeout": { type: "string" },
@@ -207,6 +220,19 @@ export function parseGradeArgs(
       "--port: only with --external (a controller the harness starts is told the port it picked)",
     );
   }
+  if (values.tank !== undefined && values.rescore === undefined) {
+    throw new UsageError(
+      "--tank: only with --rescore SESSION-RUN-ID, to score a rig over its own-control interval(s) of a recorded session",
+    );
+  }
+  if (
+    values.tank !== undefined &&
+    (values.tank === "" || /[/+#]/.test(values.tank))
+  ) {
+    throw new UsageError(
+      `--tank: expected a rig's tank id (one topic level), got "${values.tank}"`,
+    );
+  }
   const scenarios = (values.scenario ?? PRACTICE_SET.join(",")).split(",").map((
     s,
   ) => s.trim()).filter(Boolean);
@@ -231,6 +257,10 @@ export function parseGradeArgs(
     ...(values.junit !== undefined ? { junit: values.junit } : {}),
     ...(values.markdown !== undefined ? { markdown: values.markdown } : {}),
     ...(values.rescore !== undefined ? { rescore: values.rescore } : {}),
+    ...(values.tank !== undefined ? { rigTank: values.tank } : {}),
+    ...(values.tank !== undefined && values.scenario !== undefined
+      ? { rigScenario: values.scenario }
+      : {}),
     plot: values.plot,
     sandbox: !values.unsandboxed,
     stepTimeoutMs: number(values["step-timeout"], "--step-timeout", 1, 600_000),
@@ -334,16 +364,42 @@ export async function main(
           `No run "${options.rescore}" in the data store ${options.db}: check the id (deno task web lists the runs)`,
         );
       }
-      const grade = await gradeStoredRun(store, options.rescore);
+      let runId = options.rescore;
+      let grade: RunGrade;
+      if (options.rigTank !== undefined) {
+        let scored;
+        try {
+          scored = await scoreRigSession(store, options.rescore, {
+            rig: options.rigTank,
+            ...(options.rigScenario !== undefined
+              ? { scenario: options.rigScenario }
+              : {}),
+            ...(options.name !== undefined ? { student: options.name } : {}),
+          });
+        } catch (error) {
+          if (error instanceof RangeError || error instanceof ScenarioError) {
+            throw new UsageError(error.message);
+          }
+          throw error;
+        }
+        runId = scored.runId;
+        grade = scored.grade;
+        console.log(`${pc.bold("Scored:")} ${scored.scored}.`);
+        console.log(
+          `Stored as run ${
+            pc.bold(runId)
+          } (deno task web shows it; deno task grade --rescore ${runId} scores it again).\n`,
+        );
+      } else grade = await gradeStoredRun(store, options.rescore);
       console.log(renderScoreCard([grade], { color }));
       if (options.plot) {
-        const meta = (await store.getRun(options.rescore))!;
+        const meta = (await store.getRun(runId))!;
         const scenario = parseScenario(meta.scenario.source, {
           file: meta.scenario.id,
         });
         const records: MessageRecord[] = [];
         for await (
-          const record of store.messages(options.rescore, { kinds: ["truth"] })
+          const record of store.messages(runId, { kinds: ["truth"] })
         ) records.push(record);
         console.log("\n" + renderRunCharts(scenario, records, { color }));
       }

@@ -88,3 +88,14 @@ export {
   type SeriesOptions,
 } from "./series.ts";
 export { synchronisation } from "./_key_figures.ts";
+export {
+  describeRigSession,
+  RIG_CONTROLLER_CLIENT,
+  type RigInterval,
+  type RigRunRecord,
+  rigScenarioSource,
+  type RigSession,
+  rigSession,
+  type RigSessionOptions,
+  sessionClock,
+} from "./rig_session.ts";

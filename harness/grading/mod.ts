@@ -25,3 +25,8 @@ export {
   importRun,
   readingsCsv,
 } from "./run_transfer.ts";
+export {
+  type RigSessionRun,
+  type RigSessionRunOptions,
+  scoreRigSession,
+} from "./rig_session_run.ts";
