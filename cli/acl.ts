@@ -19,6 +19,7 @@ Options:
   --topic-root ROOT   first topic level(s) (default ${DEFAULT_ROOT})
   --tanks N           tanks tank1 … tankN (default 1)
   --tank ID           one tank with this id (repeatable) instead of --tanks
+  --rig ID            a rig (deno task sim --rig ID; repeatable): user ID and its controller
   -h, --help          show this help
 
 Users (make their passwords with mosquitto_passwd):
@@ -26,6 +27,10 @@ Users (make their passwords with mosquitto_passwd):
   display             reads everything, writes ranges (the web page, a teacher)
   recorder            reads everything (deno task record)
   controller-{tank}   reads its tank's topics, writes its control, alarm and ack topics
+  {rig}               a rig: writes its sensors/+ (sensors/all too), status, clock, errors and
+                      actuators; reads its own topics and every tank's control/+ (it may follow any)
+  controller-{rig}    the rig's own control system, as for a tank; the display user also writes
+                      the rig's control_source (the handover)
 
 mosquitto.conf:
   allow_anonymous false
@@ -44,6 +49,7 @@ export function main(args: string[]): number {
         "topic-root": { type: "string", default: DEFAULT_ROOT },
         tanks: { type: "string" },
         tank: { type: "string", multiple: true },
+        rig: { type: "string", multiple: true },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -68,8 +74,28 @@ export function main(args: string[]): number {
       tanks = Array.from({ length: count }, (_, i) => `tank${i + 1}`);
     }
     for (const tank of tanks) validateTopicPart(tank, "tank");
+    const rigs = values.rig ?? [];
+    for (const rig of rigs) {
+      validateTopicPart(rig, "tank");
+      if (tanks.includes(rig)) {
+        throw new RangeError(
+          `--rig ${rig}: a simulated tank has this id; a rig needs an id of its own`,
+        );
+      }
+      if (
+        ["simulator", "display", "recorder"].includes(rig) ||
+        rig.startsWith("controller-")
+      ) {
+        throw new RangeError(
+          `--rig ${rig}: the rig's user would be a role's (simulator, display, recorder, controller-…); name the rig otherwise`,
+        );
+      }
+      if (rigs.indexOf(rig) !== rigs.lastIndexOf(rig)) {
+        throw new RangeError(`--rig ${rig}: given twice`);
+      }
+    }
     Deno.stdout.writeSync(
-      new TextEncoder().encode(mosquittoAcl({ root, tanks })),
+      new TextEncoder().encode(mosquittoAcl({ root, tanks, rigs })),
     );
     return 0;
   } catch (error) {
