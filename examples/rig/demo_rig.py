@@ -282,6 +282,12 @@ class Rig:
         readings = self.tank.readings(now.hour + now.minute / 60)
         payload = {"time": self.iso(), "t": round(self.t)}
         payload.update(readings)
+        if self.args.layout == "olp":
+            # The original kit's field names beside ours, as deno task sim
+            # --layout olp publishes them: its programs read these.
+            payload["lux"] = readings["light"]
+            payload["ambient_temperature"] = readings["room_temperature"]
+            payload["humidity"] = readings["oxygen"]
         # sensors/all first, as the simulated tank does: most controllers
         # wait for it.
         self.client.publish(f"{self.base}/sensors/all", json.dumps(payload),
@@ -390,9 +396,16 @@ def main():
                         help="broker password (default: $MQTT_PASSWORD; "
                         "prefer the variable: a command line is visible to "
                         "other users)")
-    parser.add_argument("--topic-root", default=env("TOPIC_ROOT") or
-                        "fishtank", help="first topic levels "
-                        "(default: %(default)s)")
+    parser.add_argument("--topic-root", default=env("TOPIC_ROOT"),
+                        help="first topic levels (default: fishtank; "
+                        "OLP/device/tank with --layout olp)")
+    parser.add_argument("--layout", choices=("fishtank", "olp"),
+                        default="fishtank",
+                        help="olp: the original kit's layout, as deno task "
+                        "sim --layout olp: root OLP/device/tank and the "
+                        "kit's field names (lux, ambient_temperature, "
+                        "humidity) in sensors/all too (default: "
+                        "%(default)s)")
     parser.add_argument("--control-from", metavar="TANK",
                         help="follow this tank's control topics from the "
                         "start (default: its own; a retained control_source "
@@ -414,6 +427,9 @@ def main():
                         "deviation (default: %(default)s)")
     parser.add_argument("--seed", type=int, help="seed for the noise")
     args = parser.parse_args()
+    if not args.topic_root:
+        args.topic_root = "OLP/device/tank" if args.layout == "olp" \
+            else "fishtank"
     if args.speed <= 0 or args.period < 1:
         parser.error("--speed must be above 0 and --period at least 1")
     if not args.tank or any(c in args.tank for c in "/+#"):
