@@ -67,14 +67,14 @@ export class ClassServer {
   }
 
   /**
-   * Opens the class data in the run store's file, puts back what was running when the last server stopped, and
+   * Opens the class data in the run store's file (on its connection), puts back what was running when the last server stopped, and
    * starts the workers.
    */
   static async open(
     runs: RunStore,
     options: ClassServerOptions = {},
   ): Promise<ClassServer> {
-    const store = await ClassStore.open(runs.path);
+    const store = ClassStore.on(runs.kv);
     try {
       // This process is the only one with workers on this queue: whatever is marked running died with the last one.
       const requeued = await store.queue.requeueRunning({ all: true });

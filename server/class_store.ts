@@ -101,7 +101,7 @@ export interface SubmissionGrade {
 const CHUNK = 60_000;
 const P = "class";
 
-/** The class data of one store file. Open with {@linkcode ClassStore.open}; close when done. */
+/** The class data of one store file: {@linkcode ClassStore.on} the run store's connection. */
 export class ClassStore {
   readonly kv: Deno.Kv;
   readonly queue: KvJobQueue;
@@ -111,14 +111,26 @@ export class ClassStore {
     this.queue = new KvJobQueue(kv);
   }
 
-  /** Opens the class data in the store file `path` (`:memory:` for a throwaway one). */
-  static async open(path: string): Promise<ClassStore> {
-    return new ClassStore(await Deno.openKv(path));
+  /**
+   * The class data on `kv`, the run store's connection (`RunStore.kv`: one connection per file). Closing the class
+   * store leaves `kv` open.
+   */
+  static on(kv: Deno.Kv): ClassStore {
+    return new ClassStore(kv);
   }
 
-  /** Closes the connection. */
+  /** Opens a store of its own at `path` (tests; `:memory:` for a throwaway one); {@linkcode close} closes it. */
+  static async open(path: string): Promise<ClassStore> {
+    const store = new ClassStore(await Deno.openKv(path));
+    store.#owned = true;
+    return store;
+  }
+
+  #owned = false;
+
+  /** Closes the connection if this store opened it. */
   close(): void {
-    this.kv.close();
+    if (this.#owned) this.kv.close();
   }
 
   // Students

@@ -40,7 +40,10 @@ export interface Job {
   startedAt?: number;
   endedAt?: number;
   progress?: JobProgress;
-  /** Run ids the current claim created in the run store (removed when the claim is abandoned). */
+  /**
+   * Run ids the current claim created in the run store; after a requeue, those of the abandoned claim (the next
+   * worker removes them before it grades).
+   */
   runIds?: string[];
   /** Why it failed or was cancelled. */
   error?: string;

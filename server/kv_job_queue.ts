@@ -84,8 +84,8 @@ export class KvJobQueue implements JobQueue {
           startedAt: now,
           claims: job.claims + 1,
         };
+        // `runIds` stays: the runs of an abandoned earlier claim, which the new worker removes before it starts.
         delete claimed.progress;
-        delete claimed.runIds;
         const result = await this.#kv.atomic()
           .check(current)
           .check(entry)

@@ -109,6 +109,16 @@ export class RunStore {
   }
 
   /**
+   * The store's open Deno KV connection, for a package that keeps data of its own in the same file under its own key
+   * prefix (the class server). One connection per file: a second one to the same SQLite file would make each one's
+   * writes fail with "database is locked" while the other writes.
+   */
+  get kv(): Deno.Kv {
+    this.#checkOpen();
+    return this.#kv;
+  }
+
+  /**
    * Opens (and creates) the store at `path`; `":memory:"` for a throwaway one. The folder is created if needed.
    *
    * @throws {RunStoreError} naming the path when it cannot be opened
