@@ -55,3 +55,20 @@ Deno.test("parseRecordArgs() names the bad option", () => {
     /--broker: expected a URL/,
   );
 });
+
+Deno.test("parseRecordArgs() reads --rig, repeatable: rigs whose own t is not the simulation's", () => {
+  assert.deepEqual(
+    parseRecordArgs(["--broker=x:1", "--all", "--rig=rig1", "--rig", "rig2"]),
+    {
+      broker: "mqtt://x:1",
+      root: "fishtank",
+      tank: null,
+      db: "./data/fishtank.kv",
+      rigs: ["rig1", "rig2"],
+    },
+  );
+  assert.throws(
+    () => parseRecordArgs(["--broker", "x", "--rig", "a/b"]),
+    /"a\/b" must be a single topic level/,
+  );
+});

@@ -349,7 +349,7 @@ export function rigSession(
  * The scenario text the scored run is graded with: the session's scenario as the rig lived it. Its duration is the
  * scored time and it starts at the first interval (so time-of-day ranges fall right), it has no events (the
  * simulator's faults and feedings happened to its own tanks, not to the rig), the measurements the rig did not
- * report have no range, and an energy budget given for the whole day is scaled to the scored time.
+ * report have no range and weigh nothing, and an energy budget given for the whole day is scaled to the scored time.
  */
 export function rigScenarioSource(
   source: string,
@@ -378,6 +378,14 @@ export function rigScenarioSource(
     (typeof doc.grading === "object" && doc.grading !== null
       ? doc.grading
       : {}) as Record<string, unknown>;
+  const weights = (typeof grading.weights === "object" &&
+      grading.weights !== null
+    ? grading.weights
+    : {}) as Record<string, unknown>;
+  for (const name of SENSOR_NAMES) {
+    if (!session.sensors.includes(name)) weights[name] = 0;
+  }
+  grading.weights = weights;
   if (typeof grading.energy_budget_wh === "number") {
     grading.energy_budget_wh = Math.max(
       1,

@@ -9,9 +9,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { type MessageRecord, RunStore } from "../store/mod.ts";
+import { emptyRunStats, type MessageRecord, RunStore } from "../store/mod.ts";
 import { type RunGrade, sessionClock } from "../grader/mod.ts";
-import { gradeStoredRun } from "../harness/grading/mod.ts";
+import { gradeStoredRun, scoreRigSession } from "../harness/grading/mod.ts";
 import { startWeb } from "../web/mod.ts";
 import { Child, eventually } from "./_processes.ts";
 import { hasPaho, ignoreWithout } from "./_peers.ts";
@@ -241,4 +241,129 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+/** A recorded session as `deno task sim --record --rig rig1` stores it, made directly (no processes). */
+async function storeSession(
+  store: RunStore,
+  sessionId: string,
+  sources: [number, string][],
+) {
+  await store.createRun({
+    runId: sessionId,
+    scenario: {
+      id: "steady-day",
+      version: 2,
+      title: "A steady day",
+      hash: "",
+      source: "",
+    },
+    seed: 0,
+    simulatorVersion: "",
+    controller: { command: null, exitCode: null, signal: null },
+    student: "Teacher",
+    tank: "*",
+    root: "fishtank",
+    mode: "record",
+    ackMode: "none",
+    startedAt: "2026-12-02T10:00:00.000Z",
+    outcome: "running",
+    simulated: 0,
+    stats: emptyRunStats(),
+  });
+  const recorder = store.recorder(sessionId);
+  const encoder = new TextEncoder();
+  const events: [number, string, string][] = sources.map(([t, source]) => [
+    t,
+    "fishtank/rig1/control_source",
+    source,
+  ]);
+  for (let t = 0; t <= 3600; t += 60) {
+    events.push([t, "fishtank/tank1/clock", `{"t":${t}}`]);
+    events.push([
+      t,
+      "fishtank/rig1/sensors/all",
+      `{"t":${t + 99999},"temperature":${t < 1800 ? 25 : 27}}`,
+    ]);
+  }
+  events.push([1200, "fishtank/rig1/control/heater", "off"]);
+  events.push([1200, "fishtank/rig1/actuators", '{"heater":0}']);
+  events.sort((a, b) => a[0] - b[0]);
+  for (const [t, topic, text] of events) {
+    recorder.append({
+      t,
+      wall: 0,
+      kind: "publish",
+      client: "$unknown",
+      topic,
+      payload: encoder.encode(text),
+      qos: 1,
+      retain: false,
+    });
+  }
+  await recorder.close();
+  await store.finishRun(sessionId, { outcome: "completed", simulated: 3600 });
+  return sessionId;
+}
+
+Deno.test("scoreRigSession: the rig's own-control interval stored as a run, in the runs list with its outcome and on the leaderboard; a rig never in charge is refused by name", async () => {
+  const store = await RunStore.open(":memory:");
+  try {
+    const sessionId = await storeSession(store, "20261202-100000-abcdef", [[
+      0,
+      "tank1",
+    ], [
+      1200,
+      "self",
+    ], [2400, "tank1"]]);
+    const scored = await scoreRigSession(store, sessionId, {
+      rig: "rig1",
+      student: "Rig team",
+    });
+    assert.equal(scored.runId, `${sessionId}-rig1`);
+    assert.deepEqual(scored.session.intervals, [{ from: 1200, to: 2400 }]);
+    assert.match(scored.scored, /t = 0:20:00–0:40:00/);
+    const meta = await store.getRun(scored.runId);
+    assert.equal(meta?.outcome, "completed");
+    assert.equal(meta?.tank, "rig1");
+    assert.equal(meta?.simulated, 1200);
+    assert.equal(meta?.grade?.score, scored.grade.score);
+    // 25 °C up to 30 min, 27 °C after: half the scored interval out of range.
+    const temperature = scored.grade.kpis.measurements.find((m) =>
+      m.name === "temperature"
+    )!;
+    assert.equal(temperature.timeInRangePercent, 50);
+    // Scoring again replaces the run.
+    const again = await scoreRigSession(store, sessionId, { rig: "rig1" });
+    assert.equal(again.grade.score, scored.grade.score);
+    assert.equal(
+      (await store.listRuns()).filter((r) => r.tank === "rig1").length,
+      1,
+    );
+
+    const web = await startWeb({ store, port: 0 });
+    try {
+      const runs = await (await web.app.request("/api/runs")).json();
+      const row = runs.runs.find((r: { id: string }) => r.id === again.runId);
+      assert.equal(row.outcome, "completed");
+      assert.equal(row.score, again.grade.score);
+      const page = await (await web.app.request("/runs")).text();
+      assert.match(page, new RegExp(again.runId));
+      const board = await (await web.app.request("/leaderboard")).text();
+      assert.match(board, /A steady day, on a rig/);
+    } finally {
+      await web.close();
+    }
+
+    const never = await storeSession(store, "20261202-110000-abcdef", [[
+      0,
+      "tank1",
+    ]]);
+    await assert.rejects(
+      scoreRigSession(store, never, { rig: "rig1" }),
+      /rig1 was never under its own control in run/,
+    );
+  } finally {
+    await store.close();
+  }
 });
