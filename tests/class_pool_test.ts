@@ -114,7 +114,11 @@ Deno.test({
 
     const runIds: string[] = [];
     for (const id of ids) {
-      const view = await (await fetch(
+      const view: {
+        submission: { status: string };
+        job: { id: string; state: string; claims: number };
+        grades: { scenarios: { runId: string }[] }[];
+      } = await (await fetch(
         `${serve.url}/api/class/teacher/submissions/${id}`,
         { headers: { cookie: teacher.cookie } },
       )).json();
@@ -124,7 +128,7 @@ Deno.test({
       if (runningAtKill.includes(view.job.id)) {
         assert.ok(view.job.claims >= 2, `${view.job.id} was graded again`);
       }
-      runIds.push(view.grades[0].scenarios[0].runId);
+      runIds.push(view.grades[0]!.scenarios[0]!.runId);
     }
     assert.equal(new Set(runIds).size, 40);
     await serve.child.kill();
