@@ -216,7 +216,11 @@ Deno.test({
       try {
         // Rescoring the stored rig run gives its score again: an ordinary run now.
         assert.equal((await gradeStoredRun(again, runId)).score, card.score);
-        const web = await startWeb({ store: again, port: 0 });
+        const web = await startWeb({
+          store: again,
+          port: 0,
+          islands: new Map(),
+        });
         try {
           const runs = await (await web.app.request("/api/runs")).json();
           const listed = runs.runs.find((r: { id: string }) => r.id === runId);
@@ -341,7 +345,7 @@ Deno.test("scoreRigSession: the rig's own-control interval stored as a run, in t
       1,
     );
 
-    const web = await startWeb({ store, port: 0 });
+    const web = await startWeb({ store, port: 0, islands: new Map() });
     try {
       const runs = await (await web.app.request("/api/runs")).json();
       const row = runs.runs.find((r: { id: string }) => r.id === again.runId);
