@@ -290,6 +290,7 @@ async function storeSession(
       `{"t":${t + 99999},"temperature":${t < 1800 ? 25 : 27}}`,
     ]);
   }
+  events.push([0, "fishtank/tank1/status", '{"scenario":"steady-day"}']);
   events.push([1200, "fishtank/rig1/control/heater", "off"]);
   events.push([1200, "fishtank/rig1/actuators", '{"heater":0}']);
   events.sort((a, b) => a[0] - b[0]);
@@ -366,6 +367,10 @@ Deno.test("scoreRigSession: the rig's own-control interval stored as a run, in t
     await assert.rejects(
       scoreRigSession(store, never, { rig: "rig1" }),
       /rig1 was never under its own control in run/,
+    );
+    await assert.rejects(
+      scoreRigSession(store, never, { rig: "tank1" }),
+      /tank1 is one of the simulator's own tanks .* not a rig/,
     );
   } finally {
     await store.close();

@@ -102,6 +102,15 @@ export async function scoreRigSession(
   const { scenario, source } = await sessionScenario(meta, options.scenario);
   const records: MessageRecord[] = [];
   for await (const record of store.messages(sessionId)) records.push(record);
+  const simulated = records.find((r) =>
+    r.topic === `${meta.root}/${options.rig}/status` &&
+    /"scenario"\s*:\s*"/.test(new TextDecoder().decode(r.payload))
+  );
+  if (simulated !== undefined) {
+    throw new RangeError(
+      `${options.rig} is one of the simulator's own tanks in run ${sessionId} (its status names a scenario), not a rig: --tank scores a rig declared with deno task sim --rig`,
+    );
+  }
   const session = rigSession(records, {
     root: meta.root,
     rig: options.rig,
