@@ -13,6 +13,8 @@ import {
   ClassServer,
   guardRunPages,
   loadAssignments,
+  natsCredentials,
+  NatsDispatcher,
   parseRosterCsv,
   type TeacherCheck,
   teacherPassword,
@@ -40,6 +42,10 @@ const HELP =
                          made readable by its owner only)
   --assignments FILE     assignments YAML (adds or replaces each one; releases already made stay)
   --workers N            submissions graded at once (default: one per core; 0 to grade nothing)
+  --nats URL             grade on NATS JetStream instead (nats://host:4222): jobs go to the workers that
+                         deno task worker --nats URL starts on any machine; no worker runs here. The server's
+                         NATS user and password from FISHTANK_NATS_USER and FISHTANK_NATS_PASSWORD, or
+  --nats-credentials FILE  a file of two lines (user, password)
   --teacher-password-file PATH
                          the teacher's password from the first line of PATH; or set FISHTANK_TEACHER_PASSWORD;
                          else one is made at the first start, printed once and kept in the store
@@ -68,6 +74,8 @@ export async function main(args: string[]): Promise<number> {
         "tokens-out": { type: "string" },
         assignments: { type: "string" },
         workers: { type: "string" },
+        nats: { type: "string" },
+        "nats-credentials": { type: "string" },
         "teacher-password": { type: "string" },
         "teacher-password-file": { type: "string" },
         help: { type: "boolean" },
@@ -135,7 +143,7 @@ export async function main(args: string[]): Promise<number> {
   await runs.markInterrupted();
   const server = await ClassServer.open(runs, {
     pool: {
-      workers,
+      workers: values.nats === undefined ? workers : 0,
       nodeRed: {
         runner: new URL("../examples/node-red/run.sh", import.meta.url)
           .pathname,
@@ -146,6 +154,9 @@ export async function main(args: string[]): Promise<number> {
       onJobEnd: (job, outcome) => console.log(`job ${job.id}: ${outcome}`),
     },
   });
+  const nats = values.nats === undefined
+    ? undefined
+    : await startNats(server, values.nats, values["nats-credentials"]);
   const login = await teacherPassword(server.store, given);
   for (const a of assignments ?? []) await server.putAssignment(a);
   let added: { name: string; group: string; token: string }[] = [];
@@ -192,8 +203,10 @@ export async function main(args: string[]): Promise<number> {
     routes: [guard, api, ...ROUTES],
   });
   console.log(
-    `Class server on ${web.url} (store ${db}, ${workers} worker${
-      workers === 1 ? "" : "s"
+    `Class server on ${web.url} (store ${db}, ${
+      nats
+        ? `grading on NATS ${nats.url}`
+        : `${workers} worker${workers === 1 ? "" : "s"}`
     }; ${(await server.store.listAssignments()).length} assignments, ${
       (await server.store.listStudents()).length
     } students). Ctrl-C to stop.`,
@@ -218,6 +231,7 @@ export async function main(args: string[]): Promise<number> {
     stopping = true;
     console.log("Stopping: running jobs are graded again at the next start.");
     web.close()
+      .then(() => nats?.close())
       .then(() => server.close())
       .then(() => runs.close())
       .finally(() => Deno.exit(0));
@@ -225,6 +239,29 @@ export async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   return await new Promise<number>(() => {});
+}
+
+/** Grading on NATS: the dispatcher, and its workers in the teacher's queue; exits when NATS cannot be reached. */
+async function startNats(
+  server: ClassServer,
+  url: string,
+  credentialsFile: string | undefined,
+): Promise<NatsDispatcher> {
+  try {
+    const nats = await NatsDispatcher.start(url, server.store, server.runs, {
+      credentials: await natsCredentials(credentialsFile),
+      log: (line) => console.log(line),
+    });
+    server.queueDetails = async () => ({ nats: await nats.details() });
+    return nats;
+  } catch (error) {
+    console.error(
+      `--nats ${url}: ${
+        (error as Error).message
+      } (is nats-server running with -js, and are the credentials right?)`,
+    );
+    Deno.exit(2);
+  }
 }
 
 if (import.meta.main) {

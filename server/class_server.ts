@@ -53,6 +53,8 @@ export class ClassServer {
   readonly pool: WorkerPool | undefined;
   /** Jobs that were running when the last server stopped, put back in the queue at this start. */
   readonly requeued: Job[];
+  /** More fields for {@linkcode teacherQueue} (the NATS workers: `deno task serve --nats`). */
+  queueDetails: (() => Promise<Record<string, unknown>>) | undefined;
 
   private constructor(
     store: ClassStore,
@@ -280,6 +282,7 @@ export class ClassServer {
       waiting: await Promise.all(waiting.map(describe)),
       running: await Promise.all(running.map(describe)),
       failed: await Promise.all(failed.map(describe)),
+      ...await this.queueDetails?.(),
     };
   }
 

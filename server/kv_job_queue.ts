@@ -100,6 +100,37 @@ export class KvJobQueue implements JobQueue {
     return undefined;
   }
 
+  /** Claims job `id` only, when it waits (the NATS dispatcher: a worker there picked this job itself). */
+  async claimById(
+    id: string,
+    worker: string,
+    leaseMs: number,
+  ): Promise<Job | undefined> {
+    for (let tries = 0; tries < 20; tries++) {
+      const current = await this.#kv.get<Job>(this.#jobKey(id));
+      const job = current.value;
+      if (job === null || job.state !== "queued") return undefined;
+      const now = Date.now();
+      const claimed: Job = {
+        ...job,
+        state: "running",
+        worker,
+        leaseUntil: now + leaseMs,
+        startedAt: now,
+        claims: job.claims + 1,
+      };
+      delete claimed.progress;
+      delete claimed.runIds;
+      const result = await this.#kv.atomic()
+        .check(current)
+        .set(current.key, claimed)
+        .delete(this.#waitingKey(job))
+        .commit();
+      if (result.ok) return claimed;
+    }
+    return undefined;
+  }
+
   async #change(
     id: string,
     change: (job: Job) => Job | null,

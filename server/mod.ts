@@ -55,6 +55,23 @@ export {
 } from "./job_queue.ts";
 export { KvJobQueue } from "./kv_job_queue.ts";
 export {
+  type DeadLetter,
+  type KnownWorker,
+  NatsDispatcher,
+  type NatsDispatcherOptions,
+  type NatsQueueDetails,
+} from "./nats_dispatcher.ts";
+export {
+  NATS_LIMITS,
+  NATS_NAMES,
+  type NatsCredentials,
+  natsCredentials,
+  type NatsJob,
+  type NatsResult,
+  type WorkerBeat,
+} from "./nats_protocol.ts";
+export { NatsWorker, type NatsWorkerOptions } from "./nats_worker.ts";
+export {
   hashToken,
   newToken,
   parseRosterCsv,

@@ -1,0 +1,505 @@
+/**
+ * The class server's side of grading on NATS JetStream (`deno task serve --nats URL`). The embedded queue
+ * ({@linkcode KvJobQueue}) stays the server's record of every job (what the console, the students' status and the
+ * re-grades read); the dispatcher carries its jobs to workers on other machines and their results back:
+ *
+ * - each waiting job is published once per claim to the jobs stream (message id `job/claims`, so a server restarted
+ *   publishes nothing twice), with the submission's files and the assignment's scenario texts;
+ * - a worker asks before grading; the job is claimed for it (or refused: done, cancelled, or held by a live worker);
+ * - workers' beats renew the job's lease and carry its progress; a job that is no longer the worker's is cancelled
+ *   on it; a worker that stops beating lets its lease lapse, and the job waits again (JetStream redelivers it);
+ * - results are read from the results stream and stored once: the runs imported, the grade stored by submission
+ *   and attempt (a job graded twice is stored once), then the job done;
+ * - a job JetStream gave up on after its last delivery goes to the dead-letter subject and is marked failed.
+ *
+ * @module
+ */
+
+import type { Consumer, JetStreamClient, NatsConnection } from "nats";
+import { importRun } from "../harness/grading/mod.ts";
+import { BUILTIN_DIR, loadScenario } from "../scenarios/mod.ts";
+import type { RunStore } from "../store/mod.ts";
+import type { ClassStore } from "./class_store.ts";
+import type { Job } from "./job_queue.ts";
+import {
+  connectNats,
+  decodeMessage,
+  encodeMessage,
+  ensureStreams,
+  NATS_LIMITS,
+  NATS_NAMES,
+  type NatsCredentials,
+  type NatsJob,
+  type NatsResult,
+  type StartReply,
+  subjectToken,
+  toBase64,
+  type WorkerBeat,
+} from "./nats_protocol.ts";
+
+/** Options of {@linkcode NatsDispatcher.start}. */
+export interface NatsDispatcherOptions {
+  credentials?: NatsCredentials | undefined;
+  /** How often waiting jobs are looked for, ms. Default 250. */
+  pollMs?: number;
+  /** Told of what happens, for logs. */
+  log?: (line: string) => void;
+}
+
+/** A worker as the server last heard of it. */
+export interface KnownWorker extends WorkerBeat {
+  lastSeen: number;
+}
+
+/** A job JetStream gave up on. */
+export interface DeadLetter {
+  job: string;
+  deliveries: number;
+  at: string;
+}
+
+/** The `nats` field of the teacher's queue: the workers, their slots, and a plain answer to "is a worker free?". */
+export interface NatsQueueDetails {
+  url: string;
+  workers: {
+    name: string;
+    host: string;
+    slots: number;
+    busy: number;
+    graded: number;
+    lastSeen: string;
+    alive: boolean;
+    jobs: WorkerBeat["jobs"];
+  }[];
+  slots: number;
+  busy: number;
+  free: number;
+  waiting: number;
+  /** Waiting jobs in order: position 1 is graded next. */
+  positions: { job: string; position: number }[];
+  /** "No worker is free: …", said plainly. */
+  note: string;
+  deadLetterSubject: string;
+  deadLetters: DeadLetter[];
+}
+
+const ADVISORY =
+  `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${NATS_NAMES.jobsStream}.${NATS_NAMES.gradersConsumer}`;
+
+/** Carries the class server's jobs to NATS workers and their results back. */
+export class NatsDispatcher {
+  readonly url: string;
+  readonly #classes: ClassStore;
+  readonly #runs: RunStore;
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #options: NatsDispatcherOptions;
+  readonly #published = new Set<string>();
+  readonly #workers = new Map<string, KnownWorker>();
+  readonly #dead: DeadLetter[] = [];
+  readonly #stop = new AbortController();
+  readonly #loops: Promise<void>[] = [];
+
+  private constructor(
+    url: string,
+    classes: ClassStore,
+    runs: RunStore,
+    nc: NatsConnection,
+    options: NatsDispatcherOptions,
+  ) {
+    this.url = url;
+    this.#classes = classes;
+    this.#runs = runs;
+    this.#nc = nc;
+    this.#js = nc.jetstream();
+    this.#options = options;
+  }
+
+  /** Connects, makes the streams and consumers, and starts publishing jobs and storing results. */
+  static async start(
+    url: string,
+    classes: ClassStore,
+    runs: RunStore,
+    options: NatsDispatcherOptions = {},
+  ): Promise<NatsDispatcher> {
+    const nc = await connectNats(url, {
+      credentials: options.credentials,
+      name: "fishtank-class-server",
+    });
+    try {
+      await ensureStreams(await nc.jetstreamManager());
+    } catch (error) {
+      await nc.close();
+      throw error;
+    }
+    const d = new NatsDispatcher(url, classes, runs, nc, options);
+    d.#serve(NATS_NAMES.start, (data) => d.#mayStart(data));
+    d.#listen(NATS_NAMES.beat, (data) => d.#beat(data));
+    d.#listen(ADVISORY, (data) => d.#deadLetter(data));
+    d.#loops.push(d.#publishLoop(), d.#resultLoop());
+    return d;
+  }
+
+  /** Stops; jobs stay in the streams for the next start. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await Promise.allSettled(this.#loops);
+    await this.#nc.drain().catch(() => {});
+  }
+
+  #log(line: string): void {
+    this.#options.log?.(line);
+  }
+
+  #serve(subject: string, answer: (data: unknown) => Promise<unknown>): void {
+    const sub = this.#nc.subscribe(subject);
+    (async () => {
+      for await (const m of sub) {
+        try {
+          m.respond(JSON.stringify(await answer(m.json())));
+        } catch (error) {
+          this.#log(`nats: ${subject}: ${error}`);
+        }
+      }
+    })();
+  }
+
+  #listen(subject: string, handle: (data: unknown) => Promise<void>): void {
+    const sub = this.#nc.subscribe(subject);
+    (async () => {
+      for await (const m of sub) {
+        await handle(m.json()).catch((error) =>
+          this.#log(`nats: ${subject}: ${error}`)
+        );
+      }
+    })();
+  }
+
+  async #pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#stop.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
+
+  // Jobs out
+
+  async #publishLoop(): Promise<void> {
+    const queue = this.#classes.queue;
+    while (!this.#stop.signal.aborted) {
+      try {
+        // A worker that stopped beating: its job waits again (and is published again for its next claim).
+        for (const job of await queue.requeueRunning()) {
+          this.#log(`job ${job.id}: its worker ${job.worker} went silent`);
+          await this.#markSubmission(job, "queued");
+        }
+        for (const job of await queue.list({ state: "queued" })) {
+          const key = `${job.id}/${job.claims}`;
+          if (this.#published.has(key)) continue;
+          const message = await this.#jobMessage(job);
+          if (message === undefined) continue;
+          await this.#js.publish(
+            NATS_NAMES.jobsSubject,
+            encodeMessage(message),
+            { msgID: key },
+          );
+          this.#published.add(key);
+        }
+      } catch (error) {
+        if (!this.#stop.signal.aborted) this.#log(`nats: publishing: ${error}`);
+      }
+      await this.#pause(this.#options.pollMs ?? 250);
+    }
+  }
+
+  async #jobMessage(job: Job): Promise<NatsJob | undefined> {
+    const submission = await this.#classes.getSubmission(job.submissionId);
+    const assignment = submission &&
+      await this.#classes.getAssignment(submission.assignmentId);
+    if (submission === undefined || assignment === undefined) {
+      const held = await this.#classes.queue.claimById(
+        job.id,
+        "nats",
+        NATS_LIMITS.leaseMs,
+      );
+      if (held) {
+        await this.#classes.queue.fail(
+          job.id,
+          "nats",
+          "submission or assignment missing",
+        );
+      }
+      return undefined;
+    }
+    const files = await this.#classes.readFiles(submission);
+    const scenarios = [];
+    for (const spec of assignment.scenarios) {
+      // Checked here, so that a broken scenario fails on the server, not on every worker in turn.
+      const scenario = await loadScenario(spec.scenario);
+      const path = /[/\\]|\.ya?ml$/i.test(spec.scenario)
+        ? spec.scenario
+        : `${BUILTIN_DIR}/${scenario.id}.yaml`;
+      scenarios.push({
+        file: spec.scenario,
+        text: await Deno.readTextFile(path),
+      });
+    }
+    return {
+      id: job.id,
+      attempt: job.attempt,
+      submission,
+      assignment,
+      files: files.map((f) => ({ path: f.path, data: toBase64(f.data) })),
+      scenarios,
+      publishedAt: Date.now(),
+    };
+  }
+
+  async #markSubmission(
+    job: Job,
+    status: "queued" | "running" | "failed" | "cancelled",
+    error?: string,
+  ): Promise<void> {
+    await this.#classes.updateSubmission(job.submissionId, (s) => {
+      if (s.attempt !== job.attempt || s.status === "cancelled") return null;
+      if (s.status === "graded") return null;
+      const next = { ...s, status };
+      if (error !== undefined) next.error = error;
+      return next;
+    });
+  }
+
+  async #mayStart(data: unknown): Promise<StartReply> {
+    const { job: id, worker } = data as { job: string; worker: string };
+    const queue = this.#classes.queue;
+    let job = await queue.get(id);
+    if (job === undefined) return { go: false, why: "no such job" };
+    if (job.state === "running" && job.worker !== worker) {
+      if ((job.leaseUntil ?? 0) > Date.now()) {
+        return { go: false, why: `being graded by ${job.worker}` };
+      }
+      await queue.requeueRunning();
+      job = (await queue.get(id))!;
+    }
+    if (job.state === "running" && job.worker === worker) {
+      return { go: true, why: "yours already" };
+    }
+    if (job.state !== "queued") return { go: false, why: `job ${job.state}` };
+    const claimed = await queue.claimById(id, worker, NATS_LIMITS.leaseMs);
+    if (claimed === undefined) return { go: false, why: "claimed meanwhile" };
+    await this.#markSubmission(claimed, "running");
+    this.#log(`job ${id}: graded by ${worker} (claim ${claimed.claims})`);
+    return { go: true, why: "claimed" };
+  }
+
+  async #beat(data: unknown): Promise<void> {
+    const beat = data as WorkerBeat;
+    this.#workers.set(beat.worker, { ...beat, lastSeen: Date.now() });
+    const queue = this.#classes.queue;
+    for (const { id, progress } of beat.jobs) {
+      const mine = await queue.heartbeat(id, beat.worker, {
+        leaseMs: NATS_LIMITS.leaseMs,
+        ...(progress ? { progress } : {}),
+      });
+      if (mine) continue;
+      const job = await queue.get(id);
+      // Requeued while its worker was still at it (a server restart): give it back to that worker.
+      if (job?.state === "queued") {
+        const again = await queue.claimById(
+          id,
+          beat.worker,
+          NATS_LIMITS.leaseMs,
+        );
+        if (again) {
+          await this.#markSubmission(again, "running");
+          continue;
+        }
+      }
+      this.#nc.publish(NATS_NAMES.cancel, JSON.stringify({ job: id }));
+      this.#log(`job ${id}: told ${beat.worker} to stop (${job?.state})`);
+    }
+  }
+
+  // Results in
+
+  async #resultLoop(): Promise<void> {
+    let consumer: Consumer | undefined;
+    while (!this.#stop.signal.aborted) {
+      try {
+        consumer ??= await this.#js.consumers.get(
+          NATS_NAMES.resultsStream,
+          NATS_NAMES.resultsConsumer,
+        );
+        const msg = await consumer.next({ expires: 2_000 });
+        if (msg === null) continue;
+        try {
+          await this.#store(decodeMessage<NatsResult>(msg.data));
+          msg.ack();
+        } catch (error) {
+          this.#log(`nats: storing a result: ${error}; trying again`);
+          msg.nak(2_000);
+        }
+      } catch (error) {
+        if (this.#stop.signal.aborted) break;
+        consumer = undefined;
+        this.#log(`nats: reading results: ${error}; trying again`);
+        await this.#pause(1_000);
+      }
+    }
+  }
+
+  async #store(result: NatsResult): Promise<void> {
+    const { classes } = { classes: this.#classes };
+    const queue = classes.queue;
+    if (await classes.getGrade(result.submissionId, result.attempt)) {
+      this.#log(
+        `job ${result.job}: graded before, ${result.worker}'s result not stored`,
+      );
+      return;
+    }
+    const job = await queue.get(result.job);
+    if (job === undefined || job.state === "cancelled") {
+      this.#log(
+        `job ${result.job}: ${
+          job ? "cancelled" : "unknown"
+        }, result not stored`,
+      );
+      return;
+    }
+    const imported: string[] = [];
+    for (const run of result.runs) {
+      // A result half stored before a crash: its runs go first.
+      if (await this.#runs.getRun(run.runId)) {
+        await this.#runs.deleteRun(run.runId);
+      }
+      await importRun(this.#runs, run.lines, {
+        file: `result of ${result.job} from ${result.worker}`,
+      });
+      imported.push(run.runId);
+    }
+    const stored = await classes.storeGrade(result.grade);
+    if (!stored) {
+      for (const runId of imported) await this.#runs.deleteRun(runId);
+    }
+    let holder = (await queue.get(result.job))?.worker;
+    const now = await queue.get(result.job);
+    if (now?.state === "queued") {
+      await queue.claimById(result.job, result.worker, NATS_LIMITS.leaseMs);
+      holder = result.worker;
+    }
+    if (holder !== undefined) await queue.complete(result.job, holder);
+    const before = await classes.getSetting<number>("job_seconds");
+    await classes.setSetting(
+      "job_seconds",
+      before === undefined
+        ? result.grade.seconds
+        : 0.8 * before + 0.2 * result.grade.seconds,
+    );
+    this.#log(
+      `job ${result.job}: ${
+        stored ? "graded" : "graded before"
+      } ${result.grade.score} by ${result.worker} (delivery ${result.delivery})`,
+    );
+  }
+
+  // Dead letters
+
+  async #deadLetter(data: unknown): Promise<void> {
+    const advisory = data as { stream_seq: number; deliveries: number };
+    const jsm = await this.#nc.jetstreamManager();
+    const stored = await jsm.streams.getMessage(NATS_NAMES.jobsStream, {
+      seq: advisory.stream_seq,
+    });
+    const job = decodeMessage<NatsJob>(stored.data);
+    await this.#js.publish(
+      `${NATS_NAMES.deadSubject}.${subjectToken(job.id)}`,
+      stored.data,
+    );
+    await jsm.streams.deleteMessage(
+      NATS_NAMES.jobsStream,
+      advisory.stream_seq,
+    );
+    const why =
+      `gave up after ${advisory.deliveries} deliveries (dead letter on ${NATS_NAMES.deadSubject}.${
+        subjectToken(job.id)
+      })`;
+    const queue = this.#classes.queue;
+    let current = await queue.get(job.id);
+    if (current?.state === "queued") {
+      current = await queue.claimById(job.id, "nats", NATS_LIMITS.leaseMs);
+    }
+    if (current?.state === "running" && current.worker) {
+      await queue.fail(job.id, current.worker, why);
+      await this.#markSubmission(current, "failed", why);
+    }
+    this.#dead.push({
+      job: job.id,
+      deliveries: advisory.deliveries,
+      at: new Date().toISOString(),
+    });
+    if (this.#dead.length > 100) this.#dead.shift();
+    this.#log(`job ${job.id}: ${why}`);
+  }
+
+  // The console
+
+  /** The workers heard from in the last ten minutes (alive: a beat within the last three beats). */
+  workers(now = Date.now()): KnownWorker[] {
+    for (const [name, w] of this.#workers) {
+      if (now - w.lastSeen > 600_000) this.#workers.delete(name);
+    }
+    return [...this.#workers.values()].sort((a, b) =>
+      a.worker.localeCompare(b.worker)
+    );
+  }
+
+  /** The teacher queue's `nats` field. */
+  async details(): Promise<NatsQueueDetails> {
+    const now = Date.now();
+    const alive = (w: KnownWorker) =>
+      now - w.lastSeen <= 3 * NATS_LIMITS.beatMs;
+    const workers = this.workers(now);
+    const live = workers.filter(alive);
+    const slots = live.reduce((n, w) => n + w.slots, 0);
+    const busy = live.reduce((n, w) => n + w.busy, 0);
+    const free = Math.max(0, slots - busy);
+    const waiting = await this.#classes.queue.list({ state: "queued" });
+    const wait = waiting.length;
+    const noun = wait === 1 ? "submission waits" : "submissions wait";
+    const note = live.length === 0
+      ? `No worker is connected: ${wait} ${noun} (the next at position 1); start one with deno task worker --nats ${this.url}.`
+      : free === 0 && wait > 0
+      ? `No worker is free: all ${slots} slot${
+        slots === 1 ? "" : "s"
+      } of ${live.length} worker${
+        live.length === 1 ? "" : "s"
+      } are busy; ${wait} ${noun} (the next at position 1).`
+      : `${free} of ${slots} slots free on ${live.length} worker${
+        live.length === 1 ? "" : "s"
+      }; ${wait} ${noun}.`;
+    return {
+      url: this.url,
+      workers: workers.map((w) => ({
+        name: w.worker,
+        host: w.host,
+        slots: w.slots,
+        busy: w.busy,
+        graded: w.graded,
+        lastSeen: new Date(w.lastSeen).toISOString(),
+        alive: alive(w),
+        jobs: w.jobs,
+      })),
+      slots,
+      busy,
+      free,
+      waiting: wait,
+      positions: waiting.map((j, i) => ({ job: j.id, position: i + 1 })),
+      note,
+      deadLetterSubject: `${NATS_NAMES.deadSubject}.>`,
+      deadLetters: [...this.#dead],
+    };
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * Grading on NATS JetStream with real parts: Debian's `nats-server -js` (its own port, store folder and users: one
+ * for the class server, one for the workers, with only the subjects they need), `deno task serve --nats` on a store
+ * on disk, and two `deno task worker` processes. 40 submissions of four example controllers; one worker SIGKILLed
+ * while it grades (its job goes to the other), the NATS server stopped and started again with jobs still waiting
+ * (the queue resumes). Every submission must end graded exactly once. Every wait is bounded by a number of checks.
+ */
+
+import assert from "node:assert/strict";
+import { RunStore } from "../store/mod.ts";
+import { Child } from "./_processes.ts";
+import { freePort, hasCommand, ignoreWithout } from "./_peers.ts";
+import {
+  classFolder,
+  classTeacher,
+  TEACHER_PASSWORD,
+  until,
+  upload,
+} from "./_class_server.ts";
+
+const ASSIGNMENTS = "tests/fixtures/class/pool_assignment.yaml";
+const CONTROLLERS = [
+  "examples/thermostat.py",
+  "examples/thermostat.ts",
+  "examples/fault_aware.ts",
+  "examples/starter.ts",
+];
+const USERS = {
+  server: { user: "class-server", pass: "server-secret-1" },
+  worker: { user: "grader", pass: "worker-secret-2" },
+};
+
+/** nats-server's config: JetStream in `dir`, the server's user with every right, the workers' with their subjects. */
+function natsConfig(port: number, dir: string): string {
+  const w = USERS.worker;
+  const s = USERS.server;
+  return `listen: 127.0.0.1:${port}
+jetstream { store_dir: "${dir}/js" }
+max_payload: 8MB
+authorization {
+  users: [
+    { user: "${s.user}", password: "${s.pass}" }
+    { user: "${w.user}", password: "${w.pass}", permissions: {
+        publish: { allow: [
+          "$JS.API.CONSUMER.INFO.FISHTANK_JOBS.graders",
+          "$JS.API.CONSUMER.MSG.NEXT.FISHTANK_JOBS.graders",
+          "$JS.ACK.FISHTANK_JOBS.>",
+          "fishtank.results.>", "fishtank.workers.beat", "fishtank.start"
+        ] }
+        subscribe: { allow: ["_INBOX.>", "fishtank.cancel"] }
+    } }
+  ]
+}
+`;
+}
+
+/** A nats-server on `port` with its store in `dir`; started again on the same port and store after a stop. */
+async function startNats(port: number, dir: string): Promise<Child> {
+  await Deno.writeTextFile(`${dir}/nats.conf`, natsConfig(port, dir));
+  const child = new Child("nats-server", ["-js", "-c", `${dir}/nats.conf`]);
+  await child.waitFor(/Server is ready/, 20_000);
+  return child;
+}
+
+/** The pids of `pid` and every process below it (from /proc): a SIGKILLed worker's controllers are cleaned up. */
+function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry.name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree: number[] = [];
+  const walk = (p: number) => {
+    tree.push(p);
+    for (const c of children.get(p) ?? []) walk(c);
+  };
+  walk(pid);
+  return tree;
+}
+
+interface QueueJob {
+  id: string;
+  submissionId: string;
+  claims: number;
+  worker?: string;
+}
+interface TeacherQueue {
+  waiting: QueueJob[];
+  running: QueueJob[];
+  failed: QueueJob[];
+  nats: {
+    workers: {
+      name: string;
+      slots: number;
+      busy: number;
+      alive: boolean;
+      jobs: { id: string }[];
+    }[];
+    free: number;
+    waiting: number;
+    positions: { job: string; position: number }[];
+    note: string;
+  };
+}
+
+function env(user: { user: string; pass: string }): Record<string, string> {
+  return {
+    FISHTANK_TEACHER_PASSWORD: TEACHER_PASSWORD,
+    FISHTANK_NATS_USER: user.user,
+    FISHTANK_NATS_PASSWORD: user.pass,
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+  };
+}
+
+Deno.test({
+  name:
+    "NATS workers: 40 submissions graded exactly once by two worker processes, across a worker SIGKILLed mid-run and a nats-server restart mid-queue",
+  ignore: ignoreWithout(
+    hasCommand("nats-server", ["--version"]),
+    "nats-server",
+  ),
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const dir = await classFolder();
+  const port = freePort();
+  const natsUrl = `nats://127.0.0.1:${port}`;
+  let nats: Child | undefined;
+  let serve: Child | undefined;
+  const workers = new Map<string, Child>();
+  const orphans = new Set<number>();
+  try {
+    nats = await startNats(port, dir);
+    serve = new Child(Deno.execPath(), [
+      "run",
+      "-A",
+      "cli/serve.ts",
+      "--db",
+      `${dir}/db.kv`,
+      "--port",
+      "0",
+      "--roster",
+      `${dir}/roster.csv`,
+      "--assignments",
+      ASSIGNMENTS,
+      "--nats",
+      natsUrl,
+    ], { env: env(USERS.server) });
+    const url =
+      (await serve.waitFor(/Class server on (http:\/\/\S+)/, 60_000))[1]!;
+    assert.match(serve.output, /grading on NATS/);
+    const tokens = new Map<string, string>();
+    for (
+      const line of (await Deno.readTextFile(`${dir}/roster.tokens.csv`))
+        .trim().split("\n").slice(1)
+    ) {
+      const [name, , token] = line.split(",");
+      tokens.set(name!, token!);
+    }
+    const teacher = await classTeacher(url);
+    const queue = async () =>
+      await (await fetch(`${url}/api/class/teacher/queue`, {
+        headers: { cookie: teacher.cookie },
+      })).json() as TeacherQueue;
+
+    // No worker yet: the console says so plainly.
+    const students = [...tokens.values()];
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const r = await upload(
+        url,
+        students[i % 4]!,
+        "pool",
+        CONTROLLERS[Math.floor(i / 4) % 4]!,
+      );
+      assert.equal(r.status, 202, `${r.text}\n${serve.output}`);
+      ids.push(JSON.parse(r.text).submission.id);
+    }
+    const before = await queue();
+    assert.match(
+      before.nats.note,
+      /^No worker is connected: 40 submissions wait/,
+    );
+    assert.deepEqual(before.nats.positions.slice(0, 2).map((p) => p.position), [
+      1,
+      2,
+    ]);
+
+    // A worker with the wrong password is refused by NATS.
+    const intruder = new Child(Deno.execPath(), [
+      "run",
+      "-A",
+      "cli/worker.ts",
+      "--nats",
+      natsUrl,
+    ], { env: env({ user: USERS.worker.user, pass: "wrong" }) });
+    assert.equal((await intruder.exit(30_000)).code, 2);
+    assert.match(intruder.output, /Cannot connect/);
+
+    for (const name of ["w1", "w2"]) {
+      const child = new Child(Deno.execPath(), [
+        "run",
+        "-A",
+        "cli/worker.ts",
+        "--nats",
+        natsUrl,
+        "--name",
+        name,
+      ], { env: env(USERS.worker) });
+      await child.waitFor(/Worker w\d on nats/, 60_000);
+      workers.set(name, child);
+    }
+
+    // Both workers busy, jobs waiting: "no worker is free", with the queue position.
+    const busy = await until(async () => {
+      const q = await queue();
+      const w1 = q.nats.workers.find((w) => w.name === "w1");
+      const graded = 40 - q.waiting.length - q.running.length - q.failed.length;
+      return graded >= 2 && q.nats.free === 0 && w1?.jobs.length === 1 &&
+        q.running.some((j) => j.id === w1.jobs[0]!.id && j.worker === "w1") &&
+        q.waiting.length > 10 && q;
+    }, "both workers busy, w1 on a job, some graded");
+    assert.match(
+      busy.nats.note,
+      /^No worker is free: all 2 slots of 2 workers are busy; \d+ submissions wait \(the next at position 1\)/,
+    );
+    const killedJob = busy.nats.workers.find((w) =>
+      w.name === "w1"
+    )!.jobs[0]!.id;
+
+    // w1 dies without warning in the middle of its run.
+    const w1 = workers.get("w1")!;
+    for (const pid of processTree(w1.process.pid)) orphans.add(pid);
+    w1.process.kill("SIGKILL");
+    await w1.process.status;
+    await w1.kill();
+    workers.delete("w1");
+
+    // Its job goes back and is graded by w2.
+    await until(async () => {
+      const q = await queue();
+      const job = q.running.find((j) => j.id === killedJob);
+      return job?.worker === "w2" ||
+        (!job && !q.waiting.some((j) => j.id === killedJob));
+    }, `job ${killedJob} taken by w2`);
+
+    // nats-server stopped and started again on its store while jobs still wait.
+    const waitingThen = (await queue()).waiting.length;
+    assert.ok(waitingThen > 0, "jobs still waiting at the restart");
+    await nats.kill();
+    nats = await startNats(port, dir);
+
+    const final = await until(
+      async () => {
+        const q = await queue();
+        return q.waiting.length + q.running.length === 0 && q;
+      },
+      "the queue to empty",
+      { tries: 4800 },
+    );
+    assert.deepEqual(final.failed, [], "no job failed");
+
+    const runIds: string[] = [];
+    for (const id of ids) {
+      const view = await (await fetch(
+        `${url}/api/class/teacher/submissions/${id}`,
+        { headers: { cookie: teacher.cookie } },
+      )).json();
+      assert.equal(view.submission.status, "graded", JSON.stringify(view));
+      assert.equal(view.grades.length, 1, `submission ${id} graded once`);
+      assert.equal(view.job.state, "done");
+      if (view.job.id === killedJob) {
+        assert.ok(view.job.claims >= 2, `${killedJob} was claimed again`);
+        assert.equal(view.job.worker, "w2", `${killedJob} graded by w2`);
+      }
+      runIds.push(view.grades[0].scenarios[0].runId);
+    }
+    assert.equal(new Set(runIds).size, 40);
+    assert.match(workers.get("w2")!.output, /graded/);
+    await serve.kill();
+    serve = undefined;
+
+    // The store holds exactly the graded runs, imported from the workers' results.
+    const runs = await RunStore.open(`${dir}/db.kv`);
+    try {
+      const stored = await runs.listRuns();
+      assert.deepEqual(
+        stored.map((r) => r.runId).sort(),
+        [...runIds].sort(),
+        "one stored run per graded scenario, nothing else",
+      );
+    } finally {
+      await runs.close();
+    }
+  } finally {
+    for (const w of workers.values()) await w.kill();
+    await serve?.kill();
+    await nats?.kill();
+    for (const pid of orphans) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
