@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { zipSync } from "fflate";
 import {
   classFolder,
   classTeacher,
@@ -73,7 +74,7 @@ async function waitGraded(
 
 Deno.test({
   name:
-    "class server API: sign-in, submit, status stream, hidden scenarios, teacher routes, CSV, submit CLI",
+    "class server API: sign-in, submit (a file and a zip), status stream, hidden scenarios, teacher routes, CSV, submit CLI",
   sanitizeOps: false,
   sanitizeResources: false,
 }, async (t) => {
@@ -312,6 +313,48 @@ Deno.test({
           "examples/thermostat.py",
         );
         assert.equal(wrong.code, 2, wrong.text);
+      },
+    );
+
+    await t.step(
+      "a zip of a folder is unpacked and graded from its entry file, which imports a module beside it",
+      async () => {
+        const thermostat = await Deno.readTextFile("examples/thermostat.py");
+        const zip = zipSync({
+          "controller/settings.py": new TextEncoder().encode(
+            "GREETING = 'zip'\n",
+          ),
+          "controller/main.py": new TextEncoder().encode(
+            `import settings\nprint(settings.GREETING)\n${thermostat}`,
+          ),
+          "controller/notes.txt": new TextEncoder().encode("not a program"),
+        });
+        const path = `${dir}/controller.zip`;
+        await Deno.writeFile(path, zip);
+        const r = await upload(url, grace, ASSIGNMENT, path, {
+          entry: "controller/main.py",
+        });
+        seenByStudents.push({ what: "POST zip submission", text: r.text });
+        assert.equal(r.status, 202, r.text);
+        const view: StudentSubmissionView = JSON.parse(r.text).submission;
+        assert.deepEqual(view.files, [
+          "controller/main.py",
+          "controller/notes.txt",
+          "controller/settings.py",
+        ]);
+        assert.deepEqual(view.start, {
+          kind: "python3",
+          entry: "controller/main.py",
+        });
+        const graded = await waitGraded(url, grace, view.id);
+        assert.equal(graded.status, "graded");
+        assert.ok(
+          graded.grade!.scenarios.every((s) =>
+            s.hidden || s.outcome === "completed"
+          ),
+          JSON.stringify(graded.grade),
+        );
+        assert.ok(graded.grade!.pass);
       },
     );
 
