@@ -124,6 +124,8 @@ export interface SimCliOptions {
   rigPasswords: Record<string, string>;
   /** Where each rig's password came from: printed at start only when generated. */
   rigPasswordsFrom: Record<string, "generated" | "environment" | "file">;
+  /** `--rig-password-file`, kept for rigs the scenario declares. */
+  rigPasswordFile?: string;
   speed: number | "max";
   broker?: string;
   host: string;
@@ -259,6 +261,34 @@ function teacherPassword(
   return {
     teacherPassword: crypto.randomUUID().slice(0, 8),
     teacherPasswordFrom: "generated",
+  };
+}
+
+/**
+ * The options with the rigs a scenario file declares (`rigs:`) added after those of `--rig` (a rig named in both is
+ * declared once), checked as `--rig` ids are, and given passwords with `--lock`. Throws {@linkcode UsageError}
+ * naming the scenario's field.
+ */
+export function withScenarioRigs(
+  options: SimCliOptions,
+  scenario: { rigs: readonly string[]; file: string },
+): SimCliOptions {
+  const added = scenario.rigs.filter((rig) => !options.rigs.includes(rig));
+  if (added.length === 0) return options;
+  let rigs: string[];
+  try {
+    rigs = checkRigs([...options.rigs, ...added], options.tanks);
+  } catch (error) {
+    throw new UsageError(
+      `${scenario.file}: rigs: ${
+        (error as Error).message.replace(/^--rig: /, "")
+      }`,
+    );
+  }
+  return {
+    ...options,
+    rigs,
+    ...(options.lock ? rigPasswords(rigs, options.rigPasswordFile) : {}),
   };
 }
 
@@ -452,6 +482,9 @@ export function parseSimArgs(args: string[]): SimCliOptions {
     ...(values.lock
       ? rigPasswords(rigs, values["rig-password-file"])
       : { rigPasswords: {}, rigPasswordsFrom: {} }),
+    ...(values["rig-password-file"] !== undefined
+      ? { rigPasswordFile: values["rig-password-file"] }
+      : {}),
     speed,
     ...(values.broker !== undefined ? { broker: values.broker } : {}),
     host: values.host,

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseSimArgs, RIG_PASSWORDS_ENV, UsageError } from "./_sim_args.ts";
+import {
+  parseSimArgs,
+  RIG_PASSWORDS_ENV,
+  UsageError,
+  withScenarioRigs,
+} from "./_sim_args.ts";
 
 Deno.test("parseSimArgs(): --rig is repeatable, --rig-control-from names the tank the rigs follow", () => {
   const options = parseSimArgs([
@@ -79,4 +84,25 @@ Deno.test("parseSimArgs(): with --lock the rigs' passwords come from a file, the
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("withScenarioRigs(): a scenario's rigs join those of --rig, are checked like them, and get passwords with --lock", () => {
+  const scenario = { rigs: ["rig2", "rig1"], file: "class-day.yaml" };
+  const open = withScenarioRigs(parseSimArgs(["--rig", "rig1"]), scenario);
+  assert.deepEqual(open.rigs, ["rig1", "rig2"]);
+  assert.deepEqual(open.rigPasswords, {});
+  const locked = withScenarioRigs(parseSimArgs(["--lock"]), scenario);
+  assert.deepEqual(Object.keys(locked.rigPasswords).sort(), ["rig1", "rig2"]);
+  assert.throws(
+    () =>
+      withScenarioRigs(parseSimArgs(["--tanks", "2"]), {
+        rigs: ["tank2"],
+        file: "class-day.yaml",
+      }),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      /^class-day\.yaml: rigs: "tank2" is a simulated tank's id/.test(
+        error.message,
+      ),
+  );
 });

@@ -39,6 +39,7 @@ import {
   type SimCliOptions,
   TEACHER_PASSWORD_ENV,
   UsageError,
+  withScenarioRigs,
 } from "./_sim_args.ts";
 
 export { parseSimArgs, type SimCliOptions, UsageError };
@@ -385,6 +386,13 @@ export async function main(args: string[]): Promise<number> {
   }
   if (options.seed !== undefined) {
     scenario = { ...scenario, seed: options.seed };
+  }
+  try {
+    options = withScenarioRigs(options, scenario);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(pc.red(error.message));
+    return 2;
   }
 
   let connection;

@@ -318,6 +318,7 @@ function _resolve(
     ranges,
     events,
     grading: _grading(file),
+    rigs: file.rigs,
     file: options.file,
     hash: options.hash,
   });

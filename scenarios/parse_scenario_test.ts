@@ -74,6 +74,7 @@ Deno.test("parseScenario() fills every default of a minimal file", () => {
   assert.deepEqual(scenario.daylight, DEFAULT_DAYLIGHT);
   assert.deepEqual(scenario.ranges, DEFAULT_RANGES);
   assert.deepEqual(scenario.events, []);
+  assert.deepEqual(scenario.rigs, []);
   assert.equal(scenario.file, FILE);
   assert.match(scenario.hash, /^[0-9a-f]{64}$/);
 });
@@ -675,4 +676,12 @@ Deno.test("the example in README.md is a valid scenario", async () => {
   const scenario = parseScenario(example, { file: "README.md" });
   assert.equal(scenario.id, "winter-weekend");
   assert.equal(scenario.events.length, 4);
+});
+
+Deno.test("parseScenario() reads the rigs a live session declares, and names the field of a bad rig id", () => {
+  assert.deepEqual(parse(`${BASE}rigs: [rig1, demo_2]\n`).rigs, [
+    "rig1",
+    "demo_2",
+  ]);
+  rejects(`${BASE}rigs: [rig1, "a/b"]\n`, "rigs[1]", "expected a rig id");
 });

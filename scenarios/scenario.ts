@@ -79,6 +79,8 @@ export interface Scenario {
   readonly events: readonly ScenarioEvent[];
   /** How a run of this scenario is scored: weights, pass mark and the scales some components need. */
   readonly grading: ScenarioGrading;
+  /** Outside tanks the live simulator declares for this scenario (`rigs:`; see `deno task sim --rig`). */
+  readonly rigs: readonly string[];
   /** Where the scenario came from: a built-in id (`cold-room`) or the path it was loaded from. */
   readonly file: string;
   /** SHA-256 of the file's bytes (lowercase hex), so that a recorded run can tell which version it used. */

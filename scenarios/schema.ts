@@ -336,6 +336,18 @@ export const scenarioFileSchema = strict({
   ranges: ranges.default({}),
   events: z.array(eventSchema).default([]),
   grading: grading.default({}),
+  /**
+   * Outside tanks (real hardware or a demo program) the live simulator declares when it runs this scenario, as with
+   * `deno task sim --rig ID`; graded runs ignore them.
+   */
+  rigs: z.array(
+    z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+      error: (issue) =>
+        `expected a rig id of letters, digits, "-" and "_" (one topic level, like "rig1"), got ${
+          JSON.stringify(issue.input)
+        }`,
+    }),
+  ).max(100).default([]),
 });
 
 /** A scenario file after the schema: snake_case keys, values converted and merged over their defaults. */
