@@ -15,6 +15,7 @@ import { benchRoundTrip } from "./round_trip.ts";
 import { benchKvRecording } from "./kv_record.ts";
 import { benchWeb } from "./web_speed.ts";
 import { BENCH_WEB_LOAD, benchWebLoad } from "./web_load.ts";
+import { benchClassStore } from "./class_store_scale.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -37,7 +38,9 @@ Measures, on this machine, in one run:
   - the web front end on a 24-hour run at 1 s resolution: server time of a run report and of the series API (first
     and repeated), and the time to the report's first drawn chart in headless Chromium;
   - live mode under a burst of 2,000 requests (100 at a time) at a running run's report and replay pages: the gap
-    between the tank's readings (p99), the simulation process's peak memory, and how the requests were answered.`);
+    between the tank's readings (p99), the simulation process's peak memory, and how the requests were answered;
+  - the class store: bytes per graded scenario-day in the Deno KV file, and the class server's leaderboard, console,
+    a student's history and CSV export times at 10,000 stored runs (--quick: 2,000).`);
   Deno.exit(0);
 }
 
@@ -248,3 +251,33 @@ loadTable.push([
   `${round(load.burstMs / 1000, 1)} s / ${round(load.recordsBefore)} records`,
 ]);
 console.log(loadTable.toString());
+
+console.log(
+  pc.bold(
+    `\nClass store: bytes per graded scenario-day, and the class server at ${
+      values.quick ? "2,000" : "10,000"
+    } stored runs (bench/class_store_scale.ts)`,
+  ),
+);
+const scale = await benchClassStore({
+  days: values.quick ? 2 : 4,
+  runs: values.quick ? 2_000 : 10_000,
+});
+const scaleTable = table(["figure", "value"]);
+scaleTable.push([
+  `graded scenario-days (steady-day, 24 h, embedded pool)`,
+  `${scale.days}: ${round(scale.bytesPerScenarioDay / 1e6, 1)} MB each (${
+    round(scale.recordsPerDay)
+  } records)`,
+]);
+scaleTable.push([
+  `store file at ${round(scale.runs)} runs (${scale.students} students)`,
+  `${round(scale.fileBytes / 1e6, 1)} MB (summaries, submissions, grades)`,
+]);
+for (const p of scale.pages) {
+  scaleTable.push([
+    `${p.name} (${p.path.split("/").slice(0, 5).join("/")})`,
+    `first ${round(p.firstMs)} ms, then median ${round(p.medianMs)} ms`,
+  ]);
+}
+console.log(scaleTable.toString());
