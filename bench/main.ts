@@ -16,6 +16,7 @@ import { benchKvRecording } from "./kv_record.ts";
 import { benchWeb } from "./web_speed.ts";
 import { BENCH_WEB_LOAD, benchWebLoad } from "./web_load.ts";
 import { benchClassStore } from "./class_store_scale.ts";
+import { benchClassRun } from "./class_run.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -40,7 +41,10 @@ Measures, on this machine, in one run:
   - live mode under a burst of 2,000 requests (100 at a time) at a running run's report and replay pages: the gap
     between the tank's readings (p99), the simulation process's peak memory, and how the requests were answered;
   - the class store: bytes per graded scenario-day in the Deno KV file, and the class server's leaderboard, console,
-    a student's history and CSV export times at 10,000 stored runs (--quick: 2,000).`);
+    a student's history and CSV export times at 10,000 stored runs (--quick: 2,000);
+  - a class run: 200 submissions of the four example controllers through deno task serve's embedded queue and its
+    worker pool (one worker per core): submissions graded per minute per core, the queue's overhead as a share of
+    grading time, and the teacher console's response times meanwhile (--quick: 40 submissions).`);
   Deno.exit(0);
 }
 
@@ -281,3 +285,43 @@ for (const p of scale.pages) {
   ]);
 }
 console.log(scaleTable.toString());
+
+const classRunSize = values.quick ? 40 : 200;
+console.log(
+  pc.bold(
+    `\nClass run: ${classRunSize} submissions of the four example controllers through deno task serve's embedded queue (bench/class_run.ts)`,
+  ),
+);
+const classRun = await benchClassRun({ submissions: classRunSize });
+const classRunTable = table(["figure", "value"]);
+classRunTable.push([
+  "submissions graded per minute per core",
+  `${
+    round(classRun.submissionsPerMinutePerCore, 1)
+  } (${classRun.graded} of ${classRun.submissions} by ${classRun.workers} workers on ${classRun.cores} cores in ${
+    round(classRun.wallSeconds)
+  } s; mean grading ${round(classRun.meanGradingSeconds, 1)} s)`,
+]);
+classRunTable.push([
+  "queue overhead / grading time",
+  `${round(100 * classRun.overheadShare, 1)} % (around the grading ${
+    round(classRun.handlingSeconds, 1)
+  } s, claim gaps ${round(classRun.claimGapSeconds, 1)} s, grading ${
+    round(classRun.gradingSeconds)
+  } s)`,
+]);
+for (const p of classRun.console) {
+  classRunTable.push([
+    `${p.name}: p99 (p50, worst)`,
+    `${round(p.p99)} ms (${round(p.p50)}, ${
+      round(p.max)
+    } ms; ${p.requests} requests)`,
+  ]);
+}
+classRunTable.push([
+  "load average (1 min): start / mean / end",
+  `${round(classRun.load.start, 2)} / ${round(classRun.load.mean, 2)} / ${
+    round(classRun.load.end, 2)
+  }`,
+]);
+console.log(classRunTable.toString());
