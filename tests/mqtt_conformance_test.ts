@@ -38,156 +38,13 @@ interface Targets {
 const MOSQUITTO_ACL = "topic readwrite conf/#\n";
 
 /**
- * The paho 2 side of the checks below, one scenario per run: `python -c SCENARIOS name host port prefix` prints what
- * it saw as one JSON line. Every wait is for an event, bounded.
+ * The paho 2 side of the checks below, one scenario per run: `python paho_scenarios.py name host port prefix` prints
+ * what it saw as one JSON line. Every wait is for an event, bounded.
  */
-const PAHO_SCENARIOS = `import json, sys, threading, time
-import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
-scenario, host, port, prefix = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-WAIT = 10
-
-def until(cond, what):
-    deadline = time.monotonic() + WAIT
-    while not cond():
-        if time.monotonic() > deadline:
-            raise TimeoutError("no " + what)
-        time.sleep(0.01)
-
-def client(name, props=None, will=None, clean=True, **kw):
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=prefix.replace("/", "-") + "-" + name,
-                    protocol=mqtt.MQTTv5, **kw)
-    c.got, c.acks, c.subacks, c.connack = [], {}, {}, None
-    def on_connect(cl, u, flags, rc, p): c.connack = (rc.value, bool(flags.session_present))
-    def on_message(cl, u, m):
-        p = m.properties
-        c.got.append({"topic": m.topic, "payload": m.payload.decode(), "qos": m.qos, "mid": m.mid,
-                      "ids": list(getattr(p, "SubscriptionIdentifier", []) or []),
-                      "user": dict(getattr(p, "UserProperty", []) or []),
-                      "contentType": getattr(p, "ContentType", None)})
-    def on_publish(cl, u, mid, rc, p): c.acks[mid] = rc.value
-    def on_subscribe(cl, u, mid, rcs, p): c.subacks[mid] = [r.value for r in rcs]
-    c.on_connect, c.on_message, c.on_publish, c.on_subscribe = on_connect, on_message, on_publish, on_subscribe
-    if will:
-        c.will_set(*will)
-    c.connect(host, port, keepalive=10, clean_start=clean, properties=props)
-    c.loop_start()
-    until(lambda: c.connack is not None, "CONNACK")
-    return c
-
-def sub(c, topic, qos=1, sid=None):
-    p = None
-    if sid is not None:
-        p = Properties(PacketTypes.SUBSCRIBE)
-        p.SubscriptionIdentifier = sid
-    _, mid = c.subscribe(topic, qos, properties=p)
-    until(lambda: mid in c.subacks, "SUBACK")
-    return c.subacks[mid]
-
-def pub(c, topic, payload, qos=1):
-    info = c.publish(topic, payload, qos)
-    if qos > 0:
-        until(lambda: info.mid in c.acks, "acknowledgement")
-        return c.acks[info.mid]
-    return 0
-
-def done(c):
-    c.disconnect()
-    c.loop_stop()
-
-result = {}
-if scenario == "subscription-ids":
-    s = client("sub")
-    sub(s, prefix + "/ids/#", 1, 7)
-    sub(s, prefix + "/ids/+", 1, 9)
-    sub(s, prefix + "/plain/+", 1)
-    p = client("pub")
-    pub(p, prefix + "/ids/a", "both")
-    pub(p, prefix + "/plain/a", "none")
-    pub(p, prefix + "/plain/b", "end")
-    until(lambda: any(m["payload"] == "end" for m in s.got), "sentinel")
-    for payload in ("both", "none"):
-        result[payload] = sorted({i for m in s.got if m["payload"] == payload for i in m["ids"]})
-    done(s); done(p)
-elif scenario == "ack-refused":
-    c = client("pub")
-    result["qos1"] = pub(c, "secret/" + prefix, "x", 1)
-    result["qos2"] = pub(c, "secret/" + prefix, "x", 2)
-    done(c)
-elif scenario == "suback-refused":
-    c = client("sub")
-    result["granted"] = sub(c, prefix + "/open", 1) + sub(c, "secret/" + prefix, 1)
-    done(c)
-elif scenario == "no-subscribers":
-    c = client("pub")
-    result["nobody"] = pub(c, prefix + "/nobody", "x", 1)
-    sub(c, prefix + "/somebody", 1)
-    result["somebody"] = pub(c, prefix + "/somebody", "x", 1)
-    done(c)
-elif scenario == "receive-maximum":
-    props = Properties(PacketTypes.CONNECT)
-    props.ReceiveMaximum = 2
-    s = client("sub", props=props, manual_ack=True)
-    sub(s, prefix + "/t", 1)
-    sub(s, prefix + "/sentinel", 0)
-    p = client("pub")
-    sent = ["m%d" % i for i in range(6)]
-    for m in sent:
-        pub(p, prefix + "/t", m, 1)
-    # QoS 0 is outside Receive Maximum: once it is in, every message before it has reached the connection.
-    pub(p, prefix + "/sentinel", "end", 0)
-    until(lambda: any(m["payload"] == "end" for m in s.got), "sentinel")
-    q1 = lambda: [m for m in s.got if m["qos"] == 1]
-    result["firstWindow"] = len(q1())
-    acked, most = 0, 0
-    deadline = time.monotonic() + WAIT
-    while acked < len(sent) and time.monotonic() < deadline:
-        got = q1()
-        most = max(most, len(got) - acked)
-        if len(got) > acked:
-            s.ack(got[acked]["mid"], 1)
-            acked += 1
-        else:
-            time.sleep(0.01)
-    result["mostInFlight"] = most
-    result["order"] = [m["payload"] for m in q1()]
-    done(s); done(p)
-elif scenario == "will-properties":
-    s = client("sub")
-    sub(s, prefix + "/will", 1)
-    props = Properties(PacketTypes.WILLMESSAGE)
-    props.UserProperty = ("tank", "7")
-    props.ContentType = "text/plain"
-    d = client("dying", will=(prefix + "/will", "gone", 1, False, props))
-    d.loop_stop()
-    d.socket().close()
-    until(lambda: any(m["payload"] == "gone" for m in s.got), "will")
-    will = next(m for m in s.got if m["payload"] == "gone")
-    result = {"user": will["user"], "contentType": will["contentType"]}
-    done(s)
-elif scenario == "disconnect-expiry":
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 60
-    a = client("sub", props=props)
-    sub(a, prefix + "/t", 1)
-    bye = Properties(PacketTypes.DISCONNECT)
-    bye.SessionExpiryInterval = 0
-    a.disconnect(properties=bye)
-    a.loop_stop()
-    p = client("pub")
-    pub(p, prefix + "/t", "queued", 1)
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 0
-    back = client("sub", props=props, clean=False)
-    sub(back, prefix + "/end", 1)
-    pub(p, prefix + "/end", "end", 1)
-    until(lambda: any(m["payload"] == "end" for m in back.got), "sentinel")
-    result = {"sessionPresent": back.connack[1], "queued": any(m["payload"] == "queued" for m in back.got)}
-    done(back); done(p)
-print(json.dumps(result))
-`;
+const PAHO_SCENARIOS = new URL(
+  "./fixtures/conformance/paho_scenarios.py",
+  import.meta.url,
+).pathname;
 
 async function paho(
   scenario: string,
@@ -196,7 +53,7 @@ async function paho(
 ): Promise<Record<string, unknown>> {
   const { hostname, port } = new URL(target.url);
   const output = await new Deno.Command(PAHO2_PYTHON, {
-    args: ["-c", PAHO_SCENARIOS, scenario, hostname, port, prefix],
+    args: [PAHO_SCENARIOS, scenario, hostname, port, prefix],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -214,6 +71,7 @@ async function paho(
 interface Got {
   payload: string;
   qos: number;
+  retain: boolean;
   ids: number[];
   user: Record<string, string>;
   contentType?: string;
@@ -231,14 +89,26 @@ async function js(
   target: Target,
   kind: ClientKind,
   options: mqtt.IClientOptions = {},
+  onConnack?: (connack: mqtt.IConnackPacket) => void,
 ): Promise<JsClient> {
   const url = kind === "mqtt.js ws" ? target.wsUrl! : target.url;
-  const c = await mqtt.connectAsync(url, {
+  const c = mqtt.connect(url, {
     protocolVersion: 5,
     reconnectPeriod: 0,
     connectTimeout: 5_000,
     ...options,
   }) as JsClient;
+  await new Promise<void>((resolve, reject) => {
+    c.once("connect", (connack) => {
+      onConnack?.(connack);
+      resolve();
+    });
+    c.once("error", reject);
+    c.once("close", () => reject(new Error("closed before CONNACK")));
+  }).catch((error) => {
+    c.end(true);
+    throw error;
+  });
   c.got = [];
   c.lastAck = -1;
   c.on("message", (_topic, payload, packet) => {
@@ -246,6 +116,7 @@ async function js(
     c.got.push({
       payload: String(payload),
       qos: packet.qos,
+      retain: packet.retain,
       ids: [p.subscriptionIdentifier ?? []].flat(),
       user: Object.fromEntries(
         Object.entries(p.userProperties ?? {}).map(([k, v]) => [k, String(v)]),
@@ -596,6 +467,75 @@ const MQTT5_CHECKS: Mqtt5Check[] = [
       return ok(
         topics.join() === sent.join(),
         `${topics.length} of ${sent.length} under the right topic, ${aliased} with an alias`,
+      );
+    },
+  },
+  {
+    id: "21",
+    rule:
+      "MQTT 5: a resumed session keeps its subscriptions' options and identifiers (no local, retain as published, QoS 1 for a QoS 2 publish, identifier 5)",
+    clients: ["mqtt.js", "paho 2", "mqtt.js ws"],
+    async run(target, kind) {
+      const prefix = fresh("resumed");
+      let seen: {
+        sessionPresent: boolean;
+        own: boolean;
+        kept: { retain: boolean; qos: number; ids: number[] } | null;
+        endIds: number[];
+      };
+      if (kind === "paho 2") {
+        seen = await paho("resumed-options", target, prefix) as typeof seen;
+      } else {
+        await using stack = new AsyncDisposableStack();
+        const clientId = `${prefix.replaceAll("/", "-")}-sub`;
+        const session = { clientId, properties: { sessionExpiryInterval: 60 } };
+        const away = await js(stack, target, kind, session);
+        await away.subscribeAsync(`${prefix}/opt/#`, {
+          qos: 1,
+          nl: true,
+          rap: true,
+          properties: { subscriptionIdentifier: 5 },
+        });
+        await away.endAsync();
+        let sessionPresent = false;
+        const back = await js(stack, target, kind, {
+          ...session,
+          clean: false,
+        }, (connack) => sessionPresent = connack.sessionPresent);
+        const o = await js(stack, target, kind);
+        await back.publishAsync(`${prefix}/opt/own`, "own", { qos: 1 });
+        await o.publishAsync(`${prefix}/opt/kept`, "kept", {
+          qos: 2,
+          retain: true,
+        });
+        await o.publishAsync(`${prefix}/opt/end`, "end", { qos: 1 });
+        await arrived(back, "end");
+        const kept = back.got.find((m) => m.payload === "kept");
+        seen = {
+          sessionPresent,
+          own: back.got.some((m) => m.payload === "own"),
+          kept: kept
+            ? { retain: kept.retain, qos: kept.qos, ids: kept.ids }
+            : null,
+          endIds: back.got.find((m) => m.payload === "end")!.ids,
+        };
+        await o.publishAsync(`${prefix}/opt/kept`, "", {
+          qos: 1,
+          retain: true,
+        });
+        await back.endAsync(false, {
+          properties: { sessionExpiryInterval: 0 },
+        });
+      }
+      return ok(
+        seen.sessionPresent && !seen.own && seen.kept?.retain === true &&
+          seen.kept.qos === 1 && JSON.stringify(seen.kept.ids) === "[5]" &&
+          JSON.stringify(seen.endIds) === "[5]",
+        `session present ${seen.sessionPresent}, own message ${
+          seen.own ? "" : "not "
+        }back, retained one ${JSON.stringify(seen.kept)}, ids ${
+          JSON.stringify(seen.endIds)
+        } on a live one`,
       );
     },
   },

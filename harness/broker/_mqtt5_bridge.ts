@@ -10,7 +10,8 @@
  * persistent one. A delayed will is held here (see `_delayed_wills.ts`). PUBLISH properties, the will's included,
  * travel beside aedes (see `_publish_properties.ts`), and so do the reason codes of PUBACK and PUBREC
  * (`_publish_acks.ts`). A session expiry set by DISCONNECT goes to the broker's session bounds through
- * {@linkcode Mqtt5BridgeOptions.onSessionExpiry}.
+ * {@linkcode Mqtt5BridgeOptions.onSessionExpiry}. The MQTT 5 options and identifiers of the client's subscriptions
+ * are kept per client id while its session lives, and put back when it resumes (`_subscription_options.ts`).
  *
  * @module
  */
@@ -26,6 +27,7 @@ import {
   willProperties,
 } from "./_publish_properties.ts";
 import { expectAckReasons, takeAckReason } from "./_publish_acks.ts";
+import { SessionSubscriptions } from "./_subscription_options.ts";
 import {
   Mqtt5Adapter,
   type Mqtt5AdapterOptions,
@@ -59,6 +61,21 @@ export function bridgeMqtt5(
   const adapter = new Mqtt5Adapter({
     ...options.adapter,
     ackReason: (messageId) => takeAckReason(broker, messageId),
+    onAccepted: (sessionPresent) => {
+      const aedesClient = _aedesClient(broker);
+      if (aedesClient === undefined) return;
+      // aedes put the session's subscriptions back before its CONNACK: they get their MQTT 5 options back too.
+      const restored = aedesClient.subscriptions ?? {};
+      SessionSubscriptions.of(aedesClient.broker).connected(
+        adapter.clientId!,
+        broker,
+        adapter.subscriptions,
+        {
+          present: sessionPresent,
+          restored: (filter) => Object.hasOwn(restored, filter),
+        },
+      );
+    },
   });
   const first = adapter.fromClient(head);
   if (first.toBroker.length === 0) {
@@ -133,6 +150,14 @@ export function bridgeMqtt5(
     // the DISCONNECT and make aedes publish the will.
     if (!graceful) broker.destroy();
     if (wills !== null) wills.ended(broker, adapter.clientId!, graceful);
+    const aedesClient = _aedesClient(broker);
+    if (adapter.accepted && aedesClient !== undefined) {
+      SessionSubscriptions.of(aedesClient.broker).disconnected(
+        adapter.clientId!,
+        broker,
+        adapter.connect!.sessionExpiry === 0,
+      );
+    }
   });
   handle(broker);
   const aedesClient = _aedesClient(broker);
@@ -171,7 +196,12 @@ function _delivery(broker: Duplex, chunk: Buffer): Mqtt5DeliveryOptions {
 /** The client aedes made for the stream it reads (aedes sets it as `conn.client` in `handle`). */
 function _aedesClient(
   broker: Duplex,
-): (DelayedWillClient & { will?: object | null }) | undefined {
+):
+  | (DelayedWillClient & {
+    will?: object | null;
+    subscriptions?: Record<string, unknown>;
+  })
+  | undefined {
   return (broker as { client?: DelayedWillClient }).client;
 }
 

@@ -27,6 +27,11 @@ export interface SessionBoundsOptions {
   now: () => number;
   /** A session was cut (messages dropped, session removed), for logs; must not throw. */
   onEvent: (clientId: string, message: string) => void;
+  /**
+   * A persistent session ended (clean session or clean start, expiry, too many offline sessions), for what is kept
+   * about it elsewhere (the MQTT 5 options of its subscriptions); must not throw.
+   */
+  onSessionEnd?: (clientId: string) => void;
 }
 
 /** The fields of an aedes packet the queue copies (as `aedes-packet`'s constructor does). */
@@ -303,6 +308,7 @@ export class SessionBounds {
     }
     this.#sessions.delete(clientId);
     this.#queues.delete(clientId);
+    this.#options.onSessionEnd?.(clientId);
   }
 
   /** Ends an offline session: its queue, its subscriptions, its unfinished QoS 2 messages. */

@@ -20,6 +20,7 @@ import {
 } from "./_session_bounds.ts";
 import { withDefaults } from "../../lib/mod.ts";
 import { WebSocketDuplex } from "./_websocket_duplex.ts";
+import { SessionSubscriptions } from "./_subscription_options.ts";
 
 /** Options for {@linkcode EmbeddedBroker.start}. */
 export interface BrokerOptions {
@@ -191,6 +192,8 @@ export class EmbeddedBroker {
           remoteAddress: "broker",
           message,
         }),
+      onSessionEnd: (clientId) =>
+        SessionSubscriptions.of(aedes).ended(clientId),
     });
     this.#sessions.install(
       (aedes as unknown as { persistence: SessionPersistence }).persistence,

@@ -6,14 +6,16 @@
  * carry is dropped, except PUBLISH properties: the properties of each PUBLISH from the client are listed in
  * {@linkcode Mqtt5Output.published} and those of a PUBLISH to the client can be handed to
  * {@linkcode Mqtt5Adapter.fromBroker}, for the bridge to carry beside aedes (see `_publish_properties.ts`). The
- * subscription options no local, retain as published and retain handling are kept here, per connection, and applied
- * to what the broker sends (not across a resumed session: aedes restores its subscriptions with 3.1.1 defaults), and
- * so are subscription identifiers, which go out on each PUBLISH their subscription matches. SUBACK reason codes say
+ * subscription options no local, retain as published and retain handling are kept here
+ * ({@linkcode Mqtt5Adapter.subscriptions}, `_subscription_options.ts`) and applied to what the broker sends, and so
+ * are subscription identifiers, which go out on each PUBLISH their subscription matches; the bridge puts them back
+ * when a session resumes (aedes restores its subscriptions with 3.1.1 defaults). SUBACK reason codes say
  * why a filter was refused (0x87 not authorized; 0x8F for a malformed shared subscription); the reason code of a
  * PUBACK or PUBREC comes from the broker's rules ({@linkcode Mqtt5AdapterOptions.ackReason}). The client's Receive
  * Maximum is kept here: QoS 1 and 2 PUBLISHes beyond it wait, in order, for an acknowledgement. Reason strings are
  * dropped. Topic aliases set by the client are resolved here, and a client that takes them (Topic Alias Maximum in
- * its CONNECT) gets aliases for the topics it receives, as many as it takes. Enhanced authentication (AUTH) is not
+ * its CONNECT) gets aliases for the topics it receives, as many as it takes (Receive Maximum and aliases to the
+ * client: `_outbound_flow.ts`). Enhanced authentication (AUTH) is not
  * available, and CONNACK says so.
  *
  * Clean start goes to the broker as the 3.1.1 clean-session flag, so that clean start 0 resumes a stored session;
@@ -24,7 +26,6 @@
  */
 
 import { Buffer } from "node:buffer";
-import mqttPacket from "mqtt-packet";
 import type {
   IConnackPacket,
   IConnectPacket,
@@ -32,8 +33,13 @@ import type {
   Packet,
 } from "mqtt-packet";
 import { withDefaults } from "../../lib/mod.ts";
-import { topicMatches } from "./bus.ts";
+import {
+  generatePacket as _generate,
+  packetParser as _parser,
+} from "./_mqtt5_codec.ts";
+import { OutboundFlow } from "./_outbound_flow.ts";
 import { parseShare } from "./_shared_subscriptions.ts";
+import { SubscriptionTable } from "./_subscription_options.ts";
 
 /** Options for {@linkcode Mqtt5Adapter}. */
 export interface Mqtt5AdapterOptions {
@@ -51,6 +57,12 @@ export interface Mqtt5AdapterOptions {
    * to the broker), as mosquitto drops past its `max_queued_messages` (1000 by default).
    */
   maxWaiting?: number;
+  /**
+   * The broker accepted the client (CONNACK 0), with `sessionPresent` when it resumed a stored session; called before
+   * any later packet from the broker is translated, so that a resumed session's subscription options can be put back
+   * into {@linkcode Mqtt5Adapter.subscriptions} first.
+   */
+  onAccepted?: (sessionPresent: boolean) => void;
 }
 
 const defaults = {
@@ -58,6 +70,7 @@ const defaults = {
   assignedIdPrefix: "mqtt5-",
   ackReason: () => undefined,
   maxWaiting: 1000,
+  onAccepted: () => {},
 } satisfies Required<Mqtt5AdapterOptions>;
 
 /**
@@ -91,18 +104,6 @@ export interface Mqtt5DeliveryOptions {
   ownMessage?: boolean;
   /** It was published with RETAIN set (for retain as published; aedes clears the flag on live messages). */
   publishedRetained?: boolean;
-}
-
-/** MQTT 5 options of one subscription, which 3.1.1 cannot send to the broker. */
-interface _SubscriptionOptions {
-  noLocal: boolean;
-  retainAsPublished: boolean;
-  /** Whether retained messages go out for the SUBSCRIBE that made or replaced it (retain handling 0, or 1 if new). */
-  sendRetained: boolean;
-  /** The subscription identifier its SUBSCRIBE carried, if any. */
-  identifier?: number;
-  /** The filter messages are matched against (`t` for the shared subscription `$share/g/t`). */
-  matches: string;
 }
 
 /** What an MQTT 5 CONNECT asked for that the 3.1.1 CONNECT sent to the broker cannot say. */
@@ -172,21 +173,17 @@ export class Mqtt5Adapter {
   readonly #fromBroker = _parser(4);
   readonly #aliases = new Map<number, string>();
   readonly #unsubscribeCounts = new Map<number, number>();
-  /** Topic filter → its MQTT 5 options; as many as the client's subscriptions on this connection. */
-  readonly #subscriptions = new Map<string, _SubscriptionOptions>();
+  /**
+   * The MQTT 5 options of the client's subscriptions: those made on this connection and, once the broker resumed a
+   * session, those put back for it (see `_subscription_options.ts`).
+   */
+  readonly subscriptions: SubscriptionTable = new SubscriptionTable();
   /** QoS 2 messages dropped as too large for the client: their PUBREL is answered here. */
   readonly #droppedQos2 = new Set<number>();
   /** SUBSCRIBE packet id → its filters, to give each refused one its reason code in the SUBACK. */
   readonly #subscribeFilters = new Map<number, string[]>();
-  /** QoS 1 and 2 PUBLISHes sent to the client and not yet acknowledged (PUBACK, PUBCOMP), by packet id. */
-  readonly #inflight = new Set<number>();
-  /** QoS 1 and 2 PUBLISHes waiting for room under the client's Receive Maximum, oldest first. */
-  readonly #waiting: { packet: IPublishPacket; bytes: Buffer }[] = [];
-  #receiveMaximum = 65_535;
-  /** Topic → the alias this adapter set for it on the client's connection. */
-  readonly #clientAliases = new Map<string, number>();
-  /** The client's Topic Alias Maximum: how many aliases it takes from the server (0: none). */
-  #clientAliasMaximum = 0;
+  /** Receive Maximum and topic aliases on the way to the client; set up by CONNECT. */
+  #flow = new OutboundFlow();
   #assignedId: string | null = null;
   #maximumPacketSize = Infinity;
   #connectSeen = false;
@@ -279,17 +276,7 @@ export class Mqtt5Adapter {
             throw new _Refusal(_MALFORMED, `invalid topic filter "${topic}"`);
           }
         }
-        for (const { topic, nl, rap, rh } of packet.subscriptions) {
-          const isNew = !this.#subscriptions.has(topic);
-          const share = parseShare(topic);
-          this.#subscriptions.set(topic, {
-            noLocal: nl ?? false,
-            retainAsPublished: rap ?? false,
-            sendRetained: (rh ?? 0) === 0 || (rh === 1 && isNew),
-            ...(identifier !== undefined ? { identifier } : {}),
-            matches: share ? share.filter : topic,
-          });
-        }
+        this.subscriptions.subscribe(packet.subscriptions, identifier);
         this.#subscribeFilters.set(
           packet.messageId!,
           packet.subscriptions.map((s) => s.topic),
@@ -308,7 +295,7 @@ export class Mqtt5Adapter {
       }
       case "unsubscribe":
         for (const topic of packet.unsubscriptions) {
-          this.#subscriptions.delete(topic);
+          this.subscriptions.delete(topic);
         }
         this.#unsubscribeCounts.set(
           packet.messageId!,
@@ -333,7 +320,7 @@ export class Mqtt5Adapter {
           packet.cmd === "puback" || packet.cmd === "pubcomp" ||
           (packet.cmd === "pubrec" && (packet.reasonCode ?? 0) >= 0x80)
         ) {
-          this.#acknowledged(packet.messageId!, out);
+          this.#flow.acknowledged(packet.messageId!, out.toClient);
         }
         return;
       case "pingreq":
@@ -399,8 +386,12 @@ export class Mqtt5Adapter {
     }
     this.clientId = clientId;
     this.#maximumPacketSize = properties.maximumPacketSize ?? Infinity;
-    this.#receiveMaximum = properties.receiveMaximum ?? 65_535;
-    this.#clientAliasMaximum = properties.topicAliasMaximum ?? 0;
+    this.#flow = new OutboundFlow({
+      receiveMaximum: properties.receiveMaximum ?? 65_535,
+      topicAliasMaximum: properties.topicAliasMaximum ?? 0,
+      maximumPacketSize: this.#maximumPacketSize,
+      maxWaiting: this.#options.maxWaiting,
+    });
     const v4: IConnectPacket = {
       cmd: "connect",
       protocolId: "MQTT",
@@ -507,6 +498,7 @@ export class Mqtt5Adapter {
         }
         this.#connackSent = true;
         this.accepted = reasonCode === 0;
+        if (this.accepted) this.#options.onAccepted(packet.sessionPresent);
         return void out.toClient.push(_generate(connack, 5));
       }
       case "publish":
@@ -548,7 +540,7 @@ export class Mqtt5Adapter {
         const granted = (packet.granted as number[]).map((code, i) => {
           if (code !== _SUBACK_FAILURE) return code;
           const filter = filters[i];
-          if (filter !== undefined) this.#subscriptions.delete(filter);
+          if (filter !== undefined) this.subscriptions.delete(filter);
           return filter !== undefined && parseShare(filter) === null
             ? _TOPIC_FILTER_INVALID
             : _NOT_AUTHORIZED;
@@ -596,9 +588,7 @@ export class Mqtt5Adapter {
       dup: packet.dup,
     };
     if (packet.qos > 0) v5.messageId = packet.messageId!;
-    const matching = [...this.#subscriptions.values()].filter((o) =>
-      topicMatches(o.matches, packet.topic)
-    );
+    const matching = this.subscriptions.matching(packet.topic);
     const identifiers = matching.flatMap((o) =>
       o.identifier === undefined ? [] : [o.identifier]
     );
@@ -628,7 +618,7 @@ export class Mqtt5Adapter {
     const bytes = unwanted ? null : _generate(v5, 5);
     if (
       bytes !== null && bytes.length <= this.#maximumPacketSize &&
-      this.#send(v5, bytes, out)
+      this.#flow.send(v5, bytes, out.toClient)
     ) return;
     if (packet.qos === 1) {
       out.toBroker.push(
@@ -640,63 +630,6 @@ export class Mqtt5Adapter {
       out.toBroker.push(
         _generate({ cmd: "pubrec", messageId: packet.messageId }, 4),
       );
-    }
-  }
-
-  /**
-   * Sends a PUBLISH, or holds a QoS 1 or 2 one back while the client has its Receive Maximum of them unacknowledged
-   * (3.3.4): the rest wait in order. A resend (same packet id) takes no new room. False when the PUBLISH can neither
-   * go nor wait (the queue is full).
-   */
-  #send(packet: IPublishPacket, bytes: Buffer, out: Mqtt5Output): boolean {
-    const messageId = packet.messageId!;
-    if (
-      packet.qos > 0 && !this.#inflight.has(messageId) &&
-      (this.#waiting.length > 0 ||
-        this.#inflight.size >= this.#receiveMaximum)
-    ) {
-      if (this.#waiting.length >= this.#options.maxWaiting) return false;
-      this.#waiting.push({ packet, bytes });
-      return true;
-    }
-    if (packet.qos > 0) this.#inflight.add(messageId);
-    out.toClient.push(this.#aliased(packet, bytes));
-    return true;
-  }
-
-  /**
-   * The bytes of `packet` as they go out now (`bytes`: with its topic), with a topic alias when the client takes
-   * them: the first PUBLISH to a topic sets one while there is room, later ones send it instead of the topic (3.3.2.3.4).
-   * Chosen at the moment of sending, so that an alias is always set before a packet uses it, whatever waited.
-   */
-  #aliased(packet: IPublishPacket, bytes: Buffer): Buffer {
-    if (this.#clientAliasMaximum === 0) return bytes;
-    let alias = this.#clientAliases.get(packet.topic);
-    const known = alias !== undefined;
-    if (alias === undefined) {
-      if (this.#clientAliases.size >= this.#clientAliasMaximum) return bytes;
-      alias = this.#clientAliases.size + 1;
-    }
-    const aliased = _generate({
-      ...packet,
-      topic: known ? "" : packet.topic,
-      properties: { ...packet.properties, topicAlias: alias },
-    }, 5);
-    // Setting an alias costs three bytes: not worth a packet the client would refuse.
-    if (aliased.length > this.#maximumPacketSize) return bytes;
-    if (!known) this.#clientAliases.set(packet.topic, alias);
-    return aliased;
-  }
-
-  /** The client acknowledged `messageId` for good: room for the next waiting PUBLISH. */
-  #acknowledged(messageId: number, out: Mqtt5Output): void {
-    if (!this.#inflight.delete(messageId)) return;
-    while (
-      this.#waiting.length > 0 && this.#inflight.size < this.#receiveMaximum
-    ) {
-      const next = this.#waiting.shift()!;
-      this.#inflight.add(next.packet.messageId!);
-      out.toClient.push(this.#aliased(next.packet, next.bytes));
     }
   }
 
@@ -720,46 +653,6 @@ function _output(): Mqtt5Output {
     error: null,
     published: [],
   };
-}
-
-/** An mqtt-packet parser whose events are collected per call. */
-function _parser(
-  protocolVersion: 4 | 5,
-): { parse(bytes: Uint8Array): { packets: Packet[]; error: Error | null } } {
-  const parser = mqttPacket.parser({ protocolVersion });
-  let packets: Packet[] = [];
-  let error: Error | null = null;
-  parser.on("packet", (packet) => packets.push(packet));
-  parser.on(
-    "error",
-    (e) => error ??= e instanceof Error ? e : new Error(String(e)),
-  );
-  return {
-    parse(bytes) {
-      packets = [];
-      error = null;
-      parser.parse(
-        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      );
-      return { packets, error };
-    },
-  };
-}
-
-/** mqtt-packet reports bad input by destroying its sink, which throws for `generate()`; this names the packet. */
-function _generate(packet: Packet, protocolVersion: 4 | 5): Buffer {
-  try {
-    return mqttPacket.generate(packet, { protocolVersion });
-  } catch (e) {
-    throw new Error(
-      `cannot encode ${packet.cmd.toUpperCase()} as MQTT ${
-        protocolVersion === 5 ? "5" : "3.1.1"
-      }`,
-      {
-        cause: e,
-      },
-    );
-  }
 }
 
 /** A SUBSCRIBE's subscription identifier (mqtt-packet reads it as a number; an array only on PUBLISH). */
