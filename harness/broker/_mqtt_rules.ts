@@ -12,6 +12,8 @@
  * - the properties of a PUBLISH from an MQTT 5 client are kept for its subscribers (see `_publish_properties.ts`), and
  *   a message past its expiry interval is not forwarded [MQTT-3.3.2-5];
  * - shared subscriptions, `$share/g/t` (see `_shared_subscriptions.ts`);
+ * - a message the broker's session bounds left out of a full queue is not sent either
+ *   ({@linkcode MqttRulesOptions.forward});
  * - an MQTT 5 client's QoS 1 or 2 PUBLISH that the access rules refuse gets PUBACK/PUBREC 0x87 not authorized, and a
  *   QoS 1 one that matches no subscription PUBACK 0x10 no matching subscribers, as mosquitto 2.0 answers (see
  *   `_publish_acks.ts`). The access rules (`acl.ts`, the lockstep harness) refuse a publish by sending it on to
@@ -76,8 +78,17 @@ export function grantedQos(
   return granted;
 }
 
+/** Options for {@linkcode installMqttRules}. */
+export interface MqttRulesOptions {
+  /** Whether a message may go to `client` at all (the broker's session bounds drop past a full queue). */
+  forward?: (client: Client, packet: _Packet) => boolean;
+}
+
 /** Installs the rules on `aedes`; call once, before the broker takes connections. */
-export function installMqttRules(aedes: Aedes): void {
+export function installMqttRules(
+  aedes: Aedes,
+  options: MqttRulesOptions = {},
+): void {
   /** Clients whose CONNECT had an empty id and no clean session. */
   const emptyPersistentId = new WeakSet<Client>();
 
@@ -151,6 +162,10 @@ export function installMqttRules(aedes: Aedes): void {
   );
 
   _compose(aedes, "authorizeForward", (inner) => (client, packet) => {
+    // First: it forgets the message as it answers, which it must do for every one it was asked to hold back.
+    if (client && options.forward && !options.forward(client, packet)) {
+      return null;
+    }
     if (publishExpired(packet.payload, Date.now())) return null;
     if (client && !shared.forward(client, packet)) return null;
     if (!client || packet.qos === 0) return inner(client, packet);

@@ -5,7 +5,10 @@
  * queue holds at most `maxQueuedPerSession` messages (the oldest dropped: MQTT lets a server drop QoS 1 messages for an
  * offline session when it runs out of resources, and a controller coming back wants the latest readings rather than
  * an hour-old backlog), at most `maxOfflineSessions` offline sessions are kept (the one offline longest is removed
- * first), and an offline session expires after `sessionExpiry`.
+ * first), and an offline session expires after `sessionExpiry`. A client online keeps at most `maxQueuedPerSession`
+ * messages unacknowledged: past it new ones are neither queued nor sent until it acknowledges some (mosquitto 2.0
+ * keeps 20 in flight and `max_queued_messages`, 1000, waiting, and drops new ones past that too). aedes keeps nothing
+ * for a clean session's client, so one that never acknowledges costs the broker nothing beyond its socket.
  *
  * It takes over the outgoing queues from aedes-persistence (memory), whose queues are private, by replacing its
  * `outgoing*` methods on the instance; subscriptions, retained messages and wills stay where they were.
@@ -78,8 +81,13 @@ interface _Session {
   offlineSince: number | null;
   /** Milliseconds it outlives its connection. */
   expiry: number;
-  /** Whether dropping its oldest messages has been reported during this offline spell. */
+  /** Whether dropping messages has been reported during this offline spell or connection. */
   dropReported: boolean;
+  /**
+   * Messages not queued for the online client because it had `maxQueuedPerSession` unacknowledged: aedes must not
+   * send them either (see {@linkcode SessionBounds.forward}). By broker id and counter; emptied as aedes asks.
+   */
+  unsent: Set<string>;
 }
 
 /** Figures for logs and tests. */
@@ -166,6 +174,7 @@ export class SessionBounds {
       offlineSince: null,
       expiry: expiry === undefined ? limit : Math.min(expiry, limit),
       dropReported: false,
+      unsent: new Set(),
     });
   }
 
@@ -181,6 +190,8 @@ export class SessionBounds {
     }
     this.#sessions.delete(clientId);
     session.offlineSince = this.#options.now();
+    session.dropReported = false;
+    session.unsent.clear();
     this.#sessions.set(clientId, session);
     this.#offline++;
     for (const [id, other] of this.#sessions) {
@@ -191,6 +202,16 @@ export class SessionBounds {
         `offline session removed: more than ${this.#options.maxOfflineSessions} offline sessions`,
       );
     }
+  }
+
+  /**
+   * Whether aedes may send `packet` to the online client `clientId` (its `authorizeForward`): not when the message was
+   * left out of the client's full queue, so that what is neither queued nor sent is dropped, as mosquitto drops.
+   */
+  forward(clientId: string, packet: _Packet): boolean {
+    const unsent = this.#sessions.get(clientId)?.unsent;
+    if (unsent === undefined || unsent.size === 0) return true;
+    return !unsent.delete(_key(packet));
   }
 
   /** Removes every offline session past its expiry; runs by itself at intervals. */
@@ -239,9 +260,21 @@ export class SessionBounds {
       if ((last.qos ?? 0) < (packet.qos ?? 0)) queue[queue.length - 1] = packet;
       return;
     }
+    if (!offline && queue.length >= this.#options.maxQueuedPerSession) {
+      // An online client with that many messages unacknowledged gets no more until it acknowledges some: the newest
+      // are dropped, as mosquitto drops past max_queued_messages. Not taken out of the queue, as for an offline
+      // session: those went out already, and aedes fails a client whose packet vanishes between enqueue and send.
+      session.unsent.add(_key(packet));
+      if (!session.dropReported) {
+        session.dropReported = true;
+        this.#report(
+          clientId,
+          `${this.#options.maxQueuedPerSession} messages unacknowledged: dropping new ones until the client acknowledges`,
+        );
+      }
+      return;
+    }
     queue.push(packet);
-    // Only an offline session is cut: an online client's queue is being delivered, and aedes fails a client whose
-    // packet vanishes between enqueue and send.
     if (offline && queue.length > this.#options.maxQueuedPerSession) {
       queue.shift();
       if (!session.dropReported) {
@@ -335,6 +368,11 @@ export class SessionBounds {
       console.error("SessionBounds onEvent handler threw:", error);
     }
   }
+}
+
+/** A message's identity across the copies aedes makes of it. */
+function _key(packet: _Packet): string {
+  return `${packet.brokerId}/${packet.brokerCounter}`;
 }
 
 /** A copy of a packet as aedes-persistence stores it (aedes goes on using the original), sharing the payload. */

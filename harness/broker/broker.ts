@@ -44,7 +44,10 @@ export interface BrokerOptions {
   maxConnections?: number;
   /** Milliseconds a new connection has to send its CONNECT. */
   connectTimeout?: number;
-  /** QoS 1 messages kept for one offline persistent session (clean session 0); past it the oldest are dropped. */
+  /**
+   * QoS 1 messages kept for one offline persistent session (clean session 0); past it the oldest are dropped. A
+   * persistent session's client online has at most this many unacknowledged; past it new ones are dropped.
+   */
   maxQueuedPerSession?: number;
   /** Offline persistent sessions kept; past it the one offline longest is removed. */
   maxOfflineSessions?: number;
@@ -205,8 +208,11 @@ export class EmbeddedBroker {
     const resolved = withDefaults<Required<BrokerOptions>>(defaults, options);
     const aedes = await Aedes.createBroker();
     // Before any hook of the broker's users: theirs are then set inside the rules, not over them.
-    installMqttRules(aedes);
     let broker: EmbeddedBroker | null = null;
+    installMqttRules(aedes, {
+      forward: (client, packet) =>
+        broker === null || broker.#sessions.forward(client.id, packet),
+    });
     // No connection can arrive before `broker` is set: listen() resolves and the constructor runs in one task.
     const tcp = net.createServer((socket) =>
       broker ? broker.#acceptSocket(socket) : socket.destroy()
