@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import mqtt from "mqtt";
 import mqttPacket from "mqtt-packet";
 import type { IPublishPacket, Packet } from "mqtt-packet";
 import { type BrokerEvent, EmbeddedBroker } from "./broker.ts";
 import { waitFor } from "../../lib/testing.ts";
+import {
+  hasCommand,
+  ignoreWithout,
+  startMosquitto,
+} from "../../tests/_peers.ts";
 
 /**
  * An MQTT 3.1.1 client on a raw socket that subscribes to `t/#` at QoS 1 and `end` at QoS 0, reads everything and
@@ -37,7 +43,11 @@ async function silentClient(port: number, clientId: string, clean: boolean) {
     messageId: 1,
     subscriptions: [{ topic: "t/#", qos: 1 }, { topic: "end", qos: 0 }],
   });
-  await waitFor("SUBACK", () => packets.some((p) => p.cmd === "suback"));
+  await waitFor(
+    "SUBACK",
+    () => packets.some((p) => p.cmd === "suback"),
+    10_000,
+  );
   const publishes = () =>
     packets.filter((p): p is IPublishPacket =>
       p.cmd === "publish" && p.topic !== "end"
@@ -145,4 +155,53 @@ Deno.test("a clean-session MQTT 3.1.1 client that never acknowledges QoS 1 costs
   assert.equal(slow.publishes().length, 3_000);
   assert.equal(broker.sessionStats().queued, 0);
   await slow.close();
+});
+
+Deno.test({
+  name:
+    "mosquitto, the reference: a persistent MQTT 3.1.1 client that never acknowledges gets 20 in flight, max_queued_messages more wait, and newer ones are dropped",
+  ignore: ignoreWithout(hasCommand("mosquitto", ["-h"]), "mosquitto"),
+  async fn() {
+    await using mosquitto = await startMosquitto({
+      config: "allow_anonymous true\nmax_queued_messages 5\n",
+    });
+    const port = Number(new URL(mosquitto.url).port);
+    const publisher = await mqtt.connectAsync(mosquitto.url, {
+      reconnectPeriod: 0,
+    });
+    try {
+      const slow = await silentClient(port, "slow", false);
+      for (let i = 0; i < 50; i++) {
+        await publisher.publishAsync("t/x", String(i), { qos: 1 });
+      }
+      await publisher.publishAsync("end", "1", { qos: 0 });
+      await slow.sentinel(1);
+      const payloads = (c: typeof slow) =>
+        c.publishes().map((p) => Number(String(p.payload)));
+      assert.deepEqual(payloads(slow), Array.from({ length: 20 }, (_, i) => i));
+      await slow.close();
+
+      const back = await silentClient(port, "slow", false);
+      await waitFor(
+        "the 20 in flight again",
+        () => back.publishes().length >= 20,
+        10_000,
+      );
+      for (const p of back.publishes().slice(0, 20)) {
+        assert.equal(p.dup, true);
+        await back.ack(p.messageId!);
+      }
+      await waitFor(
+        "the 5 that waited",
+        () => back.publishes().length >= 25,
+        10_000,
+      );
+      await publisher.publishAsync("end", "2", { qos: 0 });
+      await back.sentinel(2);
+      assert.deepEqual(payloads(back), Array.from({ length: 25 }, (_, i) => i));
+      await back.close();
+    } finally {
+      await publisher.endAsync();
+    }
+  },
 });
