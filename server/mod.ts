@@ -55,12 +55,15 @@ export {
 } from "./job_queue.ts";
 export { KvJobQueue } from "./kv_job_queue.ts";
 export {
-  type DeadLetter,
-  type KnownWorker,
   NatsDispatcher,
   type NatsDispatcherOptions,
-  type NatsQueueDetails,
 } from "./nats_dispatcher.ts";
+export {
+  type DeadLetter,
+  type KnownWorker,
+  type NatsQueueDetails,
+  natsQueueDetails,
+} from "./nats_queue_details.ts";
 export {
   NATS_LIMITS,
   NATS_NAMES,

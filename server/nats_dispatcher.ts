@@ -36,6 +36,12 @@ import {
   toBase64,
   type WorkerBeat,
 } from "./nats_protocol.ts";
+import {
+  type DeadLetter,
+  type KnownWorker,
+  type NatsQueueDetails,
+  natsQueueDetails,
+} from "./nats_queue_details.ts";
 
 /** Options of {@linkcode NatsDispatcher.start}. */
 export interface NatsDispatcherOptions {
@@ -44,43 +50,6 @@ export interface NatsDispatcherOptions {
   pollMs?: number;
   /** Told of what happens, for logs. */
   log?: (line: string) => void;
-}
-
-/** A worker as the server last heard of it. */
-export interface KnownWorker extends WorkerBeat {
-  lastSeen: number;
-}
-
-/** A job JetStream gave up on. */
-export interface DeadLetter {
-  job: string;
-  deliveries: number;
-  at: string;
-}
-
-/** The `nats` field of the teacher's queue: the workers, their slots, and a plain answer to "is a worker free?". */
-export interface NatsQueueDetails {
-  url: string;
-  workers: {
-    name: string;
-    host: string;
-    slots: number;
-    busy: number;
-    graded: number;
-    lastSeen: string;
-    alive: boolean;
-    jobs: WorkerBeat["jobs"];
-  }[];
-  slots: number;
-  busy: number;
-  free: number;
-  waiting: number;
-  /** Waiting jobs in order: position 1 is graded next. */
-  positions: { job: string; position: number }[];
-  /** "No worker is free: …", said plainly. */
-  note: string;
-  deadLetterSubject: string;
-  deadLetters: DeadLetter[];
 }
 
 const ADVISORY =
@@ -199,7 +168,14 @@ export class NatsDispatcher {
         for (const job of await queue.list({ state: "queued" })) {
           const key = `${job.id}/${job.claims}`;
           if (this.#published.has(key)) continue;
-          const message = await this.#jobMessage(job);
+          let message;
+          try {
+            message = await this.#jobMessage(job);
+          } catch (error) {
+            // A scenario that does not load fails its job here, once, not on every worker in turn.
+            await this.#failHere(job, `cannot make the job: ${error}`);
+            continue;
+          }
           if (message === undefined) continue;
           await this.#js.publish(
             NATS_NAMES.jobsSubject,
@@ -220,18 +196,7 @@ export class NatsDispatcher {
     const assignment = submission &&
       await this.#classes.getAssignment(submission.assignmentId);
     if (submission === undefined || assignment === undefined) {
-      const held = await this.#classes.queue.claimById(
-        job.id,
-        "nats",
-        NATS_LIMITS.leaseMs,
-      );
-      if (held) {
-        await this.#classes.queue.fail(
-          job.id,
-          "nats",
-          "submission or assignment missing",
-        );
-      }
+      await this.#failHere(job, "submission or assignment missing");
       return undefined;
     }
     const files = await this.#classes.readFiles(submission);
@@ -256,6 +221,19 @@ export class NatsDispatcher {
       scenarios,
       publishedAt: Date.now(),
     };
+  }
+
+  /** Fails a waiting job on the server (no worker gets it). */
+  async #failHere(job: Job, why: string): Promise<void> {
+    const held = await this.#classes.queue.claimById(
+      job.id,
+      "server",
+      NATS_LIMITS.leaseMs,
+    );
+    if (held && await this.#classes.queue.fail(job.id, "server", why)) {
+      await this.#markSubmission(held, "failed", why);
+      this.#log(`job ${job.id}: failed: ${why}`);
+    }
   }
 
   async #markSubmission(
@@ -458,48 +436,11 @@ export class NatsDispatcher {
 
   /** The teacher queue's `nats` field. */
   async details(): Promise<NatsQueueDetails> {
-    const now = Date.now();
-    const alive = (w: KnownWorker) =>
-      now - w.lastSeen <= 3 * NATS_LIMITS.beatMs;
-    const workers = this.workers(now);
-    const live = workers.filter(alive);
-    const slots = live.reduce((n, w) => n + w.slots, 0);
-    const busy = live.reduce((n, w) => n + w.busy, 0);
-    const free = Math.max(0, slots - busy);
-    const waiting = await this.#classes.queue.list({ state: "queued" });
-    const wait = waiting.length;
-    const noun = wait === 1 ? "submission waits" : "submissions wait";
-    const note = live.length === 0
-      ? `No worker is connected: ${wait} ${noun} (the next at position 1); start one with deno task worker --nats ${this.url}.`
-      : free === 0 && wait > 0
-      ? `No worker is free: all ${slots} slot${
-        slots === 1 ? "" : "s"
-      } of ${live.length} worker${
-        live.length === 1 ? "" : "s"
-      } are busy; ${wait} ${noun} (the next at position 1).`
-      : `${free} of ${slots} slots free on ${live.length} worker${
-        live.length === 1 ? "" : "s"
-      }; ${wait} ${noun}.`;
-    return {
+    return natsQueueDetails({
       url: this.url,
-      workers: workers.map((w) => ({
-        name: w.worker,
-        host: w.host,
-        slots: w.slots,
-        busy: w.busy,
-        graded: w.graded,
-        lastSeen: new Date(w.lastSeen).toISOString(),
-        alive: alive(w),
-        jobs: w.jobs,
-      })),
-      slots,
-      busy,
-      free,
-      waiting: wait,
-      positions: waiting.map((j, i) => ({ job: j.id, position: i + 1 })),
-      note,
-      deadLetterSubject: `${NATS_NAMES.deadSubject}.>`,
+      workers: this.workers(),
+      waiting: await this.#classes.queue.list({ state: "queued" }),
       deadLetters: [...this.#dead],
-    };
+    });
   }
 }
