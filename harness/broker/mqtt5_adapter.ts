@@ -38,6 +38,9 @@ import {
   packetParser as _parser,
 } from "./_mqtt5_codec.ts";
 import { OutboundFlow } from "./_outbound_flow.ts";
+import { type Mqtt5Connect, translateConnect } from "./_mqtt5_connect.ts";
+
+export type { Mqtt5Connect, Mqtt5Will } from "./_mqtt5_connect.ts";
 import { parseShare } from "./_shared_subscriptions.ts";
 import { SubscriptionTable } from "./_subscription_options.ts";
 
@@ -104,31 +107,6 @@ export interface Mqtt5DeliveryOptions {
   ownMessage?: boolean;
   /** It was published with RETAIN set (for retain as published; aedes clears the flag on live messages). */
   publishedRetained?: boolean;
-}
-
-/** What an MQTT 5 CONNECT asked for that the 3.1.1 CONNECT sent to the broker cannot say. */
-export interface Mqtt5Connect {
-  /** Clean start: any existing session is discarded (sent to the broker as a clean session). */
-  cleanStart: boolean;
-  /** Session expiry interval in seconds (0 when absent: the session ends with the connection); DISCONNECT may change it. */
-  sessionExpiry: number;
-  /** The will's PUBLISH properties (user properties, content type, message expiry, …), for the bridge to carry. */
-  willProperties: PublishProperties | null;
-  /**
-   * The will, when it must wait: its delay in seconds (the will delay interval, or the session expiry if shorter) is
-   * above 0.
-   * It is not in the CONNECT sent to the broker. Null when there is no will or it goes out at once (then the broker
-   * has it).
-   */
-  delayedWill: { will: Mqtt5Will; delay: number } | null;
-}
-
-/** A will message as the broker publishes it. */
-export interface Mqtt5Will {
-  topic: string;
-  payload: Buffer;
-  qos: 0 | 1 | 2;
-  retain: boolean;
 }
 
 /** MQTT 3.1.1 CONNACK return codes 0..5 as MQTT 5 reason codes; aedes's own 6 (keepalive limit) → 0x80. */
@@ -392,49 +370,8 @@ export class Mqtt5Adapter {
       maximumPacketSize: this.#maximumPacketSize,
       maxWaiting: this.#options.maxWaiting,
     });
-    const v4: IConnectPacket = {
-      cmd: "connect",
-      protocolId: "MQTT",
-      protocolVersion: 4,
-      clientId,
-      // Clean start 0 resumes a stored session whatever the expiry; the bridge ends one with expiry 0 at disconnect.
-      clean: packet.clean ?? true,
-      keepalive: packet.keepalive ?? 0,
-    };
-    if (packet.username !== undefined) v4.username = packet.username;
-    if (packet.password !== undefined) {
-      v4.password = packet.password;
-      // MQTT 5 allows a password without a user name; 3.1.1 does not.
-      v4.username ??= "";
-    }
-    const sessionExpiry = properties.sessionExpiryInterval ?? 0;
-    this.connect = {
-      cleanStart: packet.clean ?? true,
-      sessionExpiry,
-      delayedWill: null,
-      willProperties: null,
-    };
-    if (packet.will) {
-      const { topic, payload, qos, retain } = packet.will;
-      const will: Mqtt5Will = {
-        topic,
-        payload: Buffer.from(payload),
-        qos: qos ?? 0,
-        retain: retain ?? false,
-      };
-      const { willDelayInterval: _delay, ...willProperties } =
-        packet.will.properties ?? {};
-      if (Object.keys(willProperties).length > 0) {
-        this.connect.willProperties = willProperties as PublishProperties;
-      }
-      // The will goes out when its delay ends or the session does, whichever is first (3.1.3.2.2).
-      const delay = Math.min(
-        packet.will.properties?.willDelayInterval ?? 0,
-        sessionExpiry,
-      );
-      if (delay > 0) this.connect.delayedWill = { will, delay };
-      else v4.will = will;
-    }
+    const { v4, connect } = translateConnect(packet, clientId);
+    this.connect = connect;
     out.toBroker.push(_generate(v4, 4));
   }
 
