@@ -96,7 +96,7 @@ async function pahoMember(
       }
     }
   })();
-  await waitFor("paho's SUBACK", () => ready, 5_000);
+  await waitFor("paho's SUBACK", () => ready, 20_000);
   return {
     received,
     unsubscribe: () => Promise.reject(new Error("not needed here")),

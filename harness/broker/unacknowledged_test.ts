@@ -103,7 +103,11 @@ Deno.test("a persistent MQTT 3.1.1 client that never acknowledges QoS 1 holds at
     onEvent: (event) => events.push(event),
   });
   const slow = await silentClient(broker.port, "slow", false);
-  await waitFor("the session", () => broker.sessionStats().queued === 0);
+  await waitFor(
+    "the session",
+    () => broker.sessionStats().queued === 0,
+    10_000,
+  );
   for (let i = 0; i < 3_000; i++) await publish(broker, "t/x", String(i), 1);
   await publish(broker, "end", "1", 0);
   await slow.sentinel(1);
@@ -123,7 +127,11 @@ Deno.test("a persistent MQTT 3.1.1 client that never acknowledges QoS 1 holds at
 
   // One acknowledgement makes room for one more.
   await slow.ack(slow.publishes()[0]!.messageId!);
-  await waitFor("the PUBACK", () => broker.sessionStats().queued === 999);
+  await waitFor(
+    "the PUBACK",
+    () => broker.sessionStats().queued === 999,
+    10_000,
+  );
   await publish(broker, "t/x", "3000", 1);
   await publish(broker, "t/x", "3001", 1);
   await publish(broker, "end", "2", 0);
@@ -136,9 +144,13 @@ Deno.test("a persistent MQTT 3.1.1 client that never acknowledges QoS 1 holds at
   await slow.close();
 
   // What was sent and never acknowledged goes out again when the session resumes, oldest first.
-  await waitFor("offline", () => broker.sessionStats().offline === 1);
+  await waitFor("offline", () => broker.sessionStats().offline === 1, 10_000);
   const back = await silentClient(broker.port, "slow", false);
-  await waitFor("the resent messages", () => back.publishes().length >= 1_000);
+  await waitFor(
+    "the resent messages",
+    () => back.publishes().length >= 1_000,
+    10_000,
+  );
   const resent = back.publishes().map((p) => Number(String(p.payload)));
   assert.equal(resent.length, 1_000);
   assert.deepEqual(resent.slice(0, 3), [1, 2, 3]);
