@@ -22,6 +22,8 @@ import {
 } from "../server/mod.ts";
 import { DEFAULT_STORE_PATH, RunStore } from "../store/mod.ts";
 import {
+  CLASS_PAGES_PREFIX,
+  CLASS_ROUTES,
   editAccess,
   readSecretFile,
   type RouteModule,
@@ -199,8 +201,9 @@ export async function main(args: string[]): Promise<number> {
     port,
     host,
     lock: { password: login.password },
-    selfGuarded: [CLASS_API_PREFIX],
-    routes: [guard, api, ...ROUTES],
+    // The class pages pass students' forms on to the API, which checks the token's session and CSRF itself.
+    selfGuarded: [CLASS_API_PREFIX, CLASS_PAGES_PREFIX],
+    routes: [guard, api, ...ROUTES, ...CLASS_ROUTES],
   });
   console.log(
     `Class server on ${web.url} (store ${db}, ${

@@ -17,6 +17,9 @@ import { runReportRoutes } from "./routes/run_report.tsx";
 import { runsRoutes } from "./routes/runs.tsx";
 import { replayRoutes } from "./routes/replay.tsx";
 import { liveRoutes } from "./routes/live.tsx";
+import { classStudentRoutes } from "./routes/class_student.tsx";
+import { classTeacherRoutes } from "./routes/class_teacher.tsx";
+import { CLASS_PAGES_PREFIX } from "./routes/class_common.tsx";
 import { closeLiveRelay } from "./live_context.ts";
 import { isLoopback } from "./auth.tsx";
 
@@ -29,6 +32,14 @@ export const ROUTES: readonly RouteModule[] = [
   replayRoutes,
   leaderboardRoutes,
 ];
+
+/** The class server's pages (`deno task serve`): students' under `/class`, the teacher's under `/class/teacher`. */
+export const CLASS_ROUTES: readonly RouteModule[] = [
+  classStudentRoutes,
+  classTeacherRoutes,
+];
+
+export { CLASS_PAGES_PREFIX };
 
 /** Options of {@linkcode startWeb}. */
 export interface WebOptions {

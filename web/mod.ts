@@ -11,6 +11,8 @@ export {
   type TankView,
 } from "./live_view.ts";
 export {
+  CLASS_PAGES_PREFIX,
+  CLASS_ROUTES,
   readSecretFile,
   ROUTES,
   startWeb,
