@@ -23,6 +23,7 @@ import {
   type ServeProcess,
   startServe,
   TEACHER_PASSWORD,
+  until,
   upload,
 } from "./_class_server.ts";
 
@@ -433,6 +434,58 @@ Deno.test({
         await student.goto(`${url}/class/submissions/${submissionId}`);
         const row = await student.textContent('tr[data-case="2"]');
         assert.match(row ?? "", /Secret chill/);
+      },
+    );
+
+    await t.step(
+      "the teacher re-grades a submission from its page (a second attempt is graded) and cancels a waiting job from the console (its student sees it cancelled)",
+      async () => {
+        const grades = async (id: string) =>
+          await teacher.evaluate(async (id) => {
+            const r = await fetch(`/api/class/teacher/submissions/${id}`);
+            return (await r.json()) as {
+              submission: { status: string };
+              grades: unknown[];
+            };
+          }, id);
+        await teacher.goto(`${url}/class/teacher/submissions/${submissionId}`);
+        await Promise.all([
+          teacher.waitForEvent("load"),
+          teacher.click('[data-action="Re-grade"]'),
+        ]);
+        // Two more from Grace, the last waiting behind the re-grade and the first: the console cancels it.
+        const ids: string[] = [];
+        for (let i = 0; i < 2; i++) {
+          const r = await upload(
+            url,
+            tokens.get("Grace Hopper")!,
+            ASSIGNMENT,
+            "examples/thermostat.py",
+          );
+          assert.equal(r.status, 202, r.text);
+          ids.push(JSON.parse(r.text).submission.id);
+        }
+        const last = ids[1]!;
+        await teacher.goto(`${url}/class/teacher`);
+        const row = `[data-field="waiting"] tr[data-job="${last}#1"]`;
+        await teacher.waitForSelector(row, { timeout: STATE_TIMEOUT });
+        await teacher.click(`${row} [data-action="Cancel"]`);
+        await teacher.waitForSelector(row, {
+          state: "detached",
+          timeout: STATE_TIMEOUT,
+        });
+        const mine = await fetch(`${url}/api/class/submissions/${last}`, {
+          headers: {
+            authorization: `Bearer ${tokens.get("Grace Hopper")!}`,
+          },
+        });
+        assert.equal((await mine.json()).submission.status, "cancelled");
+        await until(
+          async () => (await grades(submissionId)).grades.length === 2,
+          "the re-grade's second attempt",
+        );
+        await teacher.goto(`${url}/class/teacher/submissions/${submissionId}`);
+        await teacher.waitForSelector('section[data-attempt="2"]');
       },
     );
 
