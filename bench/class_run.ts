@@ -397,9 +397,9 @@ if (import.meta.main) {
       f(r.handlingSeconds, 1)
     } s + claim gaps ${f(r.claimGapSeconds, 1)} s, of ${
       f(r.gradingSeconds, 1)
-    } s grading); waiting for a busy worker ${
-      f(r.busyWaitSeconds)
-    } s (not overhead).`,
+    } s grading); a job waited ${
+      f(r.busyWaitSeconds / r.graded)
+    } s on average for a busy worker (not overhead).`,
   );
   console.log(
     `Uploads: p50 ${f(r.upload.p50)} ms, p99 ${f(r.upload.p99)} ms, worst ${
