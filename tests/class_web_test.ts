@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import type { Response } from "playwright-core";
+import { zipSync } from "fflate";
 import {
   ignoreWithoutChromium,
   launchBrowser,
@@ -486,6 +487,54 @@ Deno.test({
         );
         await teacher.goto(`${url}/class/teacher/submissions/${submissionId}`);
         await teacher.waitForSelector('section[data-attempt="2"]');
+      },
+    );
+
+    await t.step(
+      "a zip on the form: a wrong entry file gets the API's reason on the assignment page; the right one is taken and started as chosen",
+      async () => {
+        const thermostat = await Deno.readTextFile("examples/thermostat.py");
+        const zip = `${dir}/controller.zip`;
+        await Deno.writeFile(
+          zip,
+          zipSync({
+            "controller/settings.py": new TextEncoder().encode("GAIN = 1\n"),
+            "controller/main.py": new TextEncoder().encode(
+              `import settings\n${thermostat}`,
+            ),
+          }),
+        );
+        const submitZip = async (entry: string) => {
+          await settle();
+          await student.goto(`${url}/class/assignments/${ASSIGNMENT}`);
+          await student.setInputFiles("#file", zip);
+          await student.selectOption("#kind", "python3");
+          await student.fill("#entry", entry);
+          await settle();
+          await Promise.all([
+            student.waitForEvent("load"),
+            student.click('[data-field="submit-form"] button[type="submit"]'),
+          ]);
+        };
+        await submitZip("controller/nope.py");
+        assert.match(
+          await student.textContent('[data-field="error"]') ?? "",
+          /nope\.py/,
+        );
+        await submitZip("controller/main.py");
+        assert.match(student.url(), /\/class\/submissions\/[^/]+$/);
+        const meta = await student.textContent(
+          '[data-field="submission-meta"]',
+        );
+        assert.match(
+          meta ?? "",
+          /controller\/main\.py, controller\/settings\.py/,
+        );
+        assert.match(meta ?? "", /started as python3 controller\/main\.py/);
+        await student.waitForSelector(
+          '[data-field="submission"][data-status="graded"]',
+          { timeout: STATE_TIMEOUT },
+        );
       },
     );
 
