@@ -16,6 +16,7 @@ import { benchKvRecording } from "./kv_record.ts";
 import { benchWeb } from "./web_speed.ts";
 import { BENCH_WEB_LOAD, benchWebLoad } from "./web_load.ts";
 import { benchClassStore } from "./class_store_scale.ts";
+import { benchNatsCourse } from "./nats_course.ts";
 import { benchClassRun } from "./class_run.ts";
 
 const { values } = parseArgs({
@@ -325,3 +326,51 @@ classRunTable.push([
   }`,
 ]);
 console.log(classRunTable.toString());
+
+const natsServer = ["nats-server", "/usr/sbin/nats-server"].some((c) => {
+  try {
+    return new Deno.Command(c, { args: ["--version"], stdout: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+});
+const courseSize = values.quick ? 40 : 200;
+console.log(
+  pc.bold(
+    `\nA course through NATS JetStream: ${courseSize} submissions (half-hour scenario), workers × slots (bench/nats_course.ts)`,
+  ),
+);
+if (!natsServer) {
+  console.log("(skipped: nats-server is not installed)");
+} else {
+  const courseTable = table([
+    "workers × slots",
+    "graded/min",
+    "per slot",
+    "queue overhead",
+    "upload → running",
+  ]);
+  const perMinute: Record<string, number> = {};
+  for (const [workers, slots] of [[1, 1], [2, 1], [1, 2]] as const) {
+    const r = await benchNatsCourse({
+      workers,
+      slots,
+      submissions: courseSize,
+    });
+    perMinute[`${workers}x${slots}`] = r.perMinute;
+    courseTable.push([
+      `${workers} × ${slots}`,
+      round(r.perMinute, 1),
+      round(r.perMinutePerSlot, 1),
+      `${round(r.overhead * 100, 1)} %`,
+      `${round(r.firstRunningMs)} ms`,
+    ]);
+  }
+  console.log(courseTable.toString());
+  console.log(
+    `speed-up from 1 to 2 workers: ${
+      round(perMinute["2x1"]! / perMinute["1x1"]!, 2)
+    }× on ${navigator.hardwareConcurrency} cores (all processes on this machine)`,
+  );
+}

@@ -47,7 +47,8 @@ function spawn(args: string[], env: Record<string, string> = {}) {
   }).spawn();
   let out = "";
   const read = async (s: ReadableStream<Uint8Array>) => {
-    for await (const t of s.pipeThrough(new TextDecoderStream())) out += t;
+    const decoder = new TextDecoder();
+    for await (const chunk of s) out += decoder.decode(chunk, { stream: true });
   };
   void read(child.stdout);
   void read(child.stderr);
