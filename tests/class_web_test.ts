@@ -40,11 +40,11 @@ const RECORD_STATUSES = `
   const note = () => {
     const el = document.querySelector('[data-field="submission"]');
     const s = el && el.getAttribute("data-status");
-    if (s && window.__statuses.at(-1) !== s) {
-      const detail = document.querySelector('[data-field="queue"], [data-field="progress"]');
-      window.__statuses.push(s);
-      (window.__details ??= []).push(s + ": " + (detail ? detail.textContent : ""));
-    }
+    if (!s) return;
+    if (window.__statuses.at(-1) !== s) window.__statuses.push(s);
+    const detail = document.querySelector('[data-field="queue"], [data-field="progress"]');
+    const line = s + ": " + (detail ? detail.textContent : "");
+    if ((window.__details ??= []).at(-1) !== line) window.__details.push(line);
   };
   new MutationObserver(note).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
   document.addEventListener("DOMContentLoaded", note);
@@ -202,15 +202,17 @@ Deno.test({
           // deno-lint-ignore no-explicit-any
           (window as any).__details
         );
-        assert.deepEqual(
-          statuses,
-          ["queued", "running", "graded"],
+        // (A job whose lease ran out on a very busy machine may go back to the queue once: queued → running → queued → …)
+        assert.equal(statuses[0], "queued", details.join(" | "));
+        assert.ok(statuses.includes("running"), details.join(" | "));
+        assert.equal(statuses.at(-1), "graded", details.join(" | "));
+        assert.match(details[0]!, /^queued: Position \d+ in the queue/);
+        assert.ok(
+          details.some((d) =>
+            /^running: Scenario \d of 2: .*simulated time .* of 30 min 00 s; \d+ steps\/s/
+              .test(d)
+          ),
           details.join(" | "),
-        );
-        assert.match(details[0]!, /Position \d+ in the queue/);
-        assert.match(
-          details[1]!,
-          /Scenario \d of 2: .*simulated time .* of 30 min 00 s; \d+ steps\/s/,
         );
         assert.match(
           await student.textContent('[data-field="connection"]') ?? "",
@@ -379,6 +381,20 @@ Deno.test({
         ) {
           await settle();
           await student.goto(`${url}${path}`);
+        }
+        // The teacher's pages refuse the student (and are scanned too).
+        for (
+          const path of [
+            "/class/teacher",
+            "/class/teacher/console.json",
+            `/class/teacher/submissions/${submissionId}`,
+            "/class/teacher/students/ada-lovelace",
+            `/api/class/teacher/submissions/${submissionId}`,
+          ]
+        ) {
+          await settle();
+          const r = await student.goto(`${url}${path}`);
+          assert.equal(r?.status(), 401, path);
         }
         const answer = await teacher.evaluate(
           async (id) =>
