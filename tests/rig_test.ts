@@ -663,6 +663,11 @@ Deno.test({
       await card.locator('[data-field="control"]', {
         hasText: "its own control topics",
       }).waitFor({ timeout: 15_000 });
+      // With the moment it happened, on the rig's own clock when it has one.
+      assert.match(
+        await card.locator('[data-field="handover"]').innerText(),
+        /handed over from tank1/,
+      );
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

@@ -343,6 +343,7 @@ export function toView(state: DisplayState): TankView {
   if (state.controlSource !== undefined) {
     view.controlSource = state.controlSource;
   }
+  if (state.handover) view.handover = { ...state.handover };
   if (state.alarm) view.alarm = { ...state.alarm };
   if (state.status) {
     const { state: s, scenario, title, speed } = state.status;

@@ -64,6 +64,8 @@ export interface TankView {
   >;
   /** The retained `…/control_source`: whose control topics the tank obeys (its own id for `self`). */
   controlSource?: string;
+  /** The last handover seen: the tank that had control before, and when it changed. */
+  handover?: { from: string; wallAt: number; t?: number; time?: string };
   alarm?: { raised: boolean; message: string; wallAt: number };
   status?: {
     state?: string;

@@ -16,8 +16,10 @@ import {
   type SensorName,
 } from "../../sim/mod.ts";
 import { type Range, readingAgeMs } from "../../protocol/mod.ts";
-import type { DisplayState } from "./_display_state.ts";
+import { type DisplayState, latestSimTime } from "./_display_state.ts";
 import { formatDuration, formatSimTime } from "../../lib/mod.ts";
+
+export { latestSimTime };
 
 /** How a reading compares with its range. */
 export type Verdict = "in range" | "LOW" | "HIGH" | "no range";
@@ -88,30 +90,6 @@ export function formatRange(
   if (range.min !== undefined) return `≥ ${range.min}${unit}`;
   if (range.max !== undefined) return `≤ ${range.max}${unit}`;
   return "";
-}
-
-/**
- * The newest simulated time known, from the latest clock tick, status or batch, with its date-time when published.
- * It is not extrapolated with the speed: a run waiting for controllers' acks, paused or stopped has no clock running,
- * and invented time would hide that.
- */
-export function latestSimTime(
-  state: DisplayState,
-): { t: number; time?: string } | undefined {
-  let latest: { t: number; time?: string; wallAt: number } | undefined;
-  for (const source of [state.batch, state.status, state.clock]) {
-    if (source?.t === undefined) continue;
-    if (
-      latest === undefined || source.wallAt > latest.wallAt ||
-      (source.wallAt === latest.wallAt && source.t > latest.t)
-    ) {
-      latest = { t: source.t, time: source.time, wallAt: source.wallAt };
-    }
-  }
-  if (latest === undefined) return undefined;
-  return latest.time === undefined
-    ? { t: latest.t }
-    : { t: latest.t, time: latest.time };
 }
 
 /** How old the last batch of readings is: wall seconds, simulated seconds when known, and whether it is stale. */
@@ -337,6 +315,24 @@ export function renderDisplay(
   if (source !== undefined && source !== state.topics.tank) {
     lines.push(
       pc.yellow(`The tank obeys the control topics of tank "${source}".`),
+    );
+  }
+  const handover = state.handover;
+  if (handover !== undefined) {
+    const from = handover.from === state.topics.tank
+      ? "its own control topics"
+      : `tank "${handover.from}"`;
+    const at = handover.time !== undefined
+      ? ` at ${formatSimTime(handover.time)}`
+      : handover.t !== undefined
+      ? ` at t = ${formatDuration(handover.t)}`
+      : "";
+    lines.push(
+      pc.dim(
+        `Handed over from ${from}${at} (${
+          formatDuration((now - handover.wallAt) / 1000)
+        } ago).`,
+      ),
     );
   }
 

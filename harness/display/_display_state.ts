@@ -101,6 +101,11 @@ export interface DisplayState {
   status?: StatusState;
   /** The retained `…/control_source`: the tank whose control topics this tank obeys (its own id for `self`). */
   controlSource?: string;
+  /**
+   * The last change of `controlSource` seen while connected (not the retained value found on connecting): who had
+   * control before, and when it changed, on the wall clock and the tank's clock when known.
+   */
+  handover?: { from: string; wallAt: number; t?: number; time?: string };
   clock?: ClockState;
   /** The last `…/errors` report from the tank. */
   lastError?: { time?: string; topic?: string; error: string; wallAt: number };
@@ -411,11 +416,17 @@ export function applyMessage(
           wallNow,
         );
       }
+      const to = source === "" || source === "self"
+        ? counted.topics.tank
+        : source;
+      const from = counted.controlSource;
+      if (from === undefined || from === to) {
+        return { ...counted, controlSource: to };
+      }
       return {
         ...counted,
-        controlSource: source === "" || source === "self"
-          ? counted.topics.tank
-          : source,
+        controlSource: to,
+        handover: { from, wallAt: wallNow, ...latestSimTime(counted) },
       };
     }
     case "clock": {
@@ -450,4 +461,28 @@ export function applyMessage(
     default:
       return counted;
   }
+}
+
+/**
+ * The newest simulated time known, from the latest clock tick, status or batch, with its date-time when published.
+ * It is not extrapolated with the speed: a run waiting for controllers' acks, paused or stopped has no clock running,
+ * and invented time would hide that.
+ */
+export function latestSimTime(
+  state: DisplayState,
+): { t: number; time?: string } | undefined {
+  let latest: { t: number; time?: string; wallAt: number } | undefined;
+  for (const source of [state.batch, state.status, state.clock]) {
+    if (source?.t === undefined) continue;
+    if (
+      latest === undefined || source.wallAt > latest.wallAt ||
+      (source.wallAt === latest.wallAt && source.t > latest.t)
+    ) {
+      latest = { t: source.t, time: source.time, wallAt: source.wallAt };
+    }
+  }
+  if (latest === undefined) return undefined;
+  return latest.time === undefined
+    ? { t: latest.t }
+    : { t: latest.t, time: latest.time };
 }

@@ -285,6 +285,19 @@ Deno.test("a rig in the kit's style: its field names are read, a plain online/of
   }]]);
   assert.equal(back.controlSource, "tank1");
   assert.equal(back.status?.state, "offline");
+  assert.equal(back.handover, undefined, "the first value seen is no handover");
+  // A change seen while connected is a handover, named with the tank's time.
+  const handed = feed([
+    ["clock", { t: 640, time: "2026-01-15T06:10:40" }],
+    ["control_source", "tank2"],
+    ["control_source", "self"],
+  ]);
+  assert.equal(handed.handover?.from, "tank2");
+  assert.equal(handed.handover?.t, 640);
+  assert.match(
+    renderDisplay(handed, { now: T0, color: false }),
+    /Handed over from tank "tank2" at .*06:10/,
+  );
   // The contract's own name wins over the kit's.
   assert.equal(
     feed([["sensors/all", { light: 10, lux: 300 }]]).readings.light?.value,

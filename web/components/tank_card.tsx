@@ -213,6 +213,20 @@ export function TankCard(
               ? "its own control topics"
               : `${source}'s control topics (follows ${source})`}
           </strong>
+          {view.handover && (
+            <span data-field="handover">
+              {" "}· handed over from {view.handover.from === view.tank
+                ? "its own control topics"
+                : view.handover.from}
+              {view.handover.t !== undefined
+                ? ` at ${
+                  view.handover.time
+                    ? formatSimTime(view.handover.time)
+                    : `t = ${formatDuration(view.handover.t)}`
+                }`
+                : ""}
+            </span>
+          )}
         </p>
       )}
       {view.lastError && (
