@@ -162,10 +162,14 @@ function Queue(
                           <>
                             {job.progress.scenario + 1}/{job.progress.scenarios}
                             {" "}
-                            {job.progress.label} · {mmss(job.progress.t)} of
-                            {" "}
-                            {mmss(job.progress.duration)} ·{" "}
-                            {Math.round(job.progress.stepsPerSecond)} steps/s
+                            {job.progress.label} · {job.progress.t === 0 &&
+                                job.progress.stepsPerSecond === 0
+                              ? "starting"
+                              : `${mmss(job.progress.t)} of ${
+                                mmss(job.progress.duration)
+                              } · ${
+                                Math.round(job.progress.stepsPerSecond)
+                              } steps/s`}
                           </>
                         )
                         : "starting"}
