@@ -21,6 +21,9 @@
  * What the server does not expose is measured from outside: the claim's own commit time is not recorded apart, so
  * it is inside the gap between a worker's jobs.
  *
+ * `--workers 0` uploads the same submissions to a server that grades nothing and times the console with them
+ * waiting (100 rounds after the uploads): the console's own cost, apart from the grading beside it.
+ *
  * A measurement, not a test: `deno run -A bench/class_run.ts [--submissions N]` (`--submissions 40` for a quick
  * try) or `deno task bench`. Sealed runs need root.
  *
@@ -247,15 +250,20 @@ export async function benchClassRun(
     let lastQueue:
       | { waiting: Job[]; running: Job[]; failed: Job[] }
       | undefined;
+    // With no workers (--workers 0): the console on the same queue, nothing graded: 100 rounds after the uploads.
+    const idle = workers === 0;
+    let rounds = 0;
     const poll = (async () => {
       for (let n = 0;; n++) {
+        const counted = !idle || !uploading;
         for (const p of paths) {
           const { ms, body } = await get(p.path);
-          times.get(p.path)!.push(ms);
+          if (counted) times.get(p.path)!.push(ms);
           if (p.path === paths[0]!.path) lastQueue = JSON.parse(body);
         }
         if (n % 10 === 0) loads.push(await loadAverage());
         const q = lastQueue!;
+        if (idle && !uploading && ++rounds >= 100) return;
         if (!uploading && q.waiting.length + q.running.length === 0) return;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -292,7 +300,7 @@ export async function benchClassRun(
     const jobs: Job[] = [];
     const grading = new Map<string, number>();
     let failed = 0;
-    for (const id of ids) {
+    for (const id of idle ? [] : ids) {
       const view = JSON.parse(
         (await get(`/api/class/teacher/submissions/${id}`)).body,
       ) as {
@@ -309,7 +317,9 @@ export async function benchClassRun(
       jobs.push(view.job);
       grading.set(view.job.id, view.grades[0]!.seconds * 1000);
     }
-    const lastEnd = Math.max(...jobs.map((j) => j.endedAt!));
+    const lastEnd = idle
+      ? Date.now()
+      : Math.max(...jobs.map((j) => j.endedAt!));
 
     // Per worker, in claim order: the gap before each job while this worker was free and the job waited.
     let handling = 0;
@@ -381,26 +391,32 @@ if (import.meta.main) {
   });
   const f = (n: number, d = 0) =>
     n.toLocaleString("en-US", { maximumFractionDigits: d });
-  console.log(
-    `${r.graded} of ${r.submissions} submissions graded (${r.failed} not) by ${r.workers} workers on ${r.cores} cores in ${
-      f(r.wallSeconds, 1)
-    } s: ${
-      f(r.submissionsPerMinutePerCore, 1)
-    } submissions per minute per core (mean grading ${
-      f(r.meanGradingSeconds, 2)
-    } s).`,
-  );
-  console.log(
-    `Queue overhead: ${
-      f(100 * r.overheadShare, 2)
-    } % of grading time (around the grading ${
-      f(r.handlingSeconds, 1)
-    } s + claim gaps ${f(r.claimGapSeconds, 1)} s, of ${
-      f(r.gradingSeconds, 1)
-    } s grading); a job waited ${
-      f(r.busyWaitSeconds / r.graded)
-    } s on average for a busy worker (not overhead).`,
-  );
+  if (r.workers === 0) {
+    console.log(
+      `No workers: ${r.submissions} submissions left waiting; the console measured with them waiting.`,
+    );
+  } else {
+    console.log(
+      `${r.graded} of ${r.submissions} submissions graded (${r.failed} not) by ${r.workers} workers on ${r.cores} cores in ${
+        f(r.wallSeconds, 1)
+      } s: ${
+        f(r.submissionsPerMinutePerCore, 1)
+      } submissions per minute per core (mean grading ${
+        f(r.meanGradingSeconds, 2)
+      } s).`,
+    );
+    console.log(
+      `Queue overhead: ${
+        f(100 * r.overheadShare, 2)
+      } % of grading time (around the grading ${
+        f(r.handlingSeconds, 1)
+      } s + claim gaps ${f(r.claimGapSeconds, 1)} s, of ${
+        f(r.gradingSeconds, 1)
+      } s grading); a job waited ${
+        f(r.busyWaitSeconds / r.graded)
+      } s on average for a busy worker (not overhead).`,
+    );
+  }
   console.log(
     `Uploads: p50 ${f(r.upload.p50)} ms, p99 ${f(r.upload.p99)} ms, worst ${
       f(r.upload.max)
