@@ -3,7 +3,7 @@
  * ({@linkcode KvJobQueue}) stays the server's record of every job (what the console, the students' status and the
  * re-grades read); the dispatcher carries its jobs to workers on other machines and their results back:
  *
- * - each waiting job is published once per claim to the jobs stream (message id `job/claims`, so a server restarted
+ * - each waiting job is published once to the jobs stream (the job id is the message id, so a server restarted
  *   publishes nothing twice), with the submission's files and the assignment's scenario texts;
  * - a worker asks before grading; the job is claimed for it (or refused: done, cancelled, or held by a live worker);
  * - workers' beats renew the job's lease and carry its progress; a job that is no longer the worker's is cancelled
@@ -166,7 +166,9 @@ export class NatsDispatcher {
           await this.#markSubmission(job, "queued");
         }
         for (const job of await queue.list({ state: "queued" })) {
-          const key = `${job.id}/${job.claims}`;
+          // Once per job: a job requeued when its worker went silent is still in the stream, and JetStream
+          // delivers it again after the ack wait (a copy would be graded, or dead-lettered, twice).
+          const key = job.id;
           if (this.#published.has(key)) continue;
           let message;
           try {
@@ -257,7 +259,12 @@ export class NatsDispatcher {
     if (job === undefined) return { go: false, why: "no such job" };
     if (job.state === "running" && job.worker !== worker) {
       if ((job.leaseUntil ?? 0) > Date.now()) {
-        return { go: false, why: `being graded by ${job.worker}` };
+        // Not acked: should that worker die, this delivery is the job's way back.
+        return {
+          go: false,
+          why: `being graded by ${job.worker}`,
+          retryMs: NATS_LIMITS.ackWaitMs,
+        };
       }
       await queue.requeueRunning();
       job = (await queue.get(id))!;
@@ -267,7 +274,13 @@ export class NatsDispatcher {
     }
     if (job.state !== "queued") return { go: false, why: `job ${job.state}` };
     const claimed = await queue.claimById(id, worker, NATS_LIMITS.leaseMs);
-    if (claimed === undefined) return { go: false, why: "claimed meanwhile" };
+    if (claimed === undefined) {
+      return {
+        go: false,
+        why: "claimed meanwhile",
+        retryMs: NATS_LIMITS.ackWaitMs,
+      };
+    }
     await this.#markSubmission(claimed, "running");
     this.#log(`job ${id}: graded by ${worker} (claim ${claimed.claims})`);
     return { go: true, why: "claimed" };
@@ -408,6 +421,16 @@ export class NatsDispatcher {
     let current = await queue.get(job.id);
     if (current?.state === "queued") {
       current = await queue.claimById(job.id, "nats", NATS_LIMITS.leaseMs);
+    }
+    if (
+      current?.state === "running" && current.worker &&
+      (current.leaseUntil ?? 0) > Date.now() && current.worker !== "nats"
+    ) {
+      // Another delivery of a job a live worker is grading: that one goes on.
+      this.#log(
+        `job ${job.id}: a copy dead-lettered; ${current.worker} grades it`,
+      );
+      return;
     }
     if (current?.state === "running" && current.worker) {
       await queue.fail(job.id, current.worker, why);

@@ -112,6 +112,8 @@ export interface WorkerBeat {
 export interface StartReply {
   go: boolean;
   why: string;
+  /** When not to go: nak and hear again after this many ms (the job is someone else's now), rather than ack. */
+  retryMs?: number;
 }
 
 /** Gzipped JSON of `value`. */

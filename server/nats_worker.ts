@@ -213,7 +213,8 @@ export class NatsWorker {
     }
     const reply = await this.#mayStart(job.id);
     if (!reply.go) {
-      msg.ack();
+      if (reply.retryMs !== undefined) msg.nak(reply.retryMs);
+      else msg.ack();
       return { job: job.id, outcome: `skipped (${reply.why})` };
     }
     const running: Running = { id: job.id, msg, stop: new AbortController() };

@@ -1,0 +1,115 @@
+/**
+ * A job no worker can grade ends on the dead-letter subject: Debian's `nats-server -js`, `deno task serve --nats`
+ * and one `deno task worker` whose temporary folder cannot be made (TMPDIR under a file), so every grading throws.
+ * The worker naks each delivery with its back-off (2, 10, 30, 60 s); after the fifth, JetStream gives up and the
+ * server copies the job to `fishtank.dead.<job>` and marks it failed, and the teacher's queue shows it. About two
+ * minutes of back-off; every wait is bounded by a number of checks.
+ */
+
+import assert from "node:assert/strict";
+import { Child } from "./_processes.ts";
+import { freePort, hasCommand, ignoreWithout } from "./_peers.ts";
+import {
+  classFolder,
+  classTeacher,
+  TEACHER_PASSWORD,
+  until,
+  upload,
+} from "./_class_server.ts";
+
+const NATS_SERVER = ["nats-server", "/usr/sbin/nats-server"].find((c) =>
+  hasCommand(c, ["--version"])
+);
+
+Deno.test({
+  name:
+    "NATS dead letters: a job whose grading throws on every delivery is given up after 5, copied to fishtank.dead.* and failed in the teacher's queue",
+  ignore: ignoreWithout(NATS_SERVER !== undefined, "nats-server"),
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const dir = await classFolder();
+  const port = freePort();
+  const natsUrl = `nats://127.0.0.1:${port}`;
+  const children: Child[] = [];
+  const env = {
+    FISHTANK_TEACHER_PASSWORD: TEACHER_PASSWORD,
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+  };
+  try {
+    await Deno.writeTextFile(
+      `${dir}/nats.conf`,
+      `listen: 127.0.0.1:${port}\njetstream { store_dir: "${dir}/js" }\n`,
+    );
+    const nats = new Child(NATS_SERVER!, ["-js", "-c", `${dir}/nats.conf`]);
+    children.push(nats);
+    await nats.waitFor(/Server is ready/, 20_000);
+    const serve = new Child(Deno.execPath(), [
+      "run",
+      "-A",
+      "cli/serve.ts",
+      "--db",
+      `${dir}/db.kv`,
+      "--port",
+      "0",
+      "--roster",
+      `${dir}/roster.csv`,
+      "--assignments",
+      "tests/fixtures/class/pool_assignment.yaml",
+      "--nats",
+      natsUrl,
+    ], { env });
+    children.push(serve);
+    const url =
+      (await serve.waitFor(/Class server on (http:\/\/\S+)/, 60_000))[1]!;
+    // A file where the worker's temporary folder should go: every grading fails before it starts a controller.
+    await Deno.writeTextFile(`${dir}/not-a-folder`, "");
+    const worker = new Child(Deno.execPath(), [
+      "run",
+      "-A",
+      "cli/worker.ts",
+      "--nats",
+      natsUrl,
+      "--name",
+      "broken",
+    ], { env: { ...env, TMPDIR: `${dir}/not-a-folder` } });
+    children.push(worker);
+    await worker.waitFor(/Worker broken on nats/, 60_000);
+
+    const token = (await Deno.readTextFile(`${dir}/roster.tokens.csv`))
+      .trim().split("\n")[1]!.split(",")[2]!;
+    const r = await upload(url, token, "pool", "examples/thermostat.py");
+    assert.equal(r.status, 202, r.text);
+    const id = JSON.parse(r.text).submission.id;
+
+    const teacher = await classTeacher(url);
+    const q = await until(async () => {
+      const queue = await (await fetch(`${url}/api/class/teacher/queue`, {
+        headers: { cookie: teacher.cookie },
+      })).json();
+      return queue.failed.length === 1 && queue.nats.deadLetters.length === 1 &&
+        queue;
+    }, "the job to be dead-lettered");
+    assert.equal(q.failed[0].submissionId, id);
+    assert.match(
+      q.failed[0].error,
+      /gave up after 5 deliveries \(dead letter on fishtank\.dead\./,
+    );
+    assert.equal(q.nats.deadLetters[0].job, q.failed[0].id);
+    assert.equal(q.nats.deadLetterSubject, "fishtank.dead.>");
+    assert.equal(
+      (worker.output.match(/failed \(delivery \d/g) ?? []).length,
+      5,
+    );
+    const view = await (await fetch(
+      `${url}/api/class/teacher/submissions/${id}`,
+      { headers: { cookie: teacher.cookie } },
+    )).json();
+    assert.equal(view.submission.status, "failed");
+    assert.deepEqual(view.grades, []);
+  } finally {
+    for (const child of children.reverse()) await child.kill();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
