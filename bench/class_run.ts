@@ -169,11 +169,15 @@ async function startServe(
     }
   };
   const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  let exited: Deno.CommandStatus | undefined;
+  child.status.then((status) => exited = status);
   for (let i = 0;; i++) {
     const url = log.match(/Class server on (http:\/\/\S+)/)?.[1];
     if (url) return { child, url, log: () => log, drained };
-    if (i > 1200) {
-      child.kill("SIGTERM");
+    if (exited !== undefined || i > 1200) {
+      if (exited === undefined) child.kill("SIGTERM");
+      await child.status;
+      await drained.catch(() => {});
       throw new Error(`deno task serve did not start:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -209,7 +213,10 @@ export async function benchClassRun(
   const workers = options.workers ?? cores;
   const dir = await Deno.makeTempDir({ prefix: "fishtank-class-run-" });
   const files = await classFiles(dir, count);
-  const serve = await startServe(dir, files, workers);
+  const serve = await startServe(dir, files, workers).catch(async (error) => {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw error;
+  });
   try {
     const students = await tokens(files.roster);
     const cookie = await teacherCookie(serve.url);
