@@ -119,8 +119,8 @@ export class KvJobQueue implements JobQueue {
         startedAt: now,
         claims: job.claims + 1,
       };
+      // `runIds` stays, as in claim(): the runs of an abandoned earlier claim are for its next grader to remove.
       delete claimed.progress;
-      delete claimed.runIds;
       const result = await this.#kv.atomic()
         .check(current)
         .set(current.key, claimed)
