@@ -182,10 +182,46 @@ function page(title: string, body: ComponentChildren): string {
     renderToString(<Layout title={title}>{body}</Layout>);
 }
 
-function loginPage(error?: string): string {
+/**
+ * Where the login may send the teacher back to: a path on this server (`/runs/x?t=1`), else undefined. Absolute URLs,
+ * `//host` and `/\\host` (which browsers read as another host), and control characters are refused, so that a link
+ * to `/login?next=…` cannot send the teacher to another site after they log in (an open redirect).
+ */
+export function safeNext(next: string | undefined): string | undefined {
+  if (
+    next === undefined || !next.startsWith("/") || /^\/[\/\\]/.test(next) ||
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f\\]/.test(next) || next.length > 2000
+  ) {
+    return undefined;
+  }
+  const base = "http://this.invalid";
+  let url: URL;
+  try {
+    url = new URL(next, base);
+  } catch {
+    return undefined;
+  }
+  // Back to the login or the logout would undo what the teacher just did.
+  if (url.origin !== base || ["/login", "/logout"].includes(url.pathname)) {
+    return undefined;
+  }
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
+/** `/login`, with the page to go back to after it when that is a path on this server. */
+export function loginHref(next: string | undefined): string {
+  const back = safeNext(next);
+  return back === undefined || back === "/"
+    ? "/login"
+    : `/login?next=${encodeURIComponent(back)}`;
+}
+
+function loginPage(error?: string, next?: string): string {
   return page(
     "Teacher login",
     <form method="post" action="/login" class="inline" data-field="login">
+      {next !== undefined && <input type="hidden" name="next" value={next} />}
       {error && (
         <p class="error" role="alert" data-field="error" style="width:100%">
           {error}
@@ -279,25 +315,33 @@ export function registerAuth(app: Hono, context: WebContext): void {
 
   app.get("/login", (c) => {
     if (context.lock === undefined) return c.redirect("/", 303);
-    return c.html(loginPage());
+    return c.html(loginPage(undefined, safeNext(c.req.query("next"))));
   });
 
   app.post("/login", async (c) => {
     if (context.lock === undefined) return c.redirect("/", 303);
     if (!sessions.allowAttempt()) {
       return c.html(
-        loginPage("Too many wrong passwords: wait a minute and try again."),
+        loginPage(
+          "Too many wrong passwords: wait a minute and try again.",
+          safeNext(c.req.query("next")),
+        ),
         429,
       );
     }
-    const field = (await c.req.parseBody())["password"];
+    const body = await c.req.parseBody();
+    const field = body["password"];
     const password = typeof field === "string" ? field : "";
+    const nextField = body["next"] ?? c.req.query("next");
+    const next = safeNext(
+      typeof nextField === "string" ? nextField : undefined,
+    );
     if (
       context.lock.password === "" ||
       !constantTimeEqual(password, context.lock.password)
     ) {
       sessions.failed();
-      return c.html(loginPage("Wrong password."), 401);
+      return c.html(loginPage("Wrong password.", next), 401);
     }
     const { id } = sessions.create();
     setCookie(c, SESSION_COOKIE, id, {
@@ -306,7 +350,7 @@ export function registerAuth(app: Hono, context: WebContext): void {
       path: "/",
       maxAge: SESSION_MS / 1000,
     });
-    return c.redirect("/", 303);
+    return c.redirect(next ?? "/", 303);
   });
 
   const logout = (c: Context) => {

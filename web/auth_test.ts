@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { RunStore } from "../store/mod.ts";
 import { createApp, type WebContext } from "./app.ts";
-import { constantTimeEqual, crossOrigin, isLoopback } from "./auth.tsx";
+import {
+  constantTimeEqual,
+  crossOrigin,
+  isLoopback,
+  loginHref,
+  safeNext,
+} from "./auth.tsx";
 
 function post(url: string, headers: Record<string, string> = {}): Request {
   return new Request(url, {
@@ -76,6 +82,84 @@ Deno.test("on a loopback address a request naming another host (DNS rebinding) g
     );
     assert.equal(form.status, 415);
     await form.body?.cancel();
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("safeNext() keeps paths on this server and refuses absolute URLs, //host, /\\host and control characters (no open redirect)", () => {
+  assert.equal(safeNext("/runs/r1/replay?t=60"), "/runs/r1/replay?t=60");
+  assert.equal(safeNext("/class/teacher#queue"), "/class/teacher#queue");
+  assert.equal(safeNext("/runs/../class/teacher"), "/class/teacher");
+  for (
+    const bad of [
+      undefined,
+      "",
+      "https://evil.example/",
+      "http:/evil.example",
+      "//evil.example/x",
+      "/\\evil.example",
+      "/%0d%0aSet-Cookie:x=1".replace("%0d%0a", "\r\n"),
+      "javascript:alert(1)",
+      "runs/r1",
+      "/login",
+      "/logout?x=1",
+    ]
+  ) {
+    assert.equal(safeNext(bad), undefined, String(bad));
+  }
+  assert.equal(loginHref("/runs/r 1"), "/login?next=%2Fruns%2Fr%25201");
+  assert.equal(loginHref("//evil.example"), "/login");
+  assert.equal(loginHref("/"), "/login");
+});
+
+Deno.test("/login?next=PATH brings the teacher back to PATH after logging in; another site's address sends them to /", async () => {
+  const store = await RunStore.open(":memory:");
+  try {
+    const context: WebContext = {
+      store,
+      islands: new Map(),
+      listenHost: "127.0.0.1",
+      lock: { password: "pw" },
+    };
+    const app = await createApp(context, []);
+    const form = await app.fetch(
+      new Request("http://127.0.0.1:8000/login?next=%2Fruns%2Fr1%3Fx%3D1"),
+    );
+    assert.equal(form.status, 200);
+    assert.match(
+      await form.text(),
+      /<input type="hidden" name="next" value="\/runs\/r1\?x=1"\/?>/,
+    );
+    const refused = await app.fetch(
+      new Request("http://127.0.0.1:8000/login?next=%2F%2Fevil.example"),
+    );
+    assert.doesNotMatch(await refused.text(), /name="next"/);
+    const login = (body: string, query = "") =>
+      app.fetch(
+        new Request(`http://127.0.0.1:8000/login${query}`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body,
+        }),
+      );
+    const cases: [string, string, string][] = [
+      ["password=pw&next=%2Fruns%2Fr1%3Fx%3D1", "", "/runs/r1?x=1"],
+      ["password=pw", "?next=%2Fclass%2Fteacher", "/class/teacher"],
+      ["password=pw&next=https%3A%2F%2Fevil.example%2F", "", "/"],
+      ["password=pw&next=%2F%2Fevil.example", "", "/"],
+      ["password=pw&next=%2F%5Cevil.example", "", "/"],
+      ["password=pw", "", "/"],
+    ];
+    for (const [body, query, location] of cases) {
+      const r = await login(body, query);
+      await r.body?.cancel();
+      assert.equal(r.status, 303, body);
+      assert.equal(r.headers.get("location"), location, body);
+    }
+    const wrong = await login("password=nope&next=%2Fruns%2Fr1");
+    assert.equal(wrong.status, 401);
+    assert.match(await wrong.text(), /name="next" value="\/runs\/r1"/);
   } finally {
     await store.close();
   }

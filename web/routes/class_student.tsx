@@ -94,7 +94,8 @@ function SignIn({ error }: { error?: string }) {
         <button type="submit">Sign in</button>
       </p>
       <p class="muted">
-        Teachers: <a href="/login">log in</a>, then open the{" "}
+        Teachers:{" "}
+        <a href="/login?next=%2Fclass%2Fteacher">log in</a>, then open the{" "}
         <a href="/class/teacher">teacher console</a>.
       </p>
     </form>

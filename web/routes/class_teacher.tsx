@@ -13,7 +13,7 @@
 
 import type { Context, Hono } from "hono";
 import type { RouteModule, WebContext } from "../app.ts";
-import { editAccess } from "../auth.tsx";
+import { editAccess, loginHref } from "../auth.tsx";
 import { Island } from "../components/island.tsx";
 import ClassActions from "../islands/class_actions.tsx";
 import ClassConsole, {
@@ -56,9 +56,9 @@ function loginFirst(c: Context): Response {
     "Teacher console",
     "none",
     <p data-field="login-needed">
-      The teacher console needs the teacher's login: <a href="/login">log in</a>
-      {" "}
-      , then come back to <a href="/class/teacher">/class/teacher</a>.
+      The teacher console needs the teacher's login:{" "}
+      <a href={loginHref(c.req.path)} data-field="login-link">log in</a>{" "}
+      (it brings you back here).
     </p>,
     401,
   );
