@@ -1,7 +1,8 @@
 /**
  * `deno task serve`: the class server. The web app (runs, reports, replay, leaderboard: the teacher's, behind the
- * login) plus the class API under `/api/class/` (see `server/class_api.ts`), a worker pool grading submissions as
- * sealed runs, all on one data store.
+ * login; a signed-in student opens the runs on their own score cards, see `server/run_pages_guard.ts`) plus the class
+ * API under `/api/class/` (see `server/class_api.ts`), a worker pool grading submissions as sealed runs, all on one
+ * data store.
  *
  * @module
  */
@@ -16,6 +17,8 @@ import {
   natsCredentials,
   NatsDispatcher,
   parseRosterCsv,
+  requestStudent,
+  StudentSessions,
   type TeacherCheck,
   teacherPassword,
   tokensCsv,
@@ -192,10 +195,19 @@ export async function main(args: string[]): Promise<number> {
     const access = editAccess(c, context);
     return access.locked && access.csrf ? { csrf: access.csrf } : undefined;
   };
+  // One set of student sessions: a signed-in student opens the run pages of their own score cards.
+  const sessions = new StudentSessions();
   const guard: RouteModule = (app, context) =>
-    guardRunPages(app, teacherFor(context));
+    guardRunPages(app, {
+      teacher: teacherFor(context),
+      students: {
+        student: (c) => requestStudent(c, server, sessions),
+        mayOpenRun: (student, runId) =>
+          server.studentMayOpenRun(student, runId),
+      },
+    });
   const api: RouteModule = (app, context) =>
-    classApiRoutes(app, { server, teacher: teacherFor(context) });
+    classApiRoutes(app, { server, teacher: teacherFor(context), sessions });
   const web = await startWeb({
     store: runs,
     port,

@@ -53,10 +53,72 @@ const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 /** How the API tells the teacher: their login's CSRF token, or undefined when the request is not the teacher's. */
 export type TeacherCheck = (c: Context) => { csrf: string } | undefined;
 
+/** One signed-in student's session. */
+interface StudentSession {
+  studentId: string;
+  csrf: string;
+  expires: number;
+}
+
+/**
+ * The students' sign-in sessions (cookie id → student), kept in memory: a restart signs students out. Shared by the
+ * API and the run pages' guard (`run_pages_guard.ts`), so that both know the same students.
+ */
+export class StudentSessions {
+  readonly #sessions = new Map<string, StudentSession>();
+
+  /** Opens a session for a student; returns the cookie's id and the CSRF token. */
+  open(studentId: string, now = Date.now()): { id: string; csrf: string } {
+    for (const [id, s] of this.#sessions) {
+      if (s.expires <= now) this.#sessions.delete(id);
+    }
+    const id = randomId();
+    const csrf = randomId();
+    this.#sessions.set(id, { studentId, csrf, expires: now + SESSION_MS });
+    return { id, csrf };
+  }
+
+  /** The live session of a cookie id; an expired one is dropped. */
+  get(id: string, now = Date.now()): StudentSession | undefined {
+    const session = this.#sessions.get(id);
+    if (session !== undefined && session.expires <= now) {
+      this.#sessions.delete(id);
+      return undefined;
+    }
+    return session;
+  }
+
+  /** Ends a session. */
+  close(id: string): void {
+    this.#sessions.delete(id);
+  }
+}
+
+/**
+ * The student a read-only request comes from (a Bearer token, or the session cookie), or undefined. No CSRF check:
+ * for GET requests only, such as the run pages'.
+ */
+export async function requestStudent(
+  c: Context,
+  server: ClassServer,
+  sessions: StudentSessions,
+): Promise<Student | undefined> {
+  const auth = c.req.header("authorization");
+  if (auth !== undefined) {
+    const token = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+    return token ? await server.store.studentByToken(token) : undefined;
+  }
+  const id = getCookie(c, STUDENT_COOKIE);
+  const session = id === undefined ? undefined : sessions.get(id);
+  return session && await server.store.getStudent(session.studentId);
+}
+
 /** Options of {@linkcode classApiRoutes}. */
 export interface ClassApiOptions {
   server: ClassServer;
   teacher: TeacherCheck;
+  /** The students' sessions; give the same to the run pages' guard. Default: the API's own. */
+  sessions?: StudentSessions;
   /** How often the status stream looks for a change, ms. Default 250. */
   pollMs?: number;
 }
@@ -83,10 +145,7 @@ function sameText(a: string, b: string): boolean {
 export function classApiRoutes(app: Hono, options: ClassApiOptions): void {
   const { server, teacher } = options;
   const pollMs = options.pollMs ?? 250;
-  const sessions = new Map<
-    string,
-    { studentId: string; csrf: string; expires: number }
-  >();
+  const sessions = options.sessions ?? new StudentSessions();
   let failures: number[] = [];
 
   const fail = (
@@ -110,8 +169,7 @@ export function classApiRoutes(app: Hono, options: ClassApiOptions): void {
     }
     const id = getCookie(c, STUDENT_COOKIE);
     const session = id === undefined ? undefined : sessions.get(id);
-    if (session === undefined || session.expires <= Date.now()) {
-      if (id !== undefined) sessions.delete(id);
+    if (session === undefined) {
       return fail(
         c,
         401,
@@ -174,14 +232,7 @@ export function classApiRoutes(app: Hono, options: ClassApiOptions): void {
       failures.push(now);
       return fail(c, 401, "unknown token: ask your teacher for yours");
     }
-    for (const [id, s] of sessions) if (s.expires <= now) sessions.delete(id);
-    const id = randomId();
-    const csrf = randomId();
-    sessions.set(id, {
-      studentId: student.id,
-      csrf,
-      expires: now + SESSION_MS,
-    });
+    const { id, csrf } = sessions.open(student.id, now);
     setCookie(c, STUDENT_COOKIE, id, {
       httpOnly: true,
       sameSite: "Strict",
@@ -196,7 +247,7 @@ export function classApiRoutes(app: Hono, options: ClassApiOptions): void {
 
   app.post("/api/class/signout", (c) => {
     const id = getCookie(c, STUDENT_COOKIE);
-    if (id !== undefined) sessions.delete(id);
+    if (id !== undefined) sessions.close(id);
     deleteCookie(c, STUDENT_COOKIE, { path: "/" });
     return c.json({ signedOut: true });
   });

@@ -244,6 +244,26 @@ export class ClassServer {
       await this.store.getGrade(s.id);
   }
 
+  /**
+   * Whether a student may open a run's report and replay: a run on their own score cards, i.e. of a visible scenario
+   * of their submission's current grade (a hidden one once released). The cards come from the student's view, the one
+   * place that decides what is secret.
+   */
+  async studentMayOpenRun(student: Student, runId: string): Promise<boolean> {
+    for (
+      const s of await this.store.listSubmissions({ studentId: student.id })
+    ) {
+      const assignment = await this.store.getAssignment(s.assignmentId);
+      const grade = await this.#currentGrade(s);
+      if (assignment === undefined || grade === undefined) continue;
+      const card = studentSubmissionView({ submission: s, assignment, grade });
+      if (card.grade?.scenarios.some((r) => !r.hidden && r.runId === runId)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** A student's submissions (of one assignment), as they see them. */
   async studentSubmissions(
     student: Student,

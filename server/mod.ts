@@ -23,7 +23,9 @@ export {
   CLASS_API_PREFIX,
   type ClassApiOptions,
   classApiRoutes,
+  requestStudent,
   STUDENT_COOKIE,
+  StudentSessions,
   type TeacherCheck,
 } from "./class_api.ts";
 export {
@@ -82,7 +84,12 @@ export {
   type Student,
   tokensCsv,
 } from "./roster.ts";
-export { guardRunPages, TEACHER_ONLY_PREFIXES } from "./run_pages_guard.ts";
+export {
+  guardRunPages,
+  type RunPagesGuardOptions,
+  studentRunId,
+  TEACHER_ONLY_PREFIXES,
+} from "./run_pages_guard.ts";
 export {
   chooseStart,
   controllerCommand,

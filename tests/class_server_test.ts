@@ -496,6 +496,121 @@ Deno.test({
       },
     );
 
+    let alanHiddenRun = "";
+    await t.step(
+      "run pages: a signed-in student opens the report and replay of their own visible scenarios' runs; their hidden runs, another student's and unknown ones get the same 404; without a login the page goes to /login?next=",
+      async () => {
+        const teacher = await classTeacher(url);
+        const lastGrade = async (id: string) => {
+          const v = await (await fetch(
+            `${url}/api/class/teacher/submissions/${id}`,
+            { headers: { cookie: teacher.cookie } },
+          )).json();
+          return v.grades.at(-1).scenarios as {
+            runId: string;
+            scenario: { id: string };
+          }[];
+        };
+        const [alanVisible, alanHidden] = await lastGrade(alanFirst);
+        const [adaVisible] = await lastGrade(adaFirst);
+        assert.equal(alanHidden!.scenario.id, "secret-chill");
+        alanHiddenRun = alanHidden!.runId;
+        const own = alanVisible!.runId;
+        // The score card's run is the one the links open.
+        const card = JSON.parse(
+          (await asStudent(url, `/api/class/submissions/${alanFirst}`, {
+            token: alan,
+          })).text,
+        ).submission.grade.scenarios[0];
+        assert.equal(card.runId, own);
+        const paths = (run: string) => {
+          const r = encodeURIComponent(run);
+          return [
+            `/runs/${r}`,
+            `/runs/${r}/replay`,
+            `/api/runs/${r}`,
+            `/api/runs/${r}/series`,
+            `/api/runs/${r}/messages`,
+            `/api/runs/${r}/replay?t=60`,
+          ];
+        };
+        const html = { accept: "text/html" };
+        for (const path of paths(own)) {
+          const r = await asStudent(url, path, { token: alan, headers: html });
+          assert.equal(r.status, 200, `${path}: ${r.text.slice(0, 300)}`);
+        }
+        const report = await asStudent(url, `/runs/${own}`, {
+          token: alan,
+          headers: html,
+        });
+        assert.match(report.text, /cool-half-hour/);
+        // The browser's way: the session cookie of the sign-in.
+        const signin = await asStudent(url, "/api/class/signin", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ token: alan }),
+        });
+        const cookie = (signin.headers.get("set-cookie") ?? "").split(";")[0]!;
+        for (const path of paths(own).slice(0, 2)) {
+          const r = await asStudent(url, path, { cookie, headers: html });
+          assert.equal(r.status, 200, path);
+        }
+        const refusedBodies = new Set<string>();
+        for (
+          const [who, run] of [
+            ["own hidden", alanHiddenRun],
+            ["Ada's", adaVisible!.runId],
+            ["unknown", "no-such-run"],
+          ] as const
+        ) {
+          for (const path of paths(run)) {
+            for (const auth of [{ token: alan }, { cookie }]) {
+              const r = await asStudent(url, path, auth);
+              assert.equal(r.status, 404, `${who} ${path}: ${r.status}`);
+              refusedBodies.add(r.text);
+            }
+          }
+        }
+        assert.equal(refusedBodies.size, 1, [...refusedBodies].join("\n"));
+        // Ada opens her own run, not Alan's.
+        assert.equal(
+          (await asStudent(url, `/api/runs/${adaVisible!.runId}`, {
+            token: ada,
+          })).status,
+          200,
+        );
+        assert.equal(
+          (await asStudent(url, `/api/runs/${own}`, { token: ada })).status,
+          404,
+        );
+        // A wrong token and no login: the teacher's rules (JSON 401, the page to the login and back).
+        assert.equal(
+          (await asStudent(url, `/api/runs/${own}`, {
+            token: "ft_" + "z".repeat(43),
+          })).status,
+          401,
+        );
+        const page = await fetch(`${url}/runs/${own}/replay`, {
+          headers: html,
+          redirect: "manual",
+        });
+        await page.body?.cancel();
+        assert.equal(page.status, 303);
+        assert.equal(
+          page.headers.get("location"),
+          `/login?next=${encodeURIComponent(`/runs/${own}/replay`)}`,
+        );
+        // The list pages stay the teacher's.
+        for (const path of ["/runs", "/api/runs", "/leaderboard"]) {
+          assert.equal(
+            (await asStudent(url, path, { token: alan })).status,
+            401,
+            path,
+          );
+        }
+      },
+    );
+
     await t.step(
       "hidden scenarios: their names and words are in no response a student received, until the teacher releases them",
       async () => {
@@ -526,6 +641,20 @@ Deno.test({
           after.text.includes("secret-chill"),
           "released: the student now sees the scenario",
         );
+        // Released: the hidden run's report opens for its student (still not for another).
+        const opened = await until(async () => {
+          const r = await fetch(`${url}/runs/${alanHiddenRun}`, {
+            headers: { authorization: `Bearer ${alan}`, accept: "text/html" },
+          });
+          const text = await r.text();
+          return r.status === 200 && text;
+        }, "the released run's report");
+        assert.match(opened, /secret-chill/);
+        const other = await fetch(`${url}/api/runs/${alanHiddenRun}`, {
+          headers: { authorization: `Bearer ${ada}` },
+        });
+        await other.body?.cancel();
+        assert.equal(other.status, 404);
       },
     );
   } finally {

@@ -255,6 +255,22 @@ Deno.test({
           path: new URL("class-submission.png", SCREENSHOTS).pathname,
           fullPage: true,
         });
+        // The links open for their student: the report (its charts read the run's series with the cookie) and the replay.
+        await settle();
+        const opened = await student.goto(`${url}${report}`);
+        assert.equal(opened?.status(), 200, report ?? "");
+        await student.waitForSelector("text=Cool half hour (test)");
+        const series = await student.evaluate(
+          async (path) =>
+            (await fetch(`/api/runs${path.slice(5)}/series`)).status,
+          report!,
+        );
+        assert.equal(series, 200);
+        await settle();
+        assert.equal(
+          (await student.goto(`${url}${report}/replay`))?.status(),
+          200,
+        );
         // The assignment page now shows the best score and one attempt fewer.
         await settle();
         await student.goto(`${url}/class/assignments/${ASSIGNMENT}`);
