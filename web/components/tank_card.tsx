@@ -215,9 +215,11 @@ export function TankCard(
           </strong>
           {view.handover && (
             <span data-field="handover">
-              {" "}· handed over from {view.handover.from === view.tank
-                ? "its own control topics"
-                : view.handover.from}
+              {` · handed over from ${
+                view.handover.from === view.tank
+                  ? "its own control topics"
+                  : view.handover.from
+              }`}
               {view.handover.t !== undefined
                 ? ` at ${
                   view.handover.time
