@@ -43,7 +43,12 @@ export async function classFolder(): Promise<string> {
 /** Starts `cli/serve.ts` on `dir/db.kv` (the roster imported at the first start) and waits until it listens. */
 export async function startServe(
   dir: string,
-  options: { workers?: number; assignments?: string } = {},
+  options: {
+    workers?: number;
+    assignments?: string;
+    /** More of the server's environment (`FISHTANK_NODE_RED_DIR`). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<ServeProcess> {
   const child = new Child(Deno.execPath(), [
     "run",
@@ -64,6 +69,7 @@ export async function startServe(
       FISHTANK_TEACHER_PASSWORD: TEACHER_PASSWORD,
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       HOME: Deno.env.get("HOME") ?? "/root",
+      ...options.env,
     },
   });
   const match = await child.waitFor(/Class server on (http:\/\/\S+)/, 60_000);
