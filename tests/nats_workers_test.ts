@@ -129,7 +129,7 @@ function env(user: { user: string; pass: string }): Record<string, string> {
 
 Deno.test({
   name:
-    "NATS workers: 40 submissions graded exactly once by two worker processes, across a worker SIGKILLed mid-run and a nats-server restart mid-queue",
+    "NATS workers: 40 submissions (and 4 more just before the restart) graded exactly once by two worker processes, across a worker SIGKILLed mid-run and a nats-server restart mid-queue",
   ignore: ignoreWithout(NATS_SERVER !== undefined, "nats-server"),
   sanitizeOps: false,
   sanitizeResources: false,
@@ -256,7 +256,14 @@ Deno.test({
         (!job && !q.waiting.some((j) => j.id === killedJob));
     }, `job ${killedJob} taken by w2`);
 
-    // nats-server stopped and started again on its store while jobs still wait.
+    // nats-server stopped and started again on its store while jobs still wait. On a quiet machine w2 may have
+    // graded every job while w1's was waiting for its lease to lapse, so four more submissions go in first (grading
+    // one takes seconds; reading the queue, milliseconds).
+    for (let i = 0; i < 4; i++) {
+      const r = await upload(url, students[i]!, "pool", CONTROLLERS[i]!);
+      assert.equal(r.status, 202, `${r.text}\n${serve.output}`);
+      ids.push(JSON.parse(r.text).submission.id);
+    }
     const waitingThen = (await queue()).waiting.length;
     assert.ok(waitingThen > 0, "jobs still waiting at the restart");
     await nats.kill();
@@ -281,13 +288,15 @@ Deno.test({
       assert.equal(view.submission.status, "graded", JSON.stringify(view));
       assert.equal(view.grades.length, 1, `submission ${id} graded once`);
       assert.equal(view.job.state, "done");
-      if (view.job.id === killedJob) {
+      // Graded again by w2, unless w1 had sent its result in the moment before the SIGKILL (a quiet machine):
+      // either way once.
+      if (view.job.id === killedJob && view.job.worker !== "w1") {
         assert.ok(view.job.claims >= 2, `${killedJob} was claimed again`);
         assert.equal(view.job.worker, "w2", `${killedJob} graded by w2`);
       }
       runIds.push(view.grades[0].scenarios[0].runId);
     }
-    assert.equal(new Set(runIds).size, 40);
+    assert.equal(new Set(runIds).size, ids.length);
     assert.match(workers.get("w2")!.output, /graded/);
     await serve.kill();
     serve = undefined;
