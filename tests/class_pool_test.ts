@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { RunStore } from "../store/mod.ts";
+import { processTree } from "./_processes.ts";
 import {
   classFolder,
   classTeacher,
@@ -23,28 +24,6 @@ const CONTROLLERS = [
   "examples/fault_aware.ts",
   "examples/starter.ts",
 ];
-
-/** The pids of `pid` and every process below it (read from /proc), for cleaning up after a SIGKILL. */
-function processTree(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry.name)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree: number[] = [];
-  const walk = (p: number) => {
-    tree.push(p);
-    for (const c of children.get(p) ?? []) walk(c);
-  };
-  walk(pid);
-  return tree;
-}
 
 interface QueueJob {
   id: string;

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { RunStore } from "../store/mod.ts";
-import { Child } from "./_processes.ts";
+import { Child, processTree } from "./_processes.ts";
 import { freePort, hasCommand, ignoreWithout } from "./_peers.ts";
 import {
   classFolder,
@@ -68,28 +68,6 @@ async function startNats(port: number, dir: string): Promise<Child> {
   ]);
   await child.waitFor(/Server is ready/, 20_000);
   return child;
-}
-
-/** The pids of `pid` and every process below it (from /proc): a SIGKILLed worker's controllers are cleaned up. */
-function processTree(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry.name)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree: number[] = [];
-  const walk = (p: number) => {
-    tree.push(p);
-    for (const c of children.get(p) ?? []) walk(c);
-  };
-  walk(pid);
-  return tree;
 }
 
 interface QueueJob {
