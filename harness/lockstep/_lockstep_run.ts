@@ -530,9 +530,7 @@ export class LockstepRun implements HarnessRun {
       this.#note(
         `step at t=${this.#tank.time} timed out after ${step.timeoutMs} ms without ${
           waitedFor(step.by)
-        }${
-          this.#steps.lastBusy ? ` (last seen: ${this.#steps.lastBusy})` : ""
-        }`,
+        }${this.#steps.lastBusy ? ` (mostly: ${this.#steps.lastBusy})` : ""}`,
       );
     }
   }

@@ -121,8 +121,10 @@ export class StepBarrier {
   #consecutiveTimeouts = 0;
   /** A look at the controller's processes; undefined when they cannot be watched now (see `watchProcesses`). */
   #processes: (() => ProcessWatch | undefined) | undefined;
-  /** What the last step's looks found, for a note when it timed out. */
-  lastBusy = "";
+  /** What the last step's looks found, by how long each held (ms), for a note when it timed out. */
+  readonly #busyFor = new Map<string, number>();
+  /** The reason the last look found, and when it was taken. */
+  #lastLook: { busy: string; at: number } | undefined;
 
   /** `stats` receives the timed-out steps and late commands. */
   constructor(options: StepBarrierOptions, stats: RunStats) {
@@ -183,7 +185,8 @@ export class StepBarrier {
       : this.#options.stepTimeoutMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const started = performance.now();
-    this.lastBusy = "";
+    this.#busyFor.clear();
+    this.#lastLook = undefined;
     const how = await new Promise<Answer>((resolve) => {
       const waiting = { t, resolve, started };
       this.#waiting = waiting;
@@ -236,10 +239,18 @@ export class StepBarrier {
     if (busy === "" && !retained && this.#accepted === this.#passedOn) {
       return waiting.resolve("process");
     }
-    this.lastBusy = busy ||
-      (retained
-        ? "retained messages still to be sent to it"
-        : "its publishes on their way");
+    const now = performance.now();
+    if (this.#lastLook) {
+      const { busy: before, at } = this.#lastLook;
+      this.#busyFor.set(before, (this.#busyFor.get(before) ?? 0) + now - at);
+    }
+    this.#lastLook = {
+      busy: busy ||
+        (retained
+          ? "retained messages still to be sent to it"
+          : "its publishes on their way"),
+      at: now,
+    };
     // At the start: since when everything but timer sleeps has been idle.
     const settled = busy !== "" && watch.napping && !retained
       ? Math.min(settledSince, performance.now())
@@ -256,6 +267,24 @@ export class StepBarrier {
         ),
       lookAfter(looks),
     );
+  }
+
+  /**
+   * What kept the last step busy for longest (a thread asleep for the whole step, not the reader that was handed a
+   * reading a moment before the step timed out); "" when nothing was seen.
+   */
+  get lastBusy(): string {
+    const held = new Map(this.#busyFor);
+    if (this.#lastLook) {
+      const { busy, at } = this.#lastLook;
+      held.set(busy, (held.get(busy) ?? 0) + performance.now() - at);
+    }
+    let longest = "";
+    let longestMs = -1;
+    for (const [busy, ms] of held) {
+      if (ms > longestMs) [longest, longestMs] = [busy, ms];
+    }
+    return longest;
   }
 
   /** Ends a waiting step at once, as timed out (the run gave up on the controller). */
