@@ -17,6 +17,10 @@ const HELP =
   --credentials FILE     the worker's NATS user and password, one per line (keep it readable by you only);
                          or set FISHTANK_NATS_USER and FISHTANK_NATS_PASSWORD
   --name NAME            how the teacher's console names this worker (default HOST-PID)
+  --backoff S,S,…        seconds to wait before a job whose grading failed is tried again, by attempt; the last
+                         repeats (default ${
+    NATS_LIMITS.backoffMs.map((ms) => ms / 1000).join(",")
+  }); after ${NATS_LIMITS.maxDeliver} deliveries the job goes to the dead letters
   --help                 this text
 
 Each job is graded as sealed runs (as deno task serve grades them) on this machine; the runs' records and the grade go
@@ -41,6 +45,7 @@ export async function main(args: string[]): Promise<number> {
         slots: { type: "string" },
         credentials: { type: "string" },
         name: { type: "string" },
+        backoff: { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -66,6 +71,17 @@ export async function main(args: string[]): Promise<number> {
       `--slots: expected a whole number 1–256, got "${values.slots}"`,
     );
   }
+  let backoffMs: number[] | undefined;
+  if (values.backoff !== undefined) {
+    backoffMs = values.backoff.split(",").map((s) => Number(s.trim()) * 1000);
+    if (
+      backoffMs.some((ms) => !Number.isFinite(ms) || ms < 0 || ms > 3_600_000)
+    ) {
+      return fail(
+        `--backoff: expected seconds 0–3600 separated by commas like 2,10,30,60, got "${values.backoff}"`,
+      );
+    }
+  }
   let credentials;
   try {
     credentials = await natsCredentials(values.credentials);
@@ -78,6 +94,7 @@ export async function main(args: string[]): Promise<number> {
       slots,
       credentials,
       ...(values.name ? { name: values.name } : {}),
+      ...(backoffMs ? { backoffMs } : {}),
       nodeRed: {
         runner: new URL("../examples/node-red/run.sh", import.meta.url)
           .pathname,

@@ -422,8 +422,12 @@ export class NatsDispatcher {
     if (current?.state === "queued") {
       current = await queue.claimById(job.id, "nats", NATS_LIMITS.leaseMs);
     }
+    // Its worker is at it only if that worker's last beat lists it: a worker whose grading failed holds a lease
+    // still, but no longer the job.
+    const grading = current?.worker !== undefined &&
+      this.#workers.get(current.worker)?.jobs.some((j) => j.id === job.id);
     if (
-      current?.state === "running" && current.worker &&
+      current?.state === "running" && current.worker && grading &&
       (current.leaseUntil ?? 0) > Date.now() && current.worker !== "nats"
     ) {
       // Another delivery of a job a live worker is grading: that one goes on.

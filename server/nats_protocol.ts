@@ -236,9 +236,11 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
   }
 }
 
-/** The back-off before delivery `delivery` + 1 of a job whose grading failed, ms. */
-export function backoffMs(delivery: number): number {
-  const steps = NATS_LIMITS.backoffMs;
+/** The back-off before delivery `delivery` + 1 of a job whose grading failed, ms (the last step repeats). */
+export function backoffMs(
+  delivery: number,
+  steps: readonly number[] = NATS_LIMITS.backoffMs,
+): number {
   return steps[Math.min(delivery - 1, steps.length - 1)] ?? steps.at(-1)!;
 }
 

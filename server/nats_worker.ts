@@ -44,6 +44,8 @@ export interface NatsWorkerOptions {
   connectTimeoutMs?: number;
   tempDir?: string;
   nodeRed?: { runner: string; dir?: string };
+  /** Waits before a job whose grading failed is delivered again, ms, by delivery (the last repeats). */
+  backoffMs?: readonly number[];
   /** Told of each job that ended, for logs. */
   onJobEnd?: (job: string, outcome: string) => void;
 }
@@ -54,6 +56,7 @@ const defaults = {
   stepTimeoutMs: 100,
   connectTimeoutMs: 10_000,
   tempDir: "",
+  backoffMs: NATS_LIMITS.backoffMs as readonly number[],
 } satisfies Omit<
   Required<NatsWorkerOptions>,
   "credentials" | "nodeRed" | "onJobEnd"
@@ -255,15 +258,17 @@ export class NatsWorker {
         return { job: job.id, outcome: "stopped: the server cancelled it" };
       }
       const message = error instanceof Error ? error.message : String(error);
-      msg.nak(backoffMs(delivery));
+      const again = backoffMs(delivery, this.#options.backoffMs);
+      msg.nak(again);
       return {
         job: job.id,
-        outcome: `failed (delivery ${delivery}; again after ${
-          backoffMs(delivery)
-        } ms): ${message}`,
+        outcome:
+          `failed (delivery ${delivery}; again after ${again} ms): ${message}`,
       };
     } finally {
       this.#running.delete(slot);
+      // At once, so that the server knows the job is no longer graded here before JetStream's next move on it.
+      this.#heartbeat();
     }
   }
 
