@@ -84,11 +84,17 @@ Deno.test("NATS messages: gzipped JSON round-trips; subject tokens carry no wild
   assert.ok(bytes.length < 1_000);
   assert.deepEqual(decodeMessage(bytes), value);
   assert.equal(subjectToken("0mk3-ab.c*>#2"), "0mk3-ab_c___2");
-  assert.deepEqual([1, 2, 3, 4, 9].map(backoffMs), [
+  assert.deepEqual([1, 2, 3, 4, 9].map((d) => backoffMs(d)), [
     2_000,
     10_000,
     30_000,
     60_000,
     60_000,
+  ]);
+  // A worker's own steps (deno task worker --backoff 1,5): the last repeats.
+  assert.deepEqual([1, 2, 3].map((d) => backoffMs(d, [1_000, 5_000])), [
+    1_000,
+    5_000,
+    5_000,
   ]);
 });
