@@ -8,6 +8,7 @@
  */
 
 import { Child } from "./_processes.ts";
+import { hasCommand } from "./_peers.ts";
 import type { StudentSubmissionView } from "../server/mod.ts";
 
 /** The test roster and assignments (half-hour scenarios; `secret-chill` is hidden). */
@@ -46,8 +47,10 @@ export async function startServe(
   options: {
     workers?: number;
     assignments?: string;
-    /** More of the server's environment (`FISHTANK_NODE_RED_DIR`). */
+    /** More of the server's environment (`FISHTANK_NODE_RED_DIR`, NATS credentials). */
     env?: Record<string, string>;
+    /** Grade on NATS workers at this URL instead of the server's own pool. */
+    nats?: string;
   } = {},
 ): Promise<ServeProcess> {
   const child = new Child(Deno.execPath(), [
@@ -62,8 +65,9 @@ export async function startServe(
     `${dir}/roster.csv`,
     "--assignments",
     options.assignments ?? CLASS_FIXTURES.assignments,
-    "--workers",
-    String(options.workers ?? 2),
+    ...(options.nats
+      ? ["--nats", options.nats]
+      : ["--workers", String(options.workers ?? 2)]),
   ], {
     env: {
       FISHTANK_TEACHER_PASSWORD: TEACHER_PASSWORD,
@@ -155,4 +159,28 @@ export async function studentView(
     headers: { authorization: `Bearer ${token}` },
   });
   return (await r.json()).submission;
+}
+
+/** Debian's nats-server (in /usr/sbin, which a user's PATH may lack); undefined when it is not installed. */
+export const NATS_SERVER = ["nats-server", "/usr/sbin/nats-server"].find((c) =>
+  hasCommand(c, ["--version"])
+);
+
+/**
+ * `nats-server -js` with `config` (JetStream in `dir/js`, listening on `port`, unless the config says more) written
+ * to `dir/nats.conf`; waits until it is ready. Started again the same way on the same port and store after a stop.
+ */
+export async function startNats(
+  port: number,
+  dir: string,
+  config = `listen: 127.0.0.1:${port}\njetstream { store_dir: "${dir}/js" }\n`,
+): Promise<Child> {
+  await Deno.writeTextFile(`${dir}/nats.conf`, config);
+  const child = new Child(NATS_SERVER ?? "nats-server", [
+    "-js",
+    "-c",
+    `${dir}/nats.conf`,
+  ]);
+  await child.waitFor(/Server is ready/, 20_000);
+  return child;
 }

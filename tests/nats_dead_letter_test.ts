@@ -9,18 +9,17 @@
 
 import assert from "node:assert/strict";
 import { Child } from "./_processes.ts";
-import { freePort, hasCommand, ignoreWithout } from "./_peers.ts";
+import { freePort, ignoreWithout } from "./_peers.ts";
 import {
   classFolder,
   classTeacher,
+  NATS_SERVER,
+  startNats,
+  startServe,
   TEACHER_PASSWORD,
   until,
   upload,
 } from "./_class_server.ts";
-
-const NATS_SERVER = ["nats-server", "/usr/sbin/nats-server"].find((c) =>
-  hasCommand(c, ["--version"])
-);
 
 Deno.test({
   name:
@@ -39,31 +38,13 @@ Deno.test({
     HOME: Deno.env.get("HOME") ?? "/root",
   };
   try {
-    await Deno.writeTextFile(
-      `${dir}/nats.conf`,
-      `listen: 127.0.0.1:${port}\njetstream { store_dir: "${dir}/js" }\n`,
-    );
-    const nats = new Child(NATS_SERVER!, ["-js", "-c", `${dir}/nats.conf`]);
-    children.push(nats);
-    await nats.waitFor(/Server is ready/, 20_000);
-    const serve = new Child(Deno.execPath(), [
-      "run",
-      "-A",
-      "cli/serve.ts",
-      "--db",
-      `${dir}/db.kv`,
-      "--port",
-      "0",
-      "--roster",
-      `${dir}/roster.csv`,
-      "--assignments",
-      "tests/fixtures/class/pool_assignment.yaml",
-      "--nats",
-      natsUrl,
-    ], { env });
-    children.push(serve);
-    const url =
-      (await serve.waitFor(/Class server on (http:\/\/\S+)/, 60_000))[1]!;
+    children.push(await startNats(port, dir));
+    const serve = await startServe(dir, {
+      nats: natsUrl,
+      assignments: "tests/fixtures/class/pool_assignment.yaml",
+    });
+    children.push(serve.child);
+    const url = serve.url;
     // A file where the worker's temporary folder should go: every grading fails before it starts a controller.
     await Deno.writeTextFile(`${dir}/not-a-folder`, "");
     const worker = new Child(Deno.execPath(), [
@@ -80,8 +61,7 @@ Deno.test({
     children.push(worker);
     await worker.waitFor(/Worker broken on nats/, 60_000);
 
-    const token = (await Deno.readTextFile(`${dir}/roster.tokens.csv`))
-      .trim().split("\n")[1]!.split(",")[2]!;
+    const token = [...serve.tokens.values()][0]!;
     const r = await upload(url, token, "pool", "examples/thermostat.py");
     assert.equal(r.status, 202, r.text);
     const id = JSON.parse(r.text).submission.id;

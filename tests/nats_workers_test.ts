@@ -9,10 +9,13 @@
 import assert from "node:assert/strict";
 import { RunStore } from "../store/mod.ts";
 import { Child, processTree } from "./_processes.ts";
-import { freePort, hasCommand, ignoreWithout } from "./_peers.ts";
+import { freePort, ignoreWithout } from "./_peers.ts";
 import {
   classFolder,
   classTeacher,
+  NATS_SERVER,
+  startNats,
+  startServe,
   TEACHER_PASSWORD,
   until,
   upload,
@@ -25,10 +28,6 @@ const CONTROLLERS = [
   "examples/fault_aware.ts",
   "examples/starter.ts",
 ];
-/** Debian's nats-server (in /usr/sbin, which a user's PATH may lack). */
-const NATS_SERVER = ["nats-server", "/usr/sbin/nats-server"].find((c) =>
-  hasCommand(c, ["--version"])
-);
 const USERS = {
   server: { user: "class-server", pass: "server-secret-1" },
   worker: { user: "grader", pass: "worker-secret-2" },
@@ -56,18 +55,6 @@ authorization {
   ]
 }
 `;
-}
-
-/** A nats-server on `port` with its store in `dir`; started again on the same port and store after a stop. */
-async function startNats(port: number, dir: string): Promise<Child> {
-  await Deno.writeTextFile(`${dir}/nats.conf`, natsConfig(port, dir));
-  const child = new Child(NATS_SERVER ?? "nats-server", [
-    "-js",
-    "-c",
-    `${dir}/nats.conf`,
-  ]);
-  await child.waitFor(/Server is ready/, 20_000);
-  return child;
 }
 
 interface QueueJob {
@@ -120,33 +107,15 @@ Deno.test({
   const workers = new Map<string, Child>();
   const orphans = new Set<number>();
   try {
-    nats = await startNats(port, dir);
-    serve = new Child(Deno.execPath(), [
-      "run",
-      "-A",
-      "cli/serve.ts",
-      "--db",
-      `${dir}/db.kv`,
-      "--port",
-      "0",
-      "--roster",
-      `${dir}/roster.csv`,
-      "--assignments",
-      ASSIGNMENTS,
-      "--nats",
-      natsUrl,
-    ], { env: env(USERS.server) });
-    const url =
-      (await serve.waitFor(/Class server on (http:\/\/\S+)/, 60_000))[1]!;
+    nats = await startNats(port, dir, natsConfig(port, dir));
+    const started = await startServe(dir, {
+      nats: natsUrl,
+      assignments: ASSIGNMENTS,
+      env: env(USERS.server),
+    });
+    serve = started.child;
+    const { url, tokens } = started;
     assert.match(serve.output, /grading on NATS/);
-    const tokens = new Map<string, string>();
-    for (
-      const line of (await Deno.readTextFile(`${dir}/roster.tokens.csv`))
-        .trim().split("\n").slice(1)
-    ) {
-      const [name, , token] = line.split(",");
-      tokens.set(name!, token!);
-    }
     const teacher = await classTeacher(url);
     const queue = async () =>
       await (await fetch(`${url}/api/class/teacher/queue`, {
@@ -245,7 +214,7 @@ Deno.test({
     const waitingThen = (await queue()).waiting.length;
     assert.ok(waitingThen > 0, "jobs still waiting at the restart");
     await nats.kill();
-    nats = await startNats(port, dir);
+    nats = await startNats(port, dir, natsConfig(port, dir));
 
     const final = await until(
       async () => {
