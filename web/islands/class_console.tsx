@@ -109,6 +109,52 @@ function Who({ job }: { job: ConsoleJob }) {
   );
 }
 
+/** A running job's progress: scenario, simulated time and steps per second. */
+function progressText(job: ConsoleJob): string {
+  const p = job.progress;
+  if (!p) return "starting";
+  return `${p.scenario + 1}/${p.scenarios} ${p.label} · ${
+    p.t === 0 && p.stepsPerSecond === 0
+      ? "starting"
+      : `${mmss(p.t)} of ${mmss(p.duration)} · ${
+        Math.round(p.stepsPerSecond)
+      } steps/s`
+  }`;
+}
+
+/** One of the queue's tables under its heading, or "None." when it has no jobs. */
+function JobTable(
+  { title, field, jobs, headings, row }: {
+    title: string;
+    field: string;
+    jobs: ConsoleJob[];
+    headings: string[];
+    row: (job: ConsoleJob, i: number) => preact.JSX.Element;
+  },
+) {
+  return (
+    <>
+      <h3>{title}</h3>
+      {jobs.length === 0
+        ? <p class="muted">None.</p>
+        : (
+          <div class="table-scroll">
+            <table data-field={field}>
+              <thead>
+                <tr>
+                  {headings.map((h) => <th>{h}</th>)}
+                </tr>
+              </thead>
+              <tbody>
+                {jobs.map((job, i) => <tr data-job={job.id}>{row(job, i)}</tr>)}
+              </tbody>
+            </table>
+          </div>
+        )}
+    </>
+  );
+}
+
 function Queue(
   { data, csrf, refresh }: {
     data: ConsoleData;
@@ -137,120 +183,60 @@ function Queue(
         {" "}
         {data.failed.length} failed
       </p>
-      <h3>Running</h3>
-      {data.running.length === 0
-        ? <p class="muted">None.</p>
-        : (
-          <div class="table-scroll">
-            <table data-field="running">
-              <thead>
-                <tr>
-                  <th>Student</th>
-                  <th>Assignment</th>
-                  <th>Submission</th>
-                  <th>Progress</th>
-                  <th></th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.running.map((job) => (
-                  <tr data-job={job.id}>
-                    <Who job={job} />
-                    <td data-field="job-progress">
-                      {job.progress
-                        ? (
-                          <>
-                            {job.progress.scenario + 1}/{job.progress.scenarios}
-                            {" "}
-                            {job.progress.label} · {job.progress.t === 0 &&
-                                job.progress.stepsPerSecond === 0
-                              ? "starting"
-                              : `${mmss(job.progress.t)} of ${
-                                mmss(job.progress.duration)
-                              } · ${
-                                Math.round(job.progress.stepsPerSecond)
-                              } steps/s`}
-                          </>
-                        )
-                        : "starting"}
-                      {job.claims > 1 ? ` (claim ${job.claims})` : ""}
-                    </td>
-                    <td>{cancel(job)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+      <JobTable
+        title="Running"
+        field="running"
+        jobs={data.running}
+        headings={["Student", "Assignment", "Submission", "Progress", ""]}
+        row={(job) => (
+          <>
+            <Who job={job} />
+            <td data-field="job-progress">
+              {progressText(job)}
+              {job.claims > 1 ? ` (claim ${job.claims})` : ""}
+            </td>
+            <td>{cancel(job)}</td>
+          </>
         )}
-      <h3>Waiting</h3>
-      {data.waiting.length === 0
-        ? <p class="muted">None.</p>
-        : (
-          <div class="table-scroll">
-            <table data-field="waiting">
-              <thead>
-                <tr>
-                  <th>#</th>
-                  <th>Student</th>
-                  <th>Assignment</th>
-                  <th>Submission</th>
-                  <th>Since</th>
-                  <th></th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.waiting.map((job, i) => (
-                  <tr data-job={job.id}>
-                    <td>{i + 1}</td>
-                    <Who job={job} />
-                    <td>
-                      {new Date(job.enqueuedAt).toISOString().slice(11, 19)}
-                    </td>
-                    <td>{cancel(job)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+      />
+      <JobTable
+        title="Waiting"
+        field="waiting"
+        jobs={data.waiting}
+        headings={["#", "Student", "Assignment", "Submission", "Since", ""]}
+        row={(job, i) => (
+          <>
+            <td>{i + 1}</td>
+            <Who job={job} />
+            <td>{new Date(job.enqueuedAt).toISOString().slice(11, 19)}</td>
+            <td>{cancel(job)}</td>
+          </>
         )}
-      <h3>Failed</h3>
-      {data.failed.length === 0
-        ? <p class="muted">None.</p>
-        : (
-          <div class="table-scroll">
-            <table data-field="failed">
-              <thead>
-                <tr>
-                  <th>Student</th>
-                  <th>Assignment</th>
-                  <th>Submission</th>
-                  <th>Error</th>
-                  <th></th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.failed.map((job) => (
-                  <tr data-job={job.id}>
-                    <Who job={job} />
-                    <td class="error">{job.error ?? ""}</td>
-                    <td>
-                      <ActionButton
-                        action={{
-                          label: "Re-grade",
-                          url: `/api/class/teacher/submissions/${
-                            enc(job.submissionId)
-                          }/regrade`,
-                        }}
-                        csrf={csrf}
-                        onDone={refresh}
-                      />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+      />
+      <JobTable
+        title="Failed"
+        field="failed"
+        jobs={data.failed}
+        headings={["Student", "Assignment", "Submission", "Error", ""]}
+        row={(job) => (
+          <>
+            <Who job={job} />
+            <td class="error">{job.error ?? ""}</td>
+            <td>
+              <ActionButton
+                action={{
+                  label: "Re-grade",
+                  url: `/api/class/teacher/submissions/${
+                    enc(job.submissionId)
+                  }/regrade`,
+                }}
+                csrf={csrf}
+                onDone={refresh}
+              />
+            </td>
+          </>
         )}
+      />
     </section>
   );
 }
