@@ -28,6 +28,7 @@
  * | `GET /api/class/teacher/assignments/:id/grades.csv` | teacher | grade export                                       |
  * | `GET /api/class/teacher/students`                 | teacher | the roster (no tokens)                               |
  * | `GET /api/class/teacher/students/:id/history`     | teacher | a student's submissions with grades                  |
+ * | `GET /api/class/teacher/histories`                | teacher | every student's submissions with grades (one answer) |
  *
  * The teacher is who holds the web app's teacher login (`/login`); the caller passes how to tell, so that this
  * module needs nothing of the web layer above it.
@@ -476,6 +477,12 @@ export function classApiRoutes(app: Hono, options: ClassApiOptions): void {
         group: s.group,
       })),
     }));
+
+  app.get(
+    "/api/class/teacher/histories",
+    async (c) =>
+      teacherOf(c) ?? c.json({ histories: await server.histories() }),
+  );
 
   app.get("/api/class/teacher/students/:id/history", async (c) => {
     const refused = teacherOf(c);

@@ -388,6 +388,30 @@ export class ClassServer {
     return { student: shown, submissions };
   }
 
+  /**
+   * Every student with their submissions and the grades shown (as {@linkcode history} gives one student), from a few
+   * scans of the store: what the console and the grade export read.
+   */
+  async histories() {
+    const students = await this.store.listStudents();
+    const byStudent = new Map<
+      string,
+      { submission: Submission; grade: SubmissionGrade | null }[]
+    >(students.map((s) => [s.id, []]));
+    for (
+      const { submission, grade } of await this.store.submissionsWithGrades()
+    ) {
+      byStudent.get(submission.studentId)?.push({
+        submission,
+        grade: grade ?? null,
+      });
+    }
+    return students.map((student) => {
+      const { tokenHash: _, ...shown } = student;
+      return { student: shown, submissions: byStudent.get(student.id)! };
+    });
+  }
+
   /** Adds or replaces an assignment (its scenarios are checked when graded). */
   async putAssignment(a: Assignment): Promise<Assignment> {
     return await this.store.putAssignment(a);
@@ -402,25 +426,19 @@ export class ClassServer {
   async gradesCsv(assignmentId: string): Promise<string | undefined> {
     const a = await this.store.getAssignment(assignmentId);
     if (a === undefined) return undefined;
-    const students = await this.store.listStudents();
-    const rows = [];
-    for (const st of students) {
-      const subs = await this.store.listSubmissions({
-        studentId: st.id,
-        assignmentId,
-      });
-      const graded = [];
-      for (const s of subs) {
-        const g = await this.#currentGrade(s);
-        if (g) graded.push({ submission: s, grade: g });
-      }
-      rows.push({
-        student: st,
+    const rows = (await this.histories()).map(({ student, submissions }) => {
+      const subs = submissions.filter((x) =>
+        x.submission.assignmentId === assignmentId
+      );
+      return {
+        student,
         attempts: subs.length,
-        anyLate: subs.some((s) => s.late),
-        graded,
-      });
-    }
+        anyLate: subs.some((x) => x.submission.late),
+        graded: subs.flatMap(({ submission, grade }) =>
+          grade ? [{ submission, grade }] : []
+        ),
+      };
+    });
     return gradesCsv(a, rows);
   }
 }

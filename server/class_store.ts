@@ -461,6 +461,35 @@ export class ClassStore {
     return latest;
   }
 
+  /**
+   * Every submission with the grade it shows (its current attempt's, else its latest earlier one), read in two scans
+   * of the store rather than a read per submission: the console and the grade export of a whole class.
+   */
+  async submissionsWithGrades(): Promise<
+    { submission: Submission; grade: SubmissionGrade | undefined }[]
+  > {
+    const grades = new Map<string, Map<number, SubmissionGrade>>();
+    for await (
+      const e of this.kv.list<SubmissionGrade>({ prefix: [P, "grade"] })
+    ) {
+      const [, , id, attempt] = e.key as [string, string, string, number];
+      let mine = grades.get(id);
+      if (mine === undefined) grades.set(id, mine = new Map());
+      mine.set(attempt, e.value);
+    }
+    const all = [];
+    for await (
+      const e of this.kv.list<Submission>({ prefix: [P, "submission"] })
+    ) {
+      const s = e.value;
+      const mine = grades.get(s.id);
+      // Keys list in attempt order: the last one is the latest.
+      const grade = mine?.get(s.attempt) ?? [...(mine?.values() ?? [])].at(-1);
+      all.push({ submission: s, grade });
+    }
+    return all.sort((a, b) => a.submission.id.localeCompare(b.submission.id));
+  }
+
   /** Every stored grade of a submission (one per grading attempt). */
   async listGrades(submissionId: string): Promise<SubmissionGrade[]> {
     const all: SubmissionGrade[] = [];

@@ -12,7 +12,7 @@ import type { Student } from "./roster.ts";
 
 /** One student's submissions for the export. */
 export interface GradeRow {
-  student: Student;
+  student: Pick<Student, "name" | "group">;
   attempts: number;
   /** Whether any of the student's submissions (graded or not) came after the due date. */
   anyLate: boolean;

@@ -79,18 +79,11 @@ async function consoleData(app: Hono, c: Context): Promise<ConsoleData> {
     c,
     "/api/class/teacher/assignments",
   );
-  const students = await callApi<
-    { students: { id: string; name: string; group: string }[] }
-  >(app, c, "/api/class/teacher/students");
-  const histories: History[] = [];
-  for (const s of students.body.students ?? []) {
-    const h = await callApi<History>(
-      app,
-      c,
-      `/api/class/teacher/students/${enc(s.id)}/history`,
-    );
-    if (h.status === 200) histories.push(h.body);
-  }
+  const histories = (await callApi<{ histories: History[] }>(
+    app,
+    c,
+    "/api/class/teacher/histories",
+  )).body.histories ?? [];
   const boards = (assignments.body.assignments ?? []).map((a) => {
     const board: ConsoleRank[] = histories.map((h) => {
       const mine = h.submissions.filter((x) =>
@@ -150,7 +143,11 @@ async function consoleData(app: Hono, c: Context): Promise<ConsoleData> {
     failed: queue.body.failed ?? [],
     assignments: boards,
     latest,
-    students: students.body.students ?? [],
+    students: histories.map(({ student: s }) => ({
+      id: s.id,
+      name: s.name,
+      group: s.group,
+    })),
     at: new Date().toISOString(),
   };
 }
