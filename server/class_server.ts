@@ -285,23 +285,27 @@ export class ClassServer {
 
   /** The queue: waiting (in order), running (with progress) and failed jobs. */
   async teacherQueue() {
-    const queue = this.store.queue;
-    const describe = async (job: Job) => {
-      const s = await this.store.getSubmission(job.submissionId);
-      return {
-        ...job,
-        student: s?.student ?? null,
-        assignment: s?.assignmentId ?? null,
-      };
-    };
-    const waiting = await queue.list({ state: "queued" });
-    const running = await queue.list({ state: "running" });
-    const failed = await queue.list({ state: "failed" });
+    const shown = new Set<Job["state"]>(["queued", "running", "failed"]);
+    const jobs = (await this.store.queue.list()).filter((j) =>
+      shown.has(j.state)
+    );
+    const submissions = await this.store.getSubmissions(
+      jobs.map((j) => j.submissionId),
+    );
+    const describe = (state: Job["state"]) =>
+      jobs.filter((j) => j.state === state).map((job) => {
+        const s = submissions.get(job.submissionId);
+        return {
+          ...job,
+          student: s?.student ?? null,
+          assignment: s?.assignmentId ?? null,
+        };
+      });
     return {
       workers: this.pool?.size ?? 0,
-      waiting: await Promise.all(waiting.map(describe)),
-      running: await Promise.all(running.map(describe)),
-      failed: await Promise.all(failed.map(describe)),
+      waiting: describe("queued"),
+      running: describe("running"),
+      failed: describe("failed"),
       ...await this.queueDetails?.(),
     };
   }
