@@ -148,7 +148,13 @@ export interface RunMeta {
   /** Counts the grader and the report use. */
   stats: RunStats;
   /** The grade as computed when the run ended (rescoring recomputes it from the records). */
-  grade?: { score: number; pass: boolean; passMark: number };
+  grade?: {
+    score: number;
+    pass: boolean;
+    passMark: number;
+    /** Another client commanded the tank (see the grade's interference); absent on runs graded before it was kept. */
+    interference?: boolean;
+  };
   /**
    * The grader's formulas the run is scored with (absent: 1, the first). Set when the run is recorded, so a stored
    * run keeps the score of its version when it is rescored.

@@ -225,6 +225,16 @@ Deno.test({
             rows.findIndex((r) => r[0] === "victim"),
           JSON.stringify(rows),
         );
+        // The board reads it from the run's summary; a run graded before summaries kept it, from its digest.
+        const meta = (await store.getRun(marked.runId))!;
+        assert.equal(meta.grade?.interference, true);
+        const { interference: _, ...older } = meta.grade!;
+        await store.finishRun(marked.runId, { grade: older });
+        const again = await (await fetch(`${web.url}/leaderboard`)).text();
+        assert.match(
+          again,
+          /<tr data-standing="0" data-outcome="interference">.*?data-student="victim"/s,
+        );
       } finally {
         await web.close();
       }

@@ -26,7 +26,7 @@ import {
   type RecordSink,
   runLockstep,
 } from "../lockstep/mod.ts";
-import { digestStoredRun, gradeRecords } from "./run_digest.ts";
+import { digestStoredRun, gradeRecords, summaryGrade } from "./run_digest.ts";
 import {
   IncompleteRunError,
   incompleteRunMessage,
@@ -190,7 +190,7 @@ export async function gradeScenario(
       await store.finishRun(runId, patch),
     );
     await store.finishRun(runId, {
-      grade: { score: grade.score, pass: grade.pass, passMark: grade.passMark },
+      grade: summaryGrade(grade),
     });
     return grade;
   } catch (cause) {

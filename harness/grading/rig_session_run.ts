@@ -25,7 +25,7 @@ import {
   type RunMeta,
   type RunStore,
 } from "../../store/mod.ts";
-import { digestStoredRun } from "./run_digest.ts";
+import { digestStoredRun, summaryGrade } from "./run_digest.ts";
 
 /** What {@linkcode scoreRigSession} needs besides the session's id. */
 export interface RigSessionRunOptions {
@@ -167,7 +167,7 @@ export async function scoreRigSession(
   });
   const { grade } = await digestStoredRun(store, finished);
   await store.finishRun(runId, {
-    grade: { score: grade.score, pass: grade.pass, passMark: grade.passMark },
+    grade: summaryGrade(grade),
   });
   return { runId, grade, session, scored };
 }

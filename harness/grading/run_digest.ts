@@ -91,6 +91,16 @@ export async function digestStoredRun(
   return digest;
 }
 
+/** What a run's summary keeps of its grade (`RunMeta.grade`): pages list runs from summaries, not digests. */
+export function summaryGrade(grade: RunGrade): NonNullable<RunMeta["grade"]> {
+  return {
+    score: grade.score,
+    pass: grade.pass,
+    passMark: grade.passMark,
+    interference: grade.interference !== null,
+  };
+}
+
 /** The run's stored digest, or null when it has none of this version. */
 export async function storedDigest(
   store: RunStore,

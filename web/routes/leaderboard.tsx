@@ -33,18 +33,31 @@ function outcomeWords(run: BoardRun): string {
 }
 
 /**
- * The runs another client commanded. Only completed failing runs can be such runs (interference fails a run and ranks
- * it as one that did not complete), so only their stored grades are read.
+ * The runs another client commanded: from their summaries, which say so since runs kept it; for older runs, only
+ * completed failing runs can be such runs (interference fails a run and ranks it as one that did not complete), so
+ * only their stored digests are read, a few at a time.
  */
 async function interferenceRuns(
   store: RunStore,
   runs: readonly RunMeta[],
 ): Promise<Set<string>> {
   const found = new Set<string>();
+  const older: string[] = [];
   for (const run of runs) {
-    if (run.outcome !== "completed" || run.grade?.pass !== false) continue;
-    const digest = await storedDigest(store, run.runId);
-    if (digest?.grade.interference) found.add(run.runId);
+    if (run.grade?.interference === true) found.add(run.runId);
+    if (
+      run.outcome === "completed" && run.grade?.pass === false &&
+      run.grade.interference === undefined
+    ) older.push(run.runId);
+  }
+  for (let i = 0; i < older.length; i += 16) {
+    const batch = older.slice(i, i + 16);
+    const digests = await Promise.all(
+      batch.map((id) => storedDigest(store, id)),
+    );
+    digests.forEach((d, j) => {
+      if (d?.grade.interference) found.add(batch[j]!);
+    });
   }
   return found;
 }
