@@ -29,6 +29,7 @@
  * | `GET /api/class/teacher/students`                 | teacher | the roster (no tokens)                               |
  * | `GET /api/class/teacher/students/:id/history`     | teacher | a student's submissions with grades                  |
  * | `GET /api/class/teacher/histories`                | teacher | every student's submissions with grades (one answer) |
+ * | `POST /api/class/teacher/students/:id/token`      | teacher | a new sign-in token, shown once; the old one and its sessions end |
  *
  * The teacher is who holds the web app's teacher login (`/login`); the caller passes how to tell, so that this
  * module needs nothing of the web layer above it.
@@ -92,6 +93,18 @@ export class StudentSessions {
   /** Ends a session. */
   close(id: string): void {
     this.#sessions.delete(id);
+  }
+
+  /** Ends every session of a student (their token was replaced); returns how many there were. */
+  closeStudent(studentId: string): number {
+    let n = 0;
+    for (const [id, s] of this.#sessions) {
+      if (s.studentId === studentId) {
+        this.#sessions.delete(id);
+        n++;
+      }
+    }
+    return n;
   }
 }
 
@@ -404,6 +417,17 @@ export function classApiRoutes(app: Hono, options: ClassApiOptions): void {
     return s
       ? c.json({ submission: s }, 202)
       : fail(c, 404, `no submission "${c.req.param("id")}"`);
+  });
+
+  app.post("/api/class/teacher/students/:id/token", async (c) => {
+    const refused = teacherOf(c);
+    if (refused) return refused;
+    const id = c.req.param("id");
+    const token = await server.store.resetToken(id);
+    if (token === undefined) return fail(c, 404, `no student "${id}"`);
+    // The old token no longer signs in, and whoever signed in with it is signed out.
+    const signedOut = sessions.closeStudent(id);
+    return c.json({ token, signedOut });
   });
 
   app.get("/api/class/teacher/submissions/:id", async (c) => {

@@ -657,6 +657,69 @@ Deno.test({
         assert.equal(other.status, 404);
       },
     );
+
+    await t.step(
+      "the teacher gives a student a new token: the old one no longer signs in and its session ends; the new one works",
+      async () => {
+        const grace = tokens.get("Grace Hopper")!;
+        const signin = await asStudent(url, "/api/class/signin", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ token: grace }),
+        });
+        assert.equal(signin.status, 200, signin.text);
+        const cookie = (signin.headers.get("set-cookie") ?? "").split(";")[0]!;
+        const mine = await asStudent(url, "/api/class/submissions", { cookie });
+        assert.equal(mine.status, 200);
+
+        const teacher = await classTeacher(url);
+        const path = "/api/class/teacher/students/grace-hopper/token";
+        const withoutCsrf = await fetch(`${url}${path}`, {
+          method: "POST",
+          headers: { cookie: teacher.cookie },
+        });
+        await withoutCsrf.body?.cancel();
+        assert.equal(
+          withoutCsrf.status,
+          403,
+          "a teacher's POST needs the CSRF token",
+        );
+        const asGrace = await asStudent(url, path, {
+          method: "POST",
+          token: grace,
+        });
+        assert.equal(asGrace.status, 401, "a student cannot reset tokens");
+        const reset = await fetch(`${url}${path}`, {
+          method: "POST",
+          headers: { cookie: teacher.cookie, "x-csrf-token": teacher.csrf },
+        });
+        assert.equal(reset.status, 200);
+        const { token, signedOut } = await reset.json();
+        assert.match(token, /^ft_/);
+        assert.notEqual(token, grace);
+        assert.equal(signedOut, 1);
+
+        const old = await asStudent(url, "/api/class/submissions", {
+          token: grace,
+        });
+        assert.equal(old.status, 401, "the old token");
+        const session = await asStudent(url, "/api/class/submissions", {
+          cookie,
+        });
+        assert.equal(session.status, 401, "the old token's session");
+        const fresh = await asStudent(url, "/api/class/submissions", { token });
+        assert.equal(fresh.status, 200, fresh.text);
+        const unknown = await fetch(
+          `${url}/api/class/teacher/students/nobody/token`,
+          {
+            method: "POST",
+            headers: { cookie: teacher.cookie, "x-csrf-token": teacher.csrf },
+          },
+        );
+        assert.equal(unknown.status, 404);
+        assert.match((await unknown.json()).error, /no student "nobody"/);
+      },
+    );
   } finally {
     await serve?.child.kill();
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -586,6 +586,26 @@ Deno.test({
       },
     );
 
+    await t.step(
+      "the teacher gives a student a new sign-in token from the student's page: shown once, and it signs in",
+      async () => {
+        await teacher.goto(`${url}/class/teacher/students/edsger-dijkstra`);
+        teacher.once("dialog", (d) => d.accept());
+        await teacher.click('[data-action="New sign-in token"]');
+        const shown = await teacher.textContent(
+          '[data-field="action-result"]',
+        );
+        const token = /new token .*?(ft_\S+)/.exec(shown ?? "")?.[1];
+        assert.ok(token, shown ?? "");
+        assert.notEqual(token, tokens.get("Edsger Dijkstra"));
+        const r = await fetch(`${url}/api/class/submissions`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        await r.body?.cancel();
+        assert.equal(r.status, 200);
+      },
+    );
+
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

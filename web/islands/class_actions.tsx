@@ -16,6 +16,8 @@ export interface ClassAction {
   url: string;
   /** Asked before posting (for actions on a whole assignment). */
   confirm?: string;
+  /** Whether the page reloads after a success (default true); false keeps the answer on screen (a new token). */
+  reload?: boolean;
 }
 
 /** A button that posts `action` and shows the answer; `onDone` after a success. */
@@ -51,6 +53,8 @@ export function ActionButton(
         ok: true,
         message: typeof body.queued === "number"
           ? `${body.queued} queued`
+          : typeof body.token === "string"
+          ? `new token (shown once, give it to the student): ${body.token}`
           : "done",
       });
       onDone?.();
@@ -96,7 +100,9 @@ export default function ClassActions({ actions, csrf }: ClassActionsProps) {
         <ActionButton
           action={action}
           csrf={csrf}
-          onDone={() => setTimeout(() => location.reload(), 300)}
+          onDone={action.reload === false
+            ? undefined
+            : () => setTimeout(() => location.reload(), 300)}
         />
       ))}
     </p>

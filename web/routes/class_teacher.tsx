@@ -342,64 +342,82 @@ export const classTeacherRoutes: RouteModule = (app, context) => {
       c,
       `${student.name}${student.group ? ` (${student.group})` : ""}`,
       "teacher",
-      submissions.length === 0
-        ? <p class="muted">No submission yet.</p>
-        : (
-          <div class="table-scroll">
-            <table data-field="history">
-              <thead>
-                <tr>
-                  <th>Submission</th>
-                  <th>Assignment</th>
-                  <th>When</th>
-                  <th>Status</th>
-                  <th>Score</th>
-                  <th>Per scenario</th>
-                </tr>
-              </thead>
-              <tbody>
-                {[...submissions].reverse().map(({ submission: s, grade }) => (
-                  <tr data-submission={s.id}>
-                    <td>
-                      <a href={`/class/teacher/submissions/${enc(s.id)}`}>
-                        {s.assignmentId} #{s.number}
-                      </a>
-                    </td>
-                    <td>{s.assignmentId}</td>
-                    <td>
-                      {shortTime(s.createdAt)}
-                      {s.late ? " (late)" : ""}
-                    </td>
-                    <td>{s.status}</td>
-                    <td>
-                      {grade
-                        ? (
-                          <>
-                            {score(grade.score)}{" "}
-                            <span class={grade.pass ? "pass" : "fail"}>
-                              {grade.pass ? "✓ pass" : "✗ fail"}
-                            </span>
-                          </>
-                        )
-                        : "–"}
-                    </td>
-                    <td>
-                      {grade?.scenarios.map((r) => (
-                        <>
-                          <a href={`/runs/${enc(r.runId)}`}>
-                            {r.scenario.id}
-                          </a>{" "}
-                          {r.score.toFixed(1)}
-                          <br />
-                        </>
-                      ))}
-                    </td>
+      <>
+        <Island
+          name="class_actions"
+          component={ClassActions}
+          props={{
+            csrf,
+            actions: [{
+              label: "New sign-in token",
+              url: `/api/class/teacher/students/${enc(student.id)}/token`,
+              confirm:
+                `Give ${student.name} a new token? The old one stops working and signs them out.`,
+              reload: false,
+            }],
+          }}
+        />
+        {submissions.length === 0
+          ? <p class="muted">No submission yet.</p>
+          : (
+            <div class="table-scroll">
+              <table data-field="history">
+                <thead>
+                  <tr>
+                    <th>Submission</th>
+                    <th>Assignment</th>
+                    <th>When</th>
+                    <th>Status</th>
+                    <th>Score</th>
+                    <th>Per scenario</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ),
+                </thead>
+                <tbody>
+                  {[...submissions].reverse().map((
+                    { submission: s, grade },
+                  ) => (
+                    <tr data-submission={s.id}>
+                      <td>
+                        <a href={`/class/teacher/submissions/${enc(s.id)}`}>
+                          {s.assignmentId} #{s.number}
+                        </a>
+                      </td>
+                      <td>{s.assignmentId}</td>
+                      <td>
+                        {shortTime(s.createdAt)}
+                        {s.late ? " (late)" : ""}
+                      </td>
+                      <td>{s.status}</td>
+                      <td>
+                        {grade
+                          ? (
+                            <>
+                              {score(grade.score)}{" "}
+                              <span class={grade.pass ? "pass" : "fail"}>
+                                {grade.pass ? "✓ pass" : "✗ fail"}
+                              </span>
+                            </>
+                          )
+                          : "–"}
+                      </td>
+                      <td>
+                        {grade?.scenarios.map((r) => (
+                          <>
+                            <a href={`/runs/${enc(r.runId)}`}>
+                              {r.scenario.id}
+                            </a>{" "}
+                            {r.score.toFixed(1)}
+                            <br />
+                          </>
+                        ))}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+      </>,
     );
   });
 };
