@@ -41,6 +41,8 @@ const HELP =
   --db PATH              data store (default ${DEFAULT_STORE_PATH}); runs and class data share it
   --port N               port (default 8000; 0 for any free port)
   --host ADDR            interface (default 127.0.0.1; 0.0.0.0 to serve the classroom)
+  --cert FILE --key FILE serve HTTPS with this certificate (PEM, the chain) and its private key (PEM); cookies
+                         are then sent over HTTPS only
   --roster FILE.csv      add the students of FILE (lines "name,group"; a header line is allowed); each new
                          student gets a token, printed once and written to --tokens-out
   --tokens-out FILE      where the new students' tokens go (default: FILE.tokens.csv beside the roster;
@@ -75,6 +77,8 @@ export async function main(args: string[]): Promise<number> {
         db: { type: "string" },
         port: { type: "string" },
         host: { type: "string" },
+        cert: { type: "string" },
+        key: { type: "string" },
         roster: { type: "string" },
         "tokens-out": { type: "string" },
         assignments: { type: "string" },
@@ -103,6 +107,24 @@ export async function main(args: string[]): Promise<number> {
   const port = Number(values.port ?? "8000");
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     return fail(`--port: expected a port number 0–65535, got "${values.port}"`);
+  }
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    return fail(
+      `--cert and --key go together: got only ${
+        values.cert === undefined ? "--key" : "--cert"
+      }`,
+    );
+  }
+  let tls: { cert: string; key: string } | undefined;
+  if (values.cert !== undefined && values.key !== undefined) {
+    try {
+      tls = {
+        cert: await pemFile(values.cert, "--cert", "CERTIFICATE"),
+        key: await pemFile(values.key, "--key", "PRIVATE KEY"),
+      };
+    } catch (error) {
+      return fail((error as Error).message);
+    }
   }
   const workers = values.workers === undefined
     ? navigator.hardwareConcurrency || 1
@@ -212,6 +234,7 @@ export async function main(args: string[]): Promise<number> {
     store: runs,
     port,
     host,
+    ...(tls ? { tls } : {}),
     lock: { password: login.password },
     // The class pages pass students' forms on to the API, which checks the token's session and CSRF itself.
     selfGuarded: [CLASS_API_PREFIX, CLASS_PAGES_PREFIX],
@@ -254,6 +277,28 @@ export async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   return await new Promise<number>(() => {});
+}
+
+/** The PEM text of `path` for `flag`, which must hold a block whose label ends with `label`. */
+async function pemFile(
+  path: string,
+  flag: string,
+  label: string,
+): Promise<string> {
+  let text;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new TypeError(
+      `${flag}: cannot read "${path}": ${(error as Error).message}`,
+    );
+  }
+  if (!new RegExp(`-----BEGIN [A-Z ]*${label}-----`).test(text)) {
+    throw new TypeError(
+      `${flag}: "${path}" is not a PEM file with a ${label} block (expected a line "-----BEGIN ${label}-----")`,
+    );
+  }
+  return text;
 }
 
 /** Grading on NATS: the dispatcher, and its workers in the teacher's queue; exits when NATS cannot be reached. */

@@ -51,6 +51,8 @@ export async function startServe(
     env?: Record<string, string>;
     /** Grade on NATS workers at this URL instead of the server's own pool. */
     nats?: string;
+    /** More arguments (`--cert`, `--key`). */
+    args?: string[];
   } = {},
 ): Promise<ServeProcess> {
   const child = new Child(Deno.execPath(), [
@@ -68,6 +70,7 @@ export async function startServe(
     ...(options.nats
       ? ["--nats", options.nats]
       : ["--workers", String(options.workers ?? 2)]),
+    ...(options.args ?? []),
   ], {
     env: {
       FISHTANK_TEACHER_PASSWORD: TEACHER_PASSWORD,
@@ -76,7 +79,7 @@ export async function startServe(
       ...options.env,
     },
   });
-  const match = await child.waitFor(/Class server on (http:\/\/\S+)/, 60_000);
+  const match = await child.waitFor(/Class server on (https?:\/\/\S+)/, 60_000);
   const tokens = new Map<string, string>();
   const text = await Deno.readTextFile(`${dir}/roster.tokens.csv`);
   for (const line of text.trim().split("\n").slice(1)) {

@@ -51,6 +51,8 @@ export interface WebOptions {
   port?: number;
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
+  /** Serve HTTPS with this certificate chain and private key (PEM text); every cookie is then marked Secure. */
+  tls?: { cert: string; key: string };
   /** The broker the live pages show, and the user to connect as (range edits need one on a locked broker). */
   broker?: { url: string; root: string; username?: string; password?: string };
   /** Changing ranges needs the teacher's login with this password (`deno task sim --web --lock`); absent: open. */
@@ -125,6 +127,29 @@ export async function readSecretFile(
   return secret;
 }
 
+/** `handler` with every cookie it sets marked Secure (sent back over HTTPS only). */
+function secureCookies(
+  handler: (
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+  ) => Response | Promise<Response>,
+): (request: Request, info: Deno.ServeHandlerInfo) => Promise<Response> {
+  return async (request, info) => {
+    const response = await handler(request, info);
+    const cookies = response.headers.getSetCookie();
+    if (cookies.length === 0) return response;
+    const secured = new Response(response.body, response);
+    secured.headers.delete("set-cookie");
+    for (const cookie of cookies) {
+      secured.headers.append(
+        "set-cookie",
+        /;\s*secure\b/i.test(cookie) ? cookie : `${cookie}; Secure`,
+      );
+    }
+    return secured;
+  };
+}
+
 /** Opens the store, builds the islands and serves the app until `close()`. */
 export async function startWeb(options: WebOptions = {}): Promise<WebServer> {
   const store = options.store ?? await RunStore.open(options.db ?? defaults.db);
@@ -146,9 +171,10 @@ export async function startWeb(options: WebOptions = {}): Promise<WebServer> {
       hostname: host,
       port: options.port ?? defaults.port,
       onListen: () => {},
-    }, app.fetch);
+      ...(options.tls ?? {}),
+    }, options.tls ? secureCookies(app.fetch) : app.fetch);
     const shown = host === "0.0.0.0" ? "127.0.0.1" : host;
-    const url = `http://${
+    const url = `${options.tls ? "https" : "http"}://${
       shown.includes(":") ? `[${shown}]` : shown
     }:${server.addr.port}`;
     return {
