@@ -142,11 +142,13 @@ function JobTable(
             <table data-field={field}>
               <thead>
                 <tr>
-                  {headings.map((h) => <th>{h}</th>)}
+                  {headings.map((h, i) => <th key={i}>{h}</th>)}
                 </tr>
               </thead>
               <tbody>
-                {jobs.map((job, i) => <tr data-job={job.id}>{row(job, i)}</tr>)}
+                {jobs.map((job, i) => (
+                  <tr key={job.id} data-job={job.id}>{row(job, i)}</tr>
+                ))}
               </tbody>
             </table>
           </div>
