@@ -28,6 +28,7 @@ import {
   CLASS_PAGES_PREFIX,
   CLASS_ROUTES,
   editAccess,
+  readOptionFile,
   readSecretFile,
   type RouteModule,
   ROUTES,
@@ -285,14 +286,7 @@ async function pemFile(
   flag: string,
   label: string,
 ): Promise<string> {
-  let text;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    throw new TypeError(
-      `${flag}: cannot read "${path}": ${(error as Error).message}`,
-    );
-  }
+  const text = await readOptionFile(path, flag);
   if (!new RegExp(`-----BEGIN [A-Z ]*${label}-----`).test(text)) {
     throw new TypeError(
       `${flag}: "${path}" is not a PEM file with a ${label} block (expected a line "-----BEGIN ${label}-----")`,

@@ -383,14 +383,8 @@ export class ClassStore {
     for await (const e of this.kv.list<unknown>({ prefix })) {
       ids.push(e.key.at(-1) as string);
     }
-    const found: Submission[] = [];
-    for (let i = 0; i < ids.length; i += 10) {
-      const batch = await this.kv.getMany<Submission[]>(
-        ids.slice(i, i + 10).map((id) => [P, "submission", id]),
-      );
-      for (const e of batch) if (e.value !== null) found.push(e.value);
-    }
-    return found.sort((a, b) => a.id.localeCompare(b.id));
+    return [...(await this.getSubmissions(ids)).values()]
+      .sort((a, b) => a.id.localeCompare(b.id));
   }
 
   /** Changes a submission; `change` returns null to leave it as it is. */

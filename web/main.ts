@@ -103,14 +103,13 @@ export function exposureWarning(
   return `Warning: the web pages listen on ${host} without --lock: anyone on the network may edit the tanks' ranges. Start with --lock (deno task sim --web --lock) or, for deno task web, --broker-user teacher.`;
 }
 
-/** Reads a secret from the file `path` (its first line), for options that must not be on a command line. */
-export async function readSecretFile(
+/** The text of the file `path` given to `flag`; a TypeError naming the flag and the file when it cannot be read. */
+export async function readOptionFile(
   path: string,
   flag: string,
 ): Promise<string> {
-  let text;
   try {
-    text = await Deno.readTextFile(path);
+    return await Deno.readTextFile(path);
   } catch (error) {
     throw new TypeError(
       `${flag}: cannot read "${path}": ${
@@ -118,6 +117,14 @@ export async function readSecretFile(
       }`,
     );
   }
+}
+
+/** Reads a secret from the file `path` (its first line), for options that must not be on a command line. */
+export async function readSecretFile(
+  path: string,
+  flag: string,
+): Promise<string> {
+  const text = await readOptionFile(path, flag);
   const secret = text.split(/\r?\n/)[0]!;
   if (secret === "") {
     throw new TypeError(

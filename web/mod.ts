@@ -13,6 +13,7 @@ export {
 export {
   CLASS_PAGES_PREFIX,
   CLASS_ROUTES,
+  readOptionFile,
   readSecretFile,
   ROUTES,
   startWeb,
