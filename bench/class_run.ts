@@ -9,17 +9,19 @@
  *
  * - **Submissions per minute per core**: submissions graded ÷ wall minutes from the first upload to the last job's
  *   end ÷ cores.
- * - **Queue overhead as a share of grading time**: Σ overhead ÷ Σ grading, where a job's grading is its grade's
- *   `seconds` (the worker's clock from writing the files to the last scenario's end: the sealed runs themselves), and
- *   its overhead is the worker's time around the grading, from the claim's commit to the completion's commit, minus
- *   the grading (reading the submission, marking it running, the job folder, storing the grade, completing the job),
- *   plus the time the job waited while the worker that took it was free (the claim: the worker's idle poll, its claim
- *   transaction, and its bookkeeping after the previous job). Waiting because every worker was busy grading is not
- *   overhead: it is reported apart.
+ * - **Queue overhead as a share of grading time**: the workers' time not spent grading ÷ Σ grading. A job's grading
+ *   is its grade's `seconds` (the grading thread's clock from writing the files to the last scenario's end: the
+ *   sealed runs themselves). A worker's time is from the moment its first job was waiting to its last job's
+ *   completion commit; what of it is not grading is the queue's and the server's: the idle poll and the claim's
+ *   transaction, reading the submission, marking it running, the job folder, handing the job to the thread and the
+ *   result back, and what of storing the runs and the grade and completing the job does not overlap the next job's
+ *   grading (a worker stores a result while its thread grades the next job). Waiting because every worker was busy
+ *   grading is not overhead: it is reported apart. Also reported: the sum over jobs of claim-to-completion minus
+ *   grading (which counts the overlapped storing too).
  * - **The console's response times** (p50, p99, worst) under that load, per path.
  *
  * What the server does not expose is measured from outside: the claim's own commit time is not recorded apart, so
- * it is inside the gap between a worker's jobs.
+ * it is inside the time between a worker's jobs.
  *
  * `--workers 0` uploads the same submissions to a server that grades nothing and times the console with them
  * waiting (100 rounds after the uploads): the console's own cost, apart from the grading beside it.
@@ -44,8 +46,10 @@ export interface ClassRun {
   submissionsPerMinutePerCore: number;
   /** Sums over jobs, seconds. */
   gradingSeconds: number;
+  /** Σ over jobs of claim-to-completion minus grading (storing overlaps the worker's next job). */
   handlingSeconds: number;
-  claimGapSeconds: number;
+  /** Σ over workers of their time from their first job waiting to their last job's completion. */
+  workerSeconds: number;
   /** Waiting while every worker was busy (not overhead). */
   busyWaitSeconds: number;
   overheadShare: number;
@@ -328,9 +332,9 @@ export async function benchClassRun(
       ? Date.now()
       : Math.max(...jobs.map((j) => j.endedAt!));
 
-    // Per worker, in claim order: the gap before each job while this worker was free and the job waited.
+    // Per worker: its time from its first job waiting to its last job's end, against the grading in it.
     let handling = 0;
-    let gap = 0;
+    let workerTime = 0;
     let busyWait = 0;
     let graded = 0;
     const byWorker = Map.groupBy(jobs, (j) => j.worker ?? "?");
@@ -341,11 +345,14 @@ export async function benchClassRun(
         const g = grading.get(job.id)!;
         graded += g;
         handling += job.endedAt! - job.startedAt! - g;
-        const ready = Math.max(job.enqueuedAt, freeAt);
-        gap += job.startedAt! - ready;
-        busyWait += Math.max(0, ready - job.enqueuedAt);
-        freeAt = job.endedAt!;
+        busyWait += Math.max(
+          0,
+          Math.max(job.enqueuedAt, freeAt) - job.enqueuedAt,
+        );
+        freeAt = job.startedAt! + g;
       }
+      workerTime += Math.max(...list.map((j) => j.endedAt!)) -
+        list[0]!.enqueuedAt;
     }
     const wallSeconds = (lastEnd - t0) / 1000;
     return {
@@ -358,9 +365,9 @@ export async function benchClassRun(
       submissionsPerMinutePerCore: jobs.length / (wallSeconds / 60) / cores,
       gradingSeconds: graded / 1000,
       handlingSeconds: handling / 1000,
-      claimGapSeconds: gap / 1000,
+      workerSeconds: workerTime / 1000,
       busyWaitSeconds: busyWait / 1000,
-      overheadShare: (handling + gap) / graded,
+      overheadShare: (workerTime - graded) / graded,
       meanGradingSeconds: graded / 1000 / jobs.length,
       upload: percentiles(uploads),
       console: paths.map((p) => ({
@@ -415,11 +422,11 @@ if (import.meta.main) {
     console.log(
       `Queue overhead: ${
         f(100 * r.overheadShare, 2)
-      } % of grading time (around the grading ${
-        f(r.handlingSeconds, 1)
-      } s + claim gaps ${f(r.claimGapSeconds, 1)} s, of ${
+      } % of grading time (the workers' ${f(r.workerSeconds, 1)} s, of ${
         f(r.gradingSeconds, 1)
-      } s grading); a job waited ${
+      } s grading; claim to completion minus grading, storing included: ${
+        f(r.handlingSeconds, 1)
+      } s); a job waited ${
         f(r.busyWaitSeconds / r.graded)
       } s on average for a busy worker (not overhead).`,
     );

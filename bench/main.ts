@@ -305,11 +305,9 @@ classRunTable.push([
 ]);
 classRunTable.push([
   "queue overhead / grading time",
-  `${round(100 * classRun.overheadShare, 1)} % (around the grading ${
-    round(classRun.handlingSeconds, 1)
-  } s, claim gaps ${round(classRun.claimGapSeconds, 1)} s, grading ${
-    round(classRun.gradingSeconds)
-  } s)`,
+  `${round(100 * classRun.overheadShare, 1)} % (workers' time ${
+    round(classRun.workerSeconds, 1)
+  } s, grading ${round(classRun.gradingSeconds)} s)`,
 ]);
 for (const p of classRun.console) {
   classRunTable.push([

@@ -73,9 +73,15 @@ export {
   natsCredentials,
   type NatsJob,
   type NatsResult,
+  toBase64,
   type WorkerBeat,
 } from "./nats_protocol.ts";
 export { NatsWorker, type NatsWorkerOptions } from "./nats_worker.ts";
+export {
+  GradingThread,
+  ThreadGradingError,
+  type ThreadResult,
+} from "./grading_thread.ts";
 export {
   hashToken,
   newToken,

@@ -16,11 +16,14 @@
  */
 
 import type { Consumer, JetStreamClient, NatsConnection } from "nats";
-import { importRun } from "../harness/grading/mod.ts";
-import { BUILTIN_DIR, loadScenario } from "../scenarios/mod.ts";
 import type { RunStore } from "../store/mod.ts";
 import type { ClassStore } from "./class_store.ts";
 import type { Job } from "./job_queue.ts";
+import {
+  gradingJob,
+  recordJobSeconds,
+  storeGradedRuns,
+} from "./grading_job.ts";
 import {
   connectNats,
   decodeMessage,
@@ -33,7 +36,6 @@ import {
   type NatsResult,
   type StartReply,
   subjectToken,
-  toBase64,
   type WorkerBeat,
 } from "./nats_protocol.ts";
 import {
@@ -194,35 +196,12 @@ export class NatsDispatcher {
   }
 
   async #jobMessage(job: Job): Promise<NatsJob | undefined> {
-    const submission = await this.#classes.getSubmission(job.submissionId);
-    const assignment = submission &&
-      await this.#classes.getAssignment(submission.assignmentId);
-    if (submission === undefined || assignment === undefined) {
-      await this.#failHere(job, "submission or assignment missing");
+    const message = await gradingJob(this.#classes, job);
+    if (typeof message === "string") {
+      await this.#failHere(job, message);
       return undefined;
     }
-    const files = await this.#classes.readFiles(submission);
-    const scenarios = [];
-    for (const spec of assignment.scenarios) {
-      // Checked here, so that a broken scenario fails on the server, not on every worker in turn.
-      const scenario = await loadScenario(spec.scenario);
-      const path = /[/\\]|\.ya?ml$/i.test(spec.scenario)
-        ? spec.scenario
-        : `${BUILTIN_DIR}/${scenario.id}.yaml`;
-      scenarios.push({
-        file: spec.scenario,
-        text: await Deno.readTextFile(path),
-      });
-    }
-    return {
-      id: job.id,
-      attempt: job.attempt,
-      submission,
-      assignment,
-      files: files.map((f) => ({ path: f.path, data: toBase64(f.data) })),
-      scenarios,
-      publishedAt: Date.now(),
-    };
+    return message;
   }
 
   /** Fails a waiting job on the server (no worker gets it). */
@@ -360,21 +339,12 @@ export class NatsDispatcher {
       );
       return;
     }
-    const imported: string[] = [];
-    for (const run of result.runs) {
-      // A result half stored before a crash: its runs go first.
-      if (await this.#runs.getRun(run.runId)) {
-        await this.#runs.deleteRun(run.runId);
-      }
-      await importRun(this.#runs, run.lines, {
-        file: `result of ${result.job} from ${result.worker}`,
-      });
-      imported.push(run.runId);
-    }
-    const stored = await classes.storeGrade(result.grade);
-    if (!stored) {
-      for (const runId of imported) await this.#runs.deleteRun(runId);
-    }
+    const stored = await storeGradedRuns(
+      classes,
+      this.#runs,
+      result,
+      `result of ${result.job} from ${result.worker}`,
+    );
     let holder = (await queue.get(result.job))?.worker;
     const now = await queue.get(result.job);
     if (now?.state === "queued") {
@@ -382,13 +352,7 @@ export class NatsDispatcher {
       holder = result.worker;
     }
     if (holder !== undefined) await queue.complete(result.job, holder);
-    const before = await classes.getSetting<number>("job_seconds");
-    await classes.setSetting(
-      "job_seconds",
-      before === undefined
-        ? result.grade.seconds
-        : 0.8 * before + 0.2 * result.grade.seconds,
-    );
+    await recordJobSeconds(classes, result.grade.seconds);
     this.#log(
       `job ${result.job}: ${
         stored ? "graded" : "graded before"

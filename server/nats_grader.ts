@@ -9,7 +9,12 @@
  */
 
 import { join } from "node:path";
-import { exportRun, gradeScenario } from "../harness/grading/mod.ts";
+import {
+  DIGEST_ATTACHMENT,
+  exportRun,
+  gradeScenario,
+  type RunDigest,
+} from "../harness/grading/mod.ts";
 import type { LockstepHarness } from "../harness/lockstep/mod.ts";
 import { parseScenario } from "../scenarios/mod.ts";
 import { newRunId, type RunStore } from "../store/mod.ts";
@@ -102,7 +107,15 @@ export async function gradeNatsJob(
       for await (const line of exportRun(context.scratch, runId)) {
         lines.push(line);
       }
-      runs.push({ runId, lines });
+      // The digest made here goes along, so that the server stores it rather than grading the run again.
+      runs.push({
+        runId,
+        lines,
+        digest: await context.scratch.getAttachment(
+          runId,
+          DIGEST_ATTACHMENT,
+        ) as RunDigest | null,
+      });
     }
     return {
       job: job.id,
@@ -118,8 +131,10 @@ export async function gradeNatsJob(
       runs,
     };
   } finally {
+    // Not waited for: the result goes out while the scratch runs are removed (they are in memory, and the store
+    // takes the next job's records beside the removal).
     for (const runId of runIds) {
-      await context.scratch.deleteRun(runId).catch(() => {});
+      void context.scratch.deleteRun(runId).catch(() => {});
     }
     await Deno.remove(folder, { recursive: true }).catch(() => {});
   }

@@ -28,6 +28,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from "nats";
+import type { RunDigest } from "../harness/grading/mod.ts";
 import type { Assignment } from "./assignment.ts";
 import type { Submission, SubmissionGrade } from "./class_store.ts";
 import type { JobProgress } from "./job_queue.ts";
@@ -93,8 +94,8 @@ export interface NatsResult {
   /** The delivery of the job that graded it (1 the first time). */
   delivery: number;
   grade: SubmissionGrade;
-  /** Each scenario's run as `deno task export` writes it (JSON Lines, header first). */
-  runs: { runId: string; lines: string[] }[];
+  /** Each scenario's run as `deno task export` writes it (JSON Lines, header first), and its digest. */
+  runs: { runId: string; lines: string[]; digest?: RunDigest | null }[];
 }
 
 /** A worker's heartbeat. */

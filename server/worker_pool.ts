@@ -1,25 +1,31 @@
 /**
- * The worker pool: `workers` loops in this process that claim grading jobs from a {@linkcode JobQueue}, unpack the
- * submission's files into a private temporary folder, grade each scenario of the assignment as a sealed run through
- * `gradeScenario` (each worker on a tank of its own on one embedded broker), and store the submission's grade once
- * per job. A job that loses its lease (cancelled, or requeued) is stopped at its next heartbeat; the runs of a claim
- * that did not end in a stored grade are removed, so that each graded attempt keeps exactly its scenarios' runs.
+ * The worker pool: `workers` loops in this process that claim grading jobs from a {@linkcode JobQueue} and hand each
+ * to a grading thread of their own ({@linkcode GradingThread}: a Web Worker with its own embedded broker, which
+ * unpacks the submission's files into a private temporary folder and grades each scenario of the assignment as a
+ * sealed run, as a NATS worker does). The runs and the grade come back to this thread, which stores them once per
+ * job. The server's thread keeps only the queue's bookkeeping and the storing, so the pages and the API answer while
+ * the class is graded.
+ *
+ * A job that loses its lease (cancelled, or requeued) is stopped at its next heartbeat; the runs of a claim that did
+ * not end in a stored grade are removed, so that each graded attempt keeps exactly its scenarios' runs.
  *
  * @module
  */
 
-import { join } from "node:path";
-import { AedesBus, EmbeddedBroker } from "../harness/broker/mod.ts";
-import { LockstepHarness } from "../harness/lockstep/mod.ts";
-import { gradeScenario } from "../harness/grading/mod.ts";
-import { loadScenario } from "../scenarios/mod.ts";
-import { newRunId, type RunStore } from "../store/mod.ts";
+import type { RunStore } from "../store/mod.ts";
 import { withDefaults } from "../lib/mod.ts";
-import { hiddenLabel } from "./assignment.ts";
-import type { ClassStore, ScenarioResult } from "./class_store.ts";
+import type { ClassStore } from "./class_store.ts";
 import type { Job, JobProgress, JobQueue } from "./job_queue.ts";
-import { scenarioResult, submissionGrade } from "./grade_submission.ts";
-import { controllerCommand } from "./submission_files.ts";
+import {
+  gradingJob,
+  recordJobSeconds,
+  storeGradedRuns,
+} from "./grading_job.ts";
+import {
+  GradingThread,
+  ThreadGradingError,
+  type ThreadResult,
+} from "./grading_thread.ts";
 
 /** Options of {@linkcode WorkerPool.start}. */
 export interface WorkerPoolOptions {
@@ -51,14 +57,13 @@ const defaults = {
   tempDir: "",
 } satisfies Omit<Required<WorkerPoolOptions>, "nodeRed" | "onJobEnd">;
 
-/** Grading jobs run in this process. */
+/** Grading jobs run in threads of this process. */
 export class WorkerPool {
   readonly #classes: ClassStore;
   readonly #queue: JobQueue;
   readonly #runs: RunStore;
   readonly #options: typeof defaults & WorkerPoolOptions;
-  readonly #broker: EmbeddedBroker;
-  readonly #harness: LockstepHarness;
+  readonly #threads: (GradingThread | undefined)[];
   readonly #stop = new AbortController();
   readonly #loops: Promise<void>[] = [];
   readonly #instance = crypto.randomUUID().slice(0, 8);
@@ -67,25 +72,27 @@ export class WorkerPool {
   private constructor(
     classes: ClassStore,
     runs: RunStore,
-    broker: EmbeddedBroker,
+    threads: GradingThread[],
     options: WorkerPoolOptions,
   ) {
     this.#classes = classes;
     this.#queue = classes.queue;
     this.#runs = runs;
-    this.#broker = broker;
-    this.#harness = new LockstepHarness(broker, new AedesBus(broker.aedes));
+    this.#threads = threads;
     this.#options = { ...withDefaults(defaults, options), ...options };
   }
 
-  /** Starts an embedded broker and `workers` grading loops. */
+  /** Starts `workers` grading threads and their loops. */
   static async start(
     classes: ClassStore,
     runs: RunStore,
     options: WorkerPoolOptions = {},
   ): Promise<WorkerPool> {
-    const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });
-    const pool = new WorkerPool(classes, runs, broker, options);
+    const size = Math.max(1, options.workers ?? defaults.workers);
+    const threads = await Promise.all(
+      Array.from({ length: size }, () => GradingThread.start()),
+    );
+    const pool = new WorkerPool(classes, runs, threads, options);
     for (let slot = 0; slot < pool.size; slot++) {
       pool.#loops.push(pool.#loop(slot));
     }
@@ -94,7 +101,7 @@ export class WorkerPool {
 
   /** How many jobs it grades at once. */
   get size(): number {
-    return Math.max(1, this.#options.workers);
+    return this.#threads.length;
   }
 
   /** Wakes idle workers now (a job was just enqueued). */
@@ -109,8 +116,7 @@ export class WorkerPool {
     this.#stop.abort();
     this.nudge();
     await Promise.allSettled(this.#loops);
-    await this.#harness.bus.close();
-    await this.#broker.close();
+    await Promise.allSettled(this.#threads.map((thread) => thread?.close()));
   }
 
   async #idle(): Promise<void> {
@@ -126,6 +132,17 @@ export class WorkerPool {
 
   async #loop(slot: number): Promise<void> {
     const worker = `${this.#instance}/${slot + 1}`;
+    // The last job's result being stored while the thread grades the next one (one at a time per slot).
+    let storing: Promise<void> = Promise.resolve();
+    const ended = (job: Job, outcome: string) =>
+      this.#options.onJobEnd?.(job, outcome);
+    const failed = (job: Job, error: unknown) => {
+      const outcome = `failed: ${
+        error instanceof Error ? error.message : error
+      }`;
+      console.error(`worker ${worker}: job ${job.id}: ${outcome}`);
+      ended(job, outcome);
+    };
     while (!this.#stop.signal.aborted) {
       let job: Job | undefined;
       try {
@@ -137,38 +154,68 @@ export class WorkerPool {
         await this.#idle();
         continue;
       }
-      let outcome: string;
+      const claimed = job;
       try {
-        outcome = await this.#grade(job, worker, slot);
+        const outcome = await this.#grade(claimed, worker, slot);
+        if (typeof outcome === "string") {
+          ended(claimed, outcome);
+          continue;
+        }
+        await storing;
+        storing = outcome().then(
+          (stored) => ended(claimed, stored),
+          (error) => failed(claimed, error),
+        );
       } catch (error) {
-        outcome = `failed: ${error instanceof Error ? error.message : error}`;
-        console.error(`worker ${worker}: job ${job.id}: ${outcome}`);
+        failed(claimed, error);
       }
-      this.#options.onJobEnd?.(job, outcome);
     }
+    await storing;
   }
 
-  async #grade(job: Job, worker: string, slot: number): Promise<string> {
+  /** The slot's thread, started again when the last one died. */
+  async #thread(slot: number): Promise<GradingThread> {
+    const thread = this.#threads[slot];
+    if (thread?.alive) return thread;
+    await thread?.close(0);
+    this.#threads[slot] = undefined;
+    const started = await GradingThread.start();
+    this.#threads[slot] = started;
+    return started;
+  }
+
+  /**
+   * Grades `job` in the slot's thread. Returns how it ended, or, when it was graded, the storing of its result (the
+   * runs imported, the grade stored, the job completed) for the loop to run beside the next job's grading.
+   */
+  async #grade(
+    job: Job,
+    worker: string,
+    slot: number,
+  ): Promise<string | (() => Promise<string>)> {
     const queue = this.#queue;
     const classes = this.#classes;
-    const submission = await classes.getSubmission(job.submissionId);
-    const assignment = submission &&
-      await classes.getAssignment(submission.assignmentId);
-    if (submission === undefined || assignment === undefined) {
-      await queue.fail(job.id, worker, "submission or assignment missing");
-      return "failed: submission or assignment missing";
-    }
     // The runs of an abandoned claim of this job (a server killed mid-run) are partial: remove them first.
     await this.#removeRuns(job.runIds ?? []);
+    let message;
+    try {
+      message = await gradingJob(classes, job);
+    } catch (error) {
+      message = error instanceof Error ? error.message : String(error);
+    }
+    if (typeof message === "string") {
+      await this.#fail(job, worker, message);
+      return `failed: ${message}`;
+    }
     await classes.updateSubmission(
-      submission.id,
+      job.submissionId,
       (s) =>
         s.attempt !== job.attempt || s.status === "cancelled"
           ? null
           : { ...s, status: "running" },
     );
     const lost = new AbortController();
-    const runIds: string[] = [];
+    let runIds: string[] = [];
     let progress: JobProgress | undefined;
     const beat = async () => {
       if (lost.signal.aborted) return;
@@ -185,148 +232,100 @@ export class WorkerPool {
     };
     const timer = setInterval(beat, this.#options.heartbeatMs);
     const signal = AbortSignal.any([lost.signal, this.#stop.signal]);
-    const folder = await this.#unpack(submission.id, job.attempt);
-    const started = performance.now();
-    const results: ScenarioResult[] = [];
+    let result: ThreadResult;
     try {
-      const files = await classes.readFiles(submission);
-      for (const file of files) {
-        const path = join(folder, file.path);
-        await Deno.mkdir(join(path, ".."), { recursive: true, mode: 0o755 });
-        await Deno.writeFile(path, file.data, { mode: 0o644 });
-        await Deno.chmod(path, 0o644);
-      }
-      const controller = controllerCommand(
-        folder,
-        submission.start,
-        this.#options.nodeRed,
-      );
-      for (const [index, spec] of assignment.scenarios.entries()) {
-        if (signal.aborted) break;
-        const scenario = await loadScenario(spec.scenario);
-        const label = spec.hidden
-          ? hiddenLabel(assignment, index)
-          : scenario.title;
-        const runId = `${newRunId()}-${scenario.id}`;
-        runIds.push(runId);
-        progress = {
-          scenario: index,
-          scenarios: assignment.scenarios.length,
-          label,
-          t: 0,
-          duration: scenario.duration,
-          stepsPerSecond: 0,
-        };
-        await beat();
-        let last = 0;
-        const grade = await gradeScenario({
-          options: {
-            stepTimeoutMs: this.#options.stepTimeoutMs,
-            connectTimeoutMs: this.#options.connectTimeoutMs,
-            ...(submission.group ? { group: submission.group } : {}),
-          },
-          store: this.#runs,
-          harness: this.#harness,
-          scenario,
-          student: submission.student,
-          tank: `tank${slot + 1}`,
-          controller,
-          runId,
-          signal,
-          progress: (p) => {
-            progress = {
-              scenario: index,
-              scenarios: assignment.scenarios.length,
-              label,
-              t: p.t,
-              duration: p.duration,
-              stepsPerSecond: Math.round(p.stepsPerSecond),
-            };
-            const now = performance.now();
-            if (now - last > 500) {
-              last = now;
-              void beat();
-            }
-          },
-        });
-        results.push(scenarioResult(assignment, index, grade));
-      }
+      const thread = await this.#thread(slot);
+      let last = 0;
+      let scenario = -1;
+      result = await thread.grade(message, {
+        tank: `tank${slot + 1}`,
+        stepTimeoutMs: this.#options.stepTimeoutMs,
+        connectTimeoutMs: this.#options.connectTimeoutMs,
+        ...(this.#options.tempDir ? { tempDir: this.#options.tempDir } : {}),
+        ...(this.#options.nodeRed ? { nodeRed: this.#options.nodeRed } : {}),
+      }, {
+        signal,
+        progress: (p) => {
+          progress = p;
+          const now = performance.now();
+          // At once when a scenario starts (the status page names it), then at most twice a second.
+          if (p.scenario !== scenario || now - last > 500) {
+            scenario = p.scenario;
+            last = now;
+            void beat();
+          }
+        },
+      });
     } catch (error) {
       clearInterval(timer);
-      await this.#removeRuns(runIds);
       if (this.#stop.signal.aborted) {
         return "stopped (requeued at the next start)";
       }
-      const message = error instanceof Error ? error.message : String(error);
-      if (await queue.fail(job.id, worker, message)) {
-        await classes.updateSubmission(
-          submission.id,
-          (s) =>
-            s.attempt !== job.attempt ? null : {
-              ...s,
-              status: "failed",
-              error: message,
-            },
-        );
-      }
-      return `failed: ${message}`;
+      if (lost.signal.aborted) return await this.#lost(job);
+      const why = error instanceof ThreadGradingError || error instanceof Error
+        ? error.message
+        : String(error);
+      await this.#fail(job, worker, why);
+      return `failed: ${why}`;
     } finally {
       clearInterval(timer);
-      await Deno.remove(folder, { recursive: true }).catch(() => {});
     }
     if (this.#stop.signal.aborted) {
       // The server is stopping: the job stays running and is requeued (and graded whole) at the next start.
-      await this.#removeRuns(runIds);
       return "stopped (requeued at the next start)";
     }
-    if (lost.signal.aborted) {
-      await this.#removeRuns(runIds);
-      const now = await queue.get(job.id);
-      if (now?.state === "cancelled") {
-        await classes.updateSubmission(
-          submission.id,
-          (s) =>
-            s.attempt !== job.attempt ? null : {
-              ...s,
-              status: "cancelled",
-              error: now.error ?? "cancelled",
-            },
-        );
-      }
-      return "lost its lease (cancelled or requeued)";
-    }
-    const grade = submissionGrade({
-      assignment,
-      submission,
-      attempt: job.attempt,
-      results,
-      seconds: (performance.now() - started) / 1000,
-    });
-    const stored = await classes.storeGrade(grade);
-    // Graded before (a claim that completed just before a crash): this grading's runs are not the stored ones.
-    if (!stored) await this.#removeRuns(runIds);
-    await queue.complete(job.id, worker);
-    await this.#recordDuration(grade.seconds);
-    return stored
-      ? `graded ${grade.score} (${grade.pass ? "pass" : "fail"})`
-      : "graded before: nothing stored";
+    if (lost.signal.aborted) return await this.#lost(job);
+    return async () => {
+      // Named in the job before they are stored: a server killed while storing them removes them at the next claim.
+      runIds = result.runs.map((run) => run.runId);
+      await beat();
+      if (lost.signal.aborted) return await this.#lost(job);
+      const stored = await storeGradedRuns(
+        classes,
+        this.#runs,
+        result,
+        `grading thread ${worker}`,
+      );
+      await queue.complete(job.id, worker);
+      await recordJobSeconds(classes, result.grade.seconds);
+      return stored
+        ? `graded ${result.grade.score} (${
+          result.grade.pass ? "pass" : "fail"
+        })`
+        : "graded before: nothing stored";
+    };
   }
 
-  async #unpack(submissionId: string, attempt: number): Promise<string> {
-    // A parent only root may list (0711), and in it a folder with a random name: the run's user can read its own
-    // files (it runs as a uid of its own), and no other run can find them.
-    const parent = join(
-      this.#options.tempDir || Deno.env.get("TMPDIR") || "/tmp",
-      "fishtank-class",
-    );
-    await Deno.mkdir(parent, { recursive: true, mode: 0o711 });
-    await Deno.chmod(parent, 0o711).catch(() => {});
-    const folder = await Deno.makeTempDir({
-      dir: parent,
-      prefix: `${submissionId}-${attempt}-`,
-    });
-    await Deno.chmod(folder, 0o755);
-    return folder;
+  /** Marks a job this worker holds, and its submission, failed. */
+  async #fail(job: Job, worker: string, why: string): Promise<void> {
+    if (await this.#queue.fail(job.id, worker, why)) {
+      await this.#classes.updateSubmission(
+        job.submissionId,
+        (s) =>
+          s.attempt !== job.attempt ? null : {
+            ...s,
+            status: "failed",
+            error: why,
+          },
+      );
+    }
+  }
+
+  /** A job whose lease was lost: cancelled (its submission says so), or requeued for another worker. */
+  async #lost(job: Job): Promise<string> {
+    const now = await this.#queue.get(job.id);
+    if (now?.state === "cancelled") {
+      await this.#classes.updateSubmission(
+        job.submissionId,
+        (s) =>
+          s.attempt !== job.attempt ? null : {
+            ...s,
+            status: "cancelled",
+            error: now.error ?? "cancelled",
+          },
+      );
+    }
+    return "lost its lease (cancelled or requeued)";
   }
 
   async #removeRuns(runIds: string[]): Promise<void> {
@@ -337,13 +336,5 @@ export class WorkerPool {
         console.error(`cannot remove partial run ${runId}: ${error}`);
       }
     }
-  }
-
-  async #recordDuration(seconds: number): Promise<void> {
-    const before = await this.#classes.getSetting<number>("job_seconds");
-    await this.#classes.setSetting(
-      "job_seconds",
-      before === undefined ? seconds : 0.8 * before + 0.2 * seconds,
-    );
   }
 }

@@ -9,7 +9,11 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { SENSOR_NAMES } from "../../sim/mod.ts";
-import { digestStoredRun } from "./run_digest.ts";
+import {
+  DIGEST_ATTACHMENT,
+  digestStoredRun,
+  type RunDigest,
+} from "./run_digest.ts";
 import {
   type MessageRecord,
   payloadBytes,
@@ -165,7 +169,15 @@ function checkRecord(
 export async function importRun(
   store: RunStore,
   lines: AsyncIterable<string> | Iterable<string>,
-  options: { file: string; runId?: string },
+  options: {
+    file: string;
+    runId?: string;
+    /**
+     * The run's digest as {@linkcode digestStoredRun} made it where the run was graded (a grading thread of this
+     * server): stored as it is instead of computed again here.
+     */
+    digest?: RunDigest | null;
+  },
 ): Promise<RunMeta> {
   let header: ExportHeader | undefined;
   const records: Omit<MessageRecord, "runId" | "seq">[] = [];
@@ -206,6 +218,15 @@ export async function importRun(
   for (const record of records) recorder.append(record);
   await recorder.close();
   const stored = (await store.getRun(meta.runId))!;
+  if (options.digest) {
+    try {
+      await store.putAttachment(meta.runId, DIGEST_ATTACHMENT, options.digest);
+      return stored;
+    } catch (error) {
+      // Too large for one attachment: made again below, as for any other run.
+      if (!(error instanceof RangeError)) throw error;
+    }
+  }
   try {
     await digestStoredRun(store, stored);
   } catch {
