@@ -219,7 +219,7 @@ export async function main(args: string[]): Promise<number> {
     return access.locked && access.csrf ? { csrf: access.csrf } : undefined;
   };
   // One set of student sessions: a signed-in student opens the run pages of their own score cards.
-  const sessions = new StudentSessions();
+  const sessions = new StudentSessions(server.store.kv);
   const guard: RouteModule = (app, context) =>
     guardRunPages(app, {
       teacher: teacherFor(context),

@@ -56,56 +56,87 @@ const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 export type TeacherCheck = (c: Context) => { csrf: string } | undefined;
 
 /** One signed-in student's session. */
-interface StudentSession {
+export interface StudentSession {
   studentId: string;
   csrf: string;
   expires: number;
 }
 
 /**
- * The students' sign-in sessions (cookie id → student), kept in memory: a restart signs students out. Shared by the
- * API and the run pages' guard (`run_pages_guard.ts`), so that both know the same students.
+ * The students' sign-in sessions (cookie id → student), kept in the class store, so that a server restarted in the
+ * middle of a lesson signs nobody out. The store keeps each cookie id's SHA-256 only, and each session expires with
+ * KV's own expiry too. Shared by the API and the run pages' guard (`run_pages_guard.ts`), so that both know the same
+ * students.
  */
 export class StudentSessions {
-  readonly #sessions = new Map<string, StudentSession>();
+  readonly #kv: Deno.Kv;
+
+  /** Sessions on `kv` (the class store's connection). */
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
 
   /** Opens a session for a student; returns the cookie's id and the CSRF token. */
-  open(studentId: string, now = Date.now()): { id: string; csrf: string } {
-    for (const [id, s] of this.#sessions) {
-      if (s.expires <= now) this.#sessions.delete(id);
-    }
+  async open(
+    studentId: string,
+    now = Date.now(),
+  ): Promise<{ id: string; csrf: string }> {
     const id = randomId();
     const csrf = randomId();
-    this.#sessions.set(id, { studentId, csrf, expires: now + SESSION_MS });
+    const session: StudentSession = {
+      studentId,
+      csrf,
+      expires: now + SESSION_MS,
+    };
+    await this.#kv.set(await sessionKey(id), session, {
+      expireIn: SESSION_MS,
+    });
     return { id, csrf };
   }
 
   /** The live session of a cookie id; an expired one is dropped. */
-  get(id: string, now = Date.now()): StudentSession | undefined {
-    const session = this.#sessions.get(id);
-    if (session !== undefined && session.expires <= now) {
-      this.#sessions.delete(id);
+  async get(
+    id: string,
+    now = Date.now(),
+  ): Promise<StudentSession | undefined> {
+    const key = await sessionKey(id);
+    const session = (await this.#kv.get<StudentSession>(key)).value;
+    if (session === null) return undefined;
+    if (session.expires <= now) {
+      await this.#kv.delete(key);
       return undefined;
     }
     return session;
   }
 
   /** Ends a session. */
-  close(id: string): void {
-    this.#sessions.delete(id);
+  async close(id: string): Promise<void> {
+    await this.#kv.delete(await sessionKey(id));
   }
 
   /** Ends every session of a student (their token was replaced); returns how many there were. */
-  closeStudent(studentId: string): number {
+  async closeStudent(studentId: string): Promise<number> {
     let n = 0;
-    for (const [id, s] of this.#sessions) {
-      if (s.studentId === studentId) {
-        this.#sessions.delete(id);
+    for await (
+      const entry of this.#kv.list<StudentSession>({ prefix: SESSIONS })
+    ) {
+      if (entry.value.studentId === studentId) {
+        await this.#kv.delete(entry.key);
         n++;
       }
     }
     return n;
   }
+}
+
+const SESSIONS: Deno.KvKey = ["class", "session"];
+
+async function sessionKey(id: string): Promise<Deno.KvKey> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(id),
+  );
+  return [...SESSIONS, new Uint8Array(digest)];
 }
 
 /**
@@ -123,7 +154,7 @@ export async function requestStudent(
     return token ? await server.store.studentByToken(token) : undefined;
   }
   const id = getCookie(c, STUDENT_COOKIE);
-  const session = id === undefined ? undefined : sessions.get(id);
+  const session = id === undefined ? undefined : await sessions.get(id);
   return session && await server.store.getStudent(session.studentId);
 }
 
@@ -159,7 +190,7 @@ function sameText(a: string, b: string): boolean {
 export function classApiRoutes(app: Hono, options: ClassApiOptions): void {
   const { server, teacher } = options;
   const pollMs = options.pollMs ?? 250;
-  const sessions = options.sessions ?? new StudentSessions();
+  const sessions = options.sessions ?? new StudentSessions(server.store.kv);
   let failures: number[] = [];
 
   const fail = (
@@ -182,7 +213,7 @@ export function classApiRoutes(app: Hono, options: ClassApiOptions): void {
         fail(c, 401, "unknown token: ask your teacher for yours");
     }
     const id = getCookie(c, STUDENT_COOKIE);
-    const session = id === undefined ? undefined : sessions.get(id);
+    const session = id === undefined ? undefined : await sessions.get(id);
     if (session === undefined) {
       return fail(
         c,
@@ -246,7 +277,7 @@ export function classApiRoutes(app: Hono, options: ClassApiOptions): void {
       failures.push(now);
       return fail(c, 401, "unknown token: ask your teacher for yours");
     }
-    const { id, csrf } = sessions.open(student.id, now);
+    const { id, csrf } = await sessions.open(student.id, now);
     setCookie(c, STUDENT_COOKIE, id, {
       httpOnly: true,
       sameSite: "Strict",
@@ -259,9 +290,9 @@ export function classApiRoutes(app: Hono, options: ClassApiOptions): void {
     });
   });
 
-  app.post("/api/class/signout", (c) => {
+  app.post("/api/class/signout", async (c) => {
     const id = getCookie(c, STUDENT_COOKIE);
-    if (id !== undefined) sessions.close(id);
+    if (id !== undefined) await sessions.close(id);
     deleteCookie(c, STUDENT_COOKIE, { path: "/" });
     return c.json({ signedOut: true });
   });
@@ -426,7 +457,7 @@ export function classApiRoutes(app: Hono, options: ClassApiOptions): void {
     const token = await server.store.resetToken(id);
     if (token === undefined) return fail(c, 404, `no student "${id}"`);
     // The old token no longer signs in, and whoever signed in with it is signed out.
-    const signedOut = sessions.closeStudent(id);
+    const signedOut = await sessions.closeStudent(id);
     return c.json({ token, signedOut });
   });
 

@@ -57,6 +57,19 @@ Deno.test({
     }
     assert.equal(new Set(ids).size, 40);
 
+    // A student signed in on the web page before the crash.
+    const signin = await fetch(`${serve.url}/api/class/signin`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: students[0] }),
+    });
+    assert.equal(signin.status, 200);
+    const studentCookie = (signin.headers.get("set-cookie") ?? "").split(
+      ";",
+    )[0]!;
+    const { csrf: studentCsrf } = await signin.json();
+    assert.match(studentCookie, /^fishtank_student=./);
+
     // Wait until a few are graded and jobs are running, then kill the server without warning.
     let teacher = await classTeacher(serve.url);
     const queueOf = async (url: string) =>
@@ -80,6 +93,27 @@ Deno.test({
 
     serve = await startServe(dir, { workers: 2, assignments: ASSIGNMENTS });
     assert.match(serve.child.output, /Requeued \d+ job\(s\)/);
+
+    // Still signed in after the restart: the session lives in the store, and its CSRF token still holds.
+    const me = await fetch(`${serve.url}/api/class/me`, {
+      headers: { cookie: studentCookie },
+    });
+    assert.equal(me.status, 200, await me.clone().text());
+    assert.equal((await me.json()).student.name, [...serve.tokens.keys()][0]);
+    const signout = await fetch(`${serve.url}/api/class/signout`, {
+      method: "POST",
+      headers: {
+        cookie: studentCookie,
+        "x-csrf-token": studentCsrf,
+        origin: serve.url,
+      },
+    });
+    assert.equal(signout.status, 200, await signout.clone().text());
+    const after = await fetch(`${serve.url}/api/class/me`, {
+      headers: { cookie: studentCookie },
+    });
+    assert.equal(after.status, 401, "signed out");
+    await after.body?.cancel();
     teacher = await classTeacher(serve.url);
     const final = await until(
       async () => {
