@@ -44,6 +44,7 @@ import { parseAssignment } from "./assignment.ts";
 import { ClassRequestError, type ClassServer } from "./class_server.ts";
 import type { Student } from "./roster.ts";
 import { SUBMISSION_LIMITS } from "./submission_files.ts";
+import type { Kv } from "../store/mod.ts";
 
 /** The student session cookie's name. */
 export const STUDENT_COOKIE = "fishtank_student";
@@ -69,10 +70,10 @@ export interface StudentSession {
  * students.
  */
 export class StudentSessions {
-  readonly #kv: Deno.Kv;
+  readonly #kv: Kv;
 
   /** Sessions on `kv` (the class store's connection). */
-  constructor(kv: Deno.Kv) {
+  constructor(kv: Kv) {
     this.#kv = kv;
   }
 

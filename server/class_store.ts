@@ -29,6 +29,7 @@ import {
   studentSlug,
 } from "./roster.ts";
 import type { StartCommand, SubmittedFile } from "./submission_files.ts";
+import type { Kv, KvAtomic } from "../store/mod.ts";
 
 /** Where a submission is. */
 export type SubmissionStatus =
@@ -103,10 +104,10 @@ const P = "class";
 
 /** The class data of one store file: {@linkcode ClassStore.on} the run store's connection. */
 export class ClassStore {
-  readonly kv: Deno.Kv;
+  readonly kv: Kv;
   readonly queue: KvJobQueue;
 
-  private constructor(kv: Deno.Kv) {
+  private constructor(kv: Kv) {
     this.kv = kv;
     this.queue = new KvJobQueue(kv);
   }
@@ -115,7 +116,7 @@ export class ClassStore {
    * The class data on `kv`, the run store's connection (`RunStore.kv`: one connection per file). Closing the class
    * store leaves `kv` open.
    */
-  static on(kv: Deno.Kv): ClassStore {
+  static on(kv: Kv): ClassStore {
     return new ClassStore(kv);
   }
 
@@ -526,7 +527,7 @@ export class ClassStore {
   }
 }
 
-async function commitOrThrow(op: Deno.AtomicOperation): Promise<void> {
+async function commitOrThrow(op: KvAtomic): Promise<void> {
   const r = await op.commit();
   if (!r.ok) throw new Error("could not store a submission's files");
 }

@@ -15,17 +15,18 @@ import {
   type JobProgress,
   type JobQueue,
 } from "./job_queue.ts";
+import type { Kv, KvAtomic } from "../store/mod.ts";
 
 const JOB = "job";
 const WAITING = "waiting";
 
 /** {@linkcode JobQueue} on Deno KV. */
 export class KvJobQueue implements JobQueue {
-  readonly #kv: Deno.Kv;
+  readonly #kv: Kv;
   readonly #prefix: Deno.KvKey;
 
   /** A queue in `kv` under `prefix` (default `["jobq"]`). The caller closes `kv`. */
-  constructor(kv: Deno.Kv, options: { prefix?: Deno.KvKey } = {}) {
+  constructor(kv: Kv, options: { prefix?: Deno.KvKey } = {}) {
     this.#kv = kv;
     this.#prefix = options.prefix ?? ["jobq"];
   }
@@ -134,7 +135,7 @@ export class KvJobQueue implements JobQueue {
   async #change(
     id: string,
     change: (job: Job) => Job | null,
-    also?: (op: Deno.AtomicOperation, before: Job) => void,
+    also?: (op: KvAtomic, before: Job) => void,
   ): Promise<boolean> {
     for (;;) {
       const current = await this.#kv.get<Job>(this.#jobKey(id));

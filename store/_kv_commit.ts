@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { KvAtomic } from "./kv.ts";
+
 /** Options for {@linkcode commitRetrying}. */
 export interface CommitRetryOptions {
   /** Give up (and throw the lock error) after this long, ms. Default 10 000. */
@@ -20,7 +22,7 @@ export function isLockedError(error: unknown): boolean {
 
 /** `atomic.commit()`, retried with a growing random pause while the database is locked by another connection. */
 export async function commitRetrying(
-  atomic: Deno.AtomicOperation,
+  atomic: KvAtomic,
   options: CommitRetryOptions = {},
 ): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);

@@ -7,6 +7,7 @@
  */
 
 import { attachmentKey } from "./_run_keys.ts";
+import type { Kv, KvAtomic } from "./kv.ts";
 
 /** Bytes per slice (a KV value holds 64 KiB). */
 const SLICE = 60_000;
@@ -33,7 +34,7 @@ async function pipe(
  * @throws {RangeError} when the value takes more than {@linkcode MAX_ATTACHMENT_BYTES} compressed
  */
 export async function writeAttachment(
-  atomic: Deno.AtomicOperation,
+  atomic: KvAtomic,
   runId: string,
   name: string,
   value: unknown,
@@ -64,7 +65,7 @@ export async function writeAttachment(
 
 /** The header entry of an attachment (for the check of a replacing commit) and its slice count. */
 export async function attachmentHeader(
-  kv: Deno.Kv,
+  kv: Kv,
   runId: string,
   name: string,
 ): Promise<{ entry: Deno.KvEntryMaybe<Header>; slices: number }> {
@@ -74,7 +75,7 @@ export async function attachmentHeader(
 
 /** The attachment's value, or null when the run has none of that name. */
 export async function readAttachment(
-  kv: Deno.Kv,
+  kv: Kv,
   runId: string,
   name: string,
 ): Promise<unknown> {

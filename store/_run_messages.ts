@@ -8,6 +8,7 @@ import { decodePage, decodeStandalone, pageCount } from "./_kv_pages.ts";
 import { chunkKey, pageKey } from "./_run_keys.ts";
 import type { MessageRecord, RecordKind } from "./run_record.ts";
 import { RunStoreError } from "./run_store_error.ts";
+import type { Kv } from "./kv.ts";
 
 /** Options for {@linkcode RunStore.messages}. */
 export interface MessagesOptions {
@@ -19,7 +20,7 @@ export interface MessagesOptions {
 
 /** The run's records in seq order from `options.fromSeq`, of `options.kinds` only when given. */
 export async function* readMessages(
-  kv: Deno.Kv,
+  kv: Kv,
   runId: string,
   options: MessagesOptions = {},
 ): AsyncIterable<MessageRecord> {
@@ -55,7 +56,7 @@ export async function* readMessages(
 
 /** How many records the run has stored: the last page's first seq plus its count. */
 export async function countMessages(
-  kv: Deno.Kv,
+  kv: Kv,
   runId: string,
 ): Promise<number> {
   for await (
@@ -68,7 +69,7 @@ export async function countMessages(
 }
 
 async function readExternal(
-  kv: Deno.Kv,
+  kv: Kv,
   runId: string,
   seq: number,
   length: number,

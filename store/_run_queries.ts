@@ -7,6 +7,7 @@
 import { type IndexedField, indexPrefix, runKey } from "./_run_keys.ts";
 import type { RunMeta, RunOutcome } from "./run_record.ts";
 import { type IndexValue, readMeta, type StoredRun } from "./_run_summary.ts";
+import type { Kv } from "./kv.ts";
 
 /** Which runs {@linkcode RunStore.listRuns} returns; every given field must match. */
 export interface RunFilter {
@@ -21,7 +22,7 @@ export interface RunFilter {
 
 /** Runs matching `filter`, newest first (by `startedAt`), read through the index of the most selective field. */
 export async function listRuns(
-  kv: Deno.Kv,
+  kv: Kv,
   filter: RunFilter = {},
 ): Promise<RunMeta[]> {
   const limit = filter.limit ?? Infinity;

@@ -7,6 +7,7 @@
 
 import { indexPrefix, runKey, sourceKey } from "./_run_keys.ts";
 import type { RunMeta, RunOutcome } from "./run_record.ts";
+import type { Kv, KvAtomic } from "./kv.ts";
 
 /** What an index entry holds: the fields runs are filtered on, so a listing reads summaries only for matches. */
 export interface IndexValue {
@@ -34,7 +35,7 @@ function sameKey(a: Deno.KvKey, b: Deno.KvKey): boolean {
 
 /** Sets the summary (moving a long scenario text to its own keys) and the index entries of `meta`. */
 export function writeSummary(
-  atomic: Deno.AtomicOperation,
+  atomic: KvAtomic,
   meta: RunMeta,
   before?: StoredRun,
 ): void {
@@ -68,7 +69,7 @@ export function writeSummary(
 
 /** The run of a stored summary, with its scenario text put back together. */
 export async function readMeta(
-  kv: Deno.Kv,
+  kv: Kv,
   stored: StoredRun,
 ): Promise<RunMeta> {
   if (stored.sourceChunks === 0) return stored.meta;

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { Kv } from "./kv.ts";
+
 /**
  * Makes the store's files readable by their owner only: it holds every run's truth, which a controller running as
  * another user (see `sandbox.ts`) must not read. Best effort: a file system without modes keeps its own.
@@ -22,7 +24,7 @@ export async function keepPrivate(path: string): Promise<void> {
  * Opens Deno KV, waiting a little while another process holds the file's lock (two programs creating one store at
  * the same moment: `deno task sim --web` and `deno task record`, say). Bounded: about five seconds.
  */
-export async function openRetrying(path: string): Promise<Deno.Kv> {
+export async function openRetrying(path: string): Promise<Kv> {
   for (let attempt = 0;; attempt++) {
     try {
       return await Deno.openKv(path);

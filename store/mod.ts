@@ -30,8 +30,11 @@ export {
 } from "./connection_origin.ts";
 export {
   DEFAULT_STORE_PATH,
+  isDatabaseUrl,
   newRunId,
   type RunFilter,
   RunStore,
 } from "./run_store.ts";
 export { studentName } from "./student_name.ts";
+export type { Kv, KvAtomic } from "./kv.ts";
+export { PgKv } from "./pg_kv.ts";

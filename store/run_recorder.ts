@@ -17,6 +17,7 @@ import { withDefaults } from "../lib/mod.ts";
 import { chunkKey, pageKey } from "./_run_keys.ts";
 import type { MessageRecord } from "./run_record.ts";
 import { RunStoreError } from "./run_store_error.ts";
+import type { Kv } from "./kv.ts";
 
 /** Options for `RunStore.recorder`. */
 export interface RunRecorderOptions {
@@ -60,7 +61,7 @@ interface Pending {
 export class RunRecorder {
   /** The run the records belong to. */
   readonly runId: string;
-  readonly #kv: Deno.Kv;
+  readonly #kv: Kv;
   readonly #options: Required<RunRecorderOptions>;
   readonly #keyBytes: number;
   readonly #onClose: () => void;
@@ -81,7 +82,7 @@ export class RunRecorder {
 
   /** Use `RunStore.recorder(runId)`. */
   constructor(
-    kv: Deno.Kv,
+    kv: Kv,
     runId: string,
     options: RunRecorderOptions = {},
     onClose: () => void = () => {},

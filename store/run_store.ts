@@ -54,6 +54,8 @@ import {
 import type { MessageRecord, RunMeta } from "./run_record.ts";
 import { RunRecorder, type RunRecorderOptions } from "./run_recorder.ts";
 import { RunStoreError } from "./run_store_error.ts";
+import type { Kv, KvAtomic } from "./kv.ts";
+import { PgKv } from "./pg_kv.ts";
 
 export { RunRecorder, type RunRecorderOptions } from "./run_recorder.ts";
 export { RunStoreError } from "./run_store_error.ts";
@@ -86,13 +88,18 @@ export function newRunId(now: Date = new Date()): string {
   return `${stamp}-${crypto.randomUUID().slice(0, 6)}`;
 }
 
+/** Whether `path` names a PostgreSQL database (`postgres://…`, `postgresql://…`) rather than a file. */
+export function isDatabaseUrl(path: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(path);
+}
+
 /** Runs and their messages in Deno KV. Open with {@linkcode RunStore.open}; close when done. */
 export class RunStore {
   /** The file (or `:memory:`) the store was opened on. */
   readonly path: string;
   /** This opened store's id, written as the owner of the runs it creates. */
   readonly instance: string = crypto.randomUUID();
-  readonly #kv: Deno.Kv;
+  readonly #kv: Kv;
   readonly #options: Required<RunStoreOptions>;
   /** Running runs this store created, with the versionstamp of their owner entry. */
   readonly #owned = new Map<string, string>();
@@ -102,7 +109,7 @@ export class RunStore {
   #beating = false;
   #closed = false;
 
-  private constructor(kv: Deno.Kv, path: string, options: RunStoreOptions) {
+  private constructor(kv: Kv, path: string, options: RunStoreOptions) {
     this.#kv = kv;
     this.path = path;
     this.#options = withDefaults(defaults, options);
@@ -113,13 +120,14 @@ export class RunStore {
    * prefix (the class server). One connection per file: a second one to the same SQLite file would make each one's
    * writes fail with "database is locked" while the other writes.
    */
-  get kv(): Deno.Kv {
+  get kv(): Kv {
     this.#checkOpen();
     return this.#kv;
   }
 
   /**
-   * Opens (and creates) the store at `path`; `":memory:"` for a throwaway one. The folder is created if needed.
+   * Opens (and creates) the store at `path`; `":memory:"` for a throwaway one. The folder is created if needed. A
+   * `postgres://` (or `postgresql://`) URL opens the store on that PostgreSQL database instead ({@linkcode PgKv}).
    *
    * @throws {RunStoreError} naming the path when it cannot be opened
    */
@@ -128,6 +136,9 @@ export class RunStore {
     options: RunStoreOptions = {},
   ): Promise<RunStore> {
     try {
+      if (isDatabaseUrl(path)) {
+        return new RunStore(await PgKv.connect(path), path, options);
+      }
       if (path !== ":memory:") {
         await Deno.mkdir(dirname(path), { recursive: true });
       }
@@ -405,11 +416,16 @@ export class RunStore {
     const recorders = [...this.#recorders.values()];
     if (recorders.length === 0) {
       this.#shutdown();
-      return Promise.resolve();
+      return this.#ended();
     }
     return Promise.all(recorders.map((recorder) => recorder.close())).then(
       () => {},
-    ).finally(() => this.#shutdown());
+    ).finally(() => this.#shutdown()).then(() => this.#ended());
+  }
+
+  /** A database server's connections end after `close()` returns (PostgreSQL); a file's are gone at once. */
+  #ended(): Promise<void> {
+    return this.#kv instanceof PgKv ? this.#kv.closed : Promise.resolve();
   }
 
   #shutdown(): void {
@@ -436,7 +452,7 @@ export class RunStore {
   }
 
   async #commit(
-    atomic: Deno.AtomicOperation,
+    atomic: KvAtomic,
     what: string,
   ): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
     try {

@@ -53,6 +53,8 @@ export async function startServe(
     nats?: string;
     /** More arguments (`--cert`, `--key`). */
     args?: string[];
+    /** The store: default `dir/db.kv`; a `postgres://` URL for a store on PostgreSQL. */
+    db?: string;
   } = {},
 ): Promise<ServeProcess> {
   const child = new Child(Deno.execPath(), [
@@ -60,7 +62,7 @@ export async function startServe(
     "-A",
     "cli/serve.ts",
     "--db",
-    `${dir}/db.kv`,
+    options.db ?? `${dir}/db.kv`,
     "--port",
     "0",
     "--roster",

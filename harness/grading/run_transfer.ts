@@ -15,6 +15,7 @@ import {
   type RunDigest,
 } from "./run_digest.ts";
 import {
+  isDatabaseUrl,
   type MessageRecord,
   payloadBytes,
   payloadText,
@@ -240,6 +241,13 @@ export async function importRun(
  * permission (`-A`): Deno's SQLite allows the ATTACH behind `VACUUM INTO` only then.
  */
 export async function backupStore(from: string, to: string): Promise<void> {
+  if (isDatabaseUrl(from)) {
+    throw new Error(
+      `${
+        from.replace(/:[^:@/]*@/, ":…@")
+      } is a PostgreSQL database: back it up with pg_dump (pg_dump -Fc -f backup.dump DATABASE-URL)`,
+    );
+  }
   try {
     await Deno.lstat(to);
     throw new Error(`${to} exists: choose a new file for the backup`);
