@@ -11,13 +11,15 @@
  *    first request and the median of five more.
  *
  * A measurement, not a test: run `deno run -A bench/class_store_scale.ts [--runs N] [--days N]` or `deno task bench`.
+ * `--postgres URL` (an empty PostgreSQL database) stores the runs and times the pages there instead of in a Deno KV
+ * file; the scenario-day growth is always measured on a file.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { ClassServer, loadAssignments } from "../server/mod.ts";
-import { type RunMeta, RunStore } from "../store/mod.ts";
+import { isDatabaseUrl, PgKv, type RunMeta, RunStore } from "../store/mod.ts";
 
 /** What {@linkcode benchClassStore} measured. */
 export interface ClassStoreScale {
@@ -42,6 +44,15 @@ const CONTROLLERS = [
 const PASSWORD = "bench-teacher-password";
 
 async function fileBytes(path: string): Promise<number> {
+  if (isDatabaseUrl(path)) {
+    const kv = await PgKv.connect(path);
+    try {
+      return await kv.bytes();
+    } finally {
+      kv.close();
+      await kv.closed;
+    }
+  }
   let total = 0;
   for (const suffix of ["", "-wal", "-shm"]) {
     try {
@@ -273,7 +284,13 @@ async function timePages(db: string, studentId: string) {
 
 /** Measures both parts in a temporary folder (removed afterwards). */
 export async function benchClassStore(
-  options: { runs?: number; days?: number; students?: number } = {},
+  options: {
+    runs?: number;
+    days?: number;
+    students?: number;
+    /** An empty PostgreSQL database for the stored runs and the page times, instead of a Deno KV file. */
+    postgres?: string;
+  } = {},
 ): Promise<ClassStoreScale> {
   const days = options.days ?? 4;
   const count = options.runs ?? 10_000;
@@ -281,7 +298,7 @@ export async function benchClassStore(
   const dir = await Deno.makeTempDir({ prefix: "fishtank-class-scale-" });
   try {
     const { grown, template, records } = await gradedDays(dir, days);
-    const db = `${dir}/class.kv`;
+    const db = options.postgres ?? `${dir}/class.kv`;
     const t0 = performance.now();
     const someone = await syntheticClass(db, dir, template, count, students);
     const writeSeconds = (performance.now() - t0) / 1000;
@@ -309,12 +326,14 @@ if (import.meta.main) {
       runs: { type: "string" },
       days: { type: "string" },
       students: { type: "string" },
+      postgres: { type: "string" },
     },
   });
   const r = await benchClassStore({
     ...(values.runs ? { runs: Number(values.runs) } : {}),
     ...(values.days ? { days: Number(values.days) } : {}),
     ...(values.students ? { students: Number(values.students) } : {}),
+    ...(values.postgres ? { postgres: values.postgres } : {}),
   });
   const mb = (n: number) => (n / 1e6).toFixed(1);
   console.log(

@@ -93,7 +93,8 @@ ${pc.bold("Scenarios")}
   --parallel N         run N scenarios at once, each on its own tank (default: 1)
 
 ${pc.bold("Data store and reports")}
-  --db PATH            Deno KV file (default: data/fishtank.kv); :memory: keeps nothing
+  --db PATH            Deno KV file (default: data/fishtank.kv); :memory: keeps nothing;
+                       a postgres://user@host/db URL stores on PostgreSQL
   --name NAME          student name stored with the runs (default: git user.name, else the login)
   --group NAME         class or group, for the leaderboard
   --json FILE          write the grades as JSON

@@ -39,7 +39,8 @@ import {
 const HELP =
   `deno task serve [options]: the class server: students submit controllers, workers grade them, the teacher sees the class
 
-  --db PATH              data store (default ${DEFAULT_STORE_PATH}); runs and class data share it
+  --db PATH|URL          data store (default ${DEFAULT_STORE_PATH}); runs and class data share it;
+                         a postgres://user@host/db URL keeps it on PostgreSQL
   --port N               port (default 8000; 0 for any free port)
   --host ADDR            interface (default 127.0.0.1; 0.0.0.0 to serve the classroom)
   --cert FILE --key FILE serve HTTPS with this certificate (PEM, the chain) and its private key (PEM); cookies

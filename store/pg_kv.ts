@@ -173,6 +173,13 @@ export class PgKv implements Kv {
     return new PgAtomic(this.#sql);
   }
 
+  /** Bytes the table takes on the server, its indexes and TOAST included (for measurements). */
+  async bytes(): Promise<number> {
+    const [row] = await this.#sql<{ n: string }[]>`
+      select pg_total_relation_size('fishtank_kv')::text as n`;
+    return Number(row!.n);
+  }
+
   /** Ends the connections (after the queries in flight); {@linkcode closed} tells when. */
   close(): void {
     this.#closed ??= this.#sql.end({ timeout: 5 });
