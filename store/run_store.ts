@@ -55,7 +55,7 @@ import type { MessageRecord, RunMeta } from "./run_record.ts";
 import { RunRecorder, type RunRecorderOptions } from "./run_recorder.ts";
 import { RunStoreError } from "./run_store_error.ts";
 import type { Kv, KvAtomic } from "./kv.ts";
-import { PgKv } from "./pg_kv.ts";
+import type { PgKv } from "./pg_kv.ts";
 
 export { RunRecorder, type RunRecorderOptions } from "./run_recorder.ts";
 export { RunStoreError } from "./run_store_error.ts";
@@ -137,6 +137,8 @@ export class RunStore {
   ): Promise<RunStore> {
     try {
       if (isDatabaseUrl(path)) {
+        // Loaded only when asked for, so a program that never uses a database server needs no PostgreSQL client.
+        const { PgKv } = await import("./pg_kv.ts");
         return new RunStore(await PgKv.connect(path), path, options);
       }
       if (path !== ":memory:") {
@@ -425,7 +427,7 @@ export class RunStore {
 
   /** A database server's connections end after `close()` returns (PostgreSQL); a file's are gone at once. */
   #ended(): Promise<void> {
-    return this.#kv instanceof PgKv ? this.#kv.closed : Promise.resolve();
+    return "closed" in this.#kv ? (this.#kv as PgKv).closed : Promise.resolve();
   }
 
   #shutdown(): void {

@@ -82,6 +82,8 @@ export async function startServe(
     },
   });
   const match = await child.waitFor(/Class server on (https?:\/\/\S+)/, 60_000);
+  // "Teacher login" is the last line printed at start: all the others (requeued jobs…) are in the output by then.
+  await child.waitFor(/Teacher login at /, 60_000);
   const tokens = new Map<string, string>();
   const text = await Deno.readTextFile(`${dir}/roster.tokens.csv`);
   for (const line of text.trim().split("\n").slice(1)) {
