@@ -15,7 +15,9 @@ export type ClientKind =
   | "mqtt.js"
   | "mqtt.js ws"
   | "paho 2"
-  | "mosquitto_sub/pub";
+  | "mosquitto_sub/pub"
+  /** `mqtt-packet` driven by hand over TCP, for what no client library lets a test do (hold acknowledgements). */
+  | "mqtt-packet";
 
 /** A broker under test: its name in the table and where to reach it (`wsUrl` null when it has no WebSocket). */
 export interface Target {
