@@ -64,6 +64,15 @@ const MATRIX: {
     sync: "library",
   },
   {
+    label: "paho 2.x, MQTT 5, loop_forever",
+    controller: `MQTT=5 ${PAHO2_PYTHON} ${STUDENTS}/thermostat_paho_forever.py`,
+    ignore: ignoreWithout(
+      hasPaho2(),
+      `paho-mqtt 2 at ${PAHO2_PYTHON} (FISHTANK_PAHO2_PYTHON)`,
+    ),
+    sync: "library",
+  },
+  {
     label: "mqtt.js in TypeScript",
     controller: `${STUDENTS}/thermostat_mqttjs.ts`,
     ignore: false,
