@@ -14,6 +14,9 @@ import {
   ClassServer,
   guardRunPages,
   loadAssignments,
+  NATS_URL,
+  natsCaFile,
+  natsConnectHint,
   natsCredentials,
   NatsDispatcher,
   parseRosterCsv,
@@ -55,6 +58,8 @@ const HELP =
                          deno task worker --nats URL starts on any machine; no worker runs here. The server's
                          NATS user and password from FISHTANK_NATS_USER and FISHTANK_NATS_PASSWORD, or
   --nats-credentials FILE  a file of two lines (user, password)
+  --nats-ca FILE         TLS to NATS (with --nats tls://host:4222): the PEM certificate of the authority that
+                         signed nats-server's; without it the system's authorities are trusted
   --teacher-password-file PATH
                          the teacher's password from the first line of PATH; or set FISHTANK_TEACHER_PASSWORD;
                          else one is made at the first start, printed once and kept in the store
@@ -87,6 +92,7 @@ export async function main(args: string[]): Promise<number> {
         workers: { type: "string" },
         nats: { type: "string" },
         "nats-credentials": { type: "string" },
+        "nats-ca": { type: "string" },
         "teacher-password": { type: "string" },
         "teacher-password-file": { type: "string" },
         help: { type: "boolean" },
@@ -124,6 +130,22 @@ export async function main(args: string[]): Promise<number> {
         cert: await pemFile(values.cert, "--cert", "CERTIFICATE"),
         key: await pemFile(values.key, "--key", "PRIVATE KEY"),
       };
+    } catch (error) {
+      return fail((error as Error).message);
+    }
+  }
+  if (values.nats !== undefined && !NATS_URL.test(values.nats)) {
+    return fail(
+      `--nats: expected the NATS server's URL like nats://host:4222 or tls://host:4222, got "${values.nats}"`,
+    );
+  }
+  let natsCa: string | undefined;
+  if (values["nats-ca"] !== undefined) {
+    if (values.nats === undefined) {
+      return fail("--nats-ca goes with --nats URL (TLS to NATS)");
+    }
+    try {
+      natsCa = await natsCaFile(values["nats-ca"], "--nats-ca");
     } catch (error) {
       return fail((error as Error).message);
     }
@@ -185,7 +207,7 @@ export async function main(args: string[]): Promise<number> {
   });
   const nats = values.nats === undefined
     ? undefined
-    : await startNats(server, values.nats, values["nats-credentials"]);
+    : await startNats(server, values.nats, values["nats-credentials"], natsCa);
   const login = await teacherPassword(server.store, given);
   for (const a of assignments ?? []) await server.putAssignment(a);
   let added: { name: string; group: string; token: string }[] = [];
@@ -301,19 +323,19 @@ async function startNats(
   server: ClassServer,
   url: string,
   credentialsFile: string | undefined,
+  caFile: string | undefined,
 ): Promise<NatsDispatcher> {
   try {
     const nats = await NatsDispatcher.start(url, server.store, server.runs, {
       credentials: await natsCredentials(credentialsFile),
+      caFile,
       log: (line) => console.log(line),
     });
     server.queueDetails = async () => ({ nats: await nats.details() });
     return nats;
   } catch (error) {
     console.error(
-      `--nats ${url}: ${
-        (error as Error).message
-      } (is nats-server running with -js, and are the credentials right?)`,
+      `--nats ${url}: ${(error as Error).message} (${natsConnectHint(error)})`,
     );
     Deno.exit(2);
   }

@@ -7,12 +7,22 @@
  */
 
 import { parseArgs } from "node:util";
-import { NATS_LIMITS, natsCredentials, NatsWorker } from "../server/mod.ts";
+import {
+  NATS_LIMITS,
+  NATS_URL,
+  natsCaFile,
+  natsConnectHint,
+  natsCredentials,
+  NatsWorker,
+} from "../server/mod.ts";
 
 const HELP =
   `deno task worker --nats nats://HOST:4222 [options]: grade a class server's submissions from its NATS JetStream queue
 
-  --nats URL             the NATS server the class server publishes jobs to (required)
+  --nats URL             the NATS server the class server publishes jobs to (required): nats://HOST:4222, or
+                         tls://HOST:4222 when nats-server has a certificate
+  --nats-ca FILE         TLS: the PEM certificate of the authority that signed nats-server's (a school's own CA);
+                         without it the system's authorities are trusted
   --slots N              jobs graded at once (default 1; one per core is the most that pays)
   --credentials FILE     the worker's NATS user and password, one per line (keep it readable by you only);
                          or set FISHTANK_NATS_USER and FISHTANK_NATS_PASSWORD
@@ -44,6 +54,7 @@ export async function main(args: string[]): Promise<number> {
         nats: { type: "string" },
         slots: { type: "string" },
         credentials: { type: "string" },
+        "nats-ca": { type: "string" },
         name: { type: "string" },
         backoff: { type: "string" },
         help: { type: "boolean" },
@@ -58,9 +69,9 @@ export async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (values.nats === undefined || !/^nats:\/\/\S+$/.test(values.nats)) {
+  if (values.nats === undefined || !NATS_URL.test(values.nats)) {
     return fail(
-      `--nats: expected the NATS server's URL like nats://host:4222, got ${
+      `--nats: expected the NATS server's URL like nats://host:4222 or tls://host:4222, got ${
         values.nats === undefined ? "nothing" : `"${values.nats}"`
       }\n\n${HELP}`,
     );
@@ -83,8 +94,12 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   let credentials;
+  let caFile;
   try {
     credentials = await natsCredentials(values.credentials);
+    if (values["nats-ca"] !== undefined) {
+      caFile = await natsCaFile(values["nats-ca"], "--nats-ca");
+    }
   } catch (error) {
     return fail((error as Error).message);
   }
@@ -93,6 +108,7 @@ export async function main(args: string[]): Promise<number> {
     worker = await NatsWorker.start(values.nats, {
       slots,
       credentials,
+      caFile,
       ...(values.name ? { name: values.name } : {}),
       ...(backoffMs ? { backoffMs } : {}),
       nodeRed: {
@@ -106,9 +122,9 @@ export async function main(args: string[]): Promise<number> {
     });
   } catch (error) {
     return fail(
-      `Cannot connect to ${values.nats}: ${
-        (error as Error).message
-      } (is nats-server running with -js, and are the credentials right?)`,
+      `Cannot connect to ${values.nats}: ${(error as Error).message} (${
+        natsConnectHint(error)
+      })`,
     );
   }
   console.log(

@@ -69,6 +69,9 @@ export {
 export {
   NATS_LIMITS,
   NATS_NAMES,
+  NATS_URL,
+  natsCaFile,
+  natsConnectHint,
   type NatsCredentials,
   natsCredentials,
   type NatsJob,

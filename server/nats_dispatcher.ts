@@ -48,6 +48,8 @@ import {
 /** Options of {@linkcode NatsDispatcher.start}. */
 export interface NatsDispatcherOptions {
   credentials?: NatsCredentials | undefined;
+  /** The PEM certificate of the authority that signed nats-server's (TLS); see {@linkcode connectNats}. */
+  caFile?: string | undefined;
   /** How often waiting jobs are looked for, ms. Default 250. */
   pollMs?: number;
   /** Told of what happens, for logs. */
@@ -95,6 +97,7 @@ export class NatsDispatcher {
   ): Promise<NatsDispatcher> {
     const nc = await connectNats(url, {
       credentials: options.credentials,
+      caFile: options.caFile,
       name: "fishtank-class-server",
     });
     try {

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { isIP } from "node:net";
 import { gunzipSync, gzipSync } from "fflate";
 import {
   AckPolicy,
@@ -157,12 +158,55 @@ export async function natsCredentials(
   return user && pass ? { user, pass } : undefined;
 }
 
-/** Connects to `url` (`nats://host:4222`) and keeps reconnecting for ever (a restarted nats-server is waited for). */
+/**
+ * Checks that `path`, given to `flag`, is a PEM file with a certificate (the authority nats-server's certificate is
+ * signed by), and returns it.
+ *
+ * @throws {TypeError} naming the flag and the file when it cannot be read or holds no certificate
+ */
+export async function natsCaFile(path: string, flag: string): Promise<string> {
+  let text;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new TypeError(
+      `${flag}: cannot read "${path}": ${(error as Error).message}`,
+    );
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new TypeError(
+      `${flag}: "${path}" is not a PEM certificate (expected a line "-----BEGIN CERTIFICATE-----"): give the certificate of the authority that signed nats-server's`,
+    );
+  }
+  return path;
+}
+
+/** What to check when a connection to NATS failed with `error`: the TLS set-up for a certificate error, else the rest. */
+export function natsConnectHint(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return /certificate|self.signed|tls|ssl/i.test(message)
+    ? "nats-server has a TLS certificate this machine does not trust: give the authority that signed it with --nats-ca FILE, and use tls://"
+    : "is nats-server running with -js, and are the credentials right?";
+}
+
+/** How to reach a NATS server: `nats://host:4222`, or `tls://host:4222` for TLS. */
+export const NATS_URL = /^(nats|tls):\/\/\S+$/;
+
+/**
+ * Connects to `url` and keeps reconnecting for ever (a restarted nats-server is waited for). A `tls://` URL, or a
+ * `caFile` (the PEM certificate of the authority that signed nats-server's certificate, for a school's own CA), makes
+ * the connection TLS; without `caFile` the system's authorities are trusted.
+ */
 export async function connectNats(
   url: string,
-  options: { credentials?: NatsCredentials | undefined; name: string },
+  options: {
+    credentials?: NatsCredentials | undefined;
+    caFile?: string | undefined;
+    name: string;
+  },
 ): Promise<NatsConnection> {
-  const servers = url.replace(/^nats:\/\//, "");
+  const servers = url.replace(/^(nats|tls):\/\//, "");
+  const tls = url.startsWith("tls://") || options.caFile !== undefined;
   const opts: ConnectionOptions = {
     servers,
     name: options.name,
@@ -171,8 +215,28 @@ export async function connectNats(
     ...(options.credentials
       ? { user: options.credentials.user, pass: options.credentials.pass }
       : {}),
+    ...(tls ? { tls: tlsOptions(servers, options.caFile) } : {}),
   };
   return await connect(opts);
+}
+
+/**
+ * The client's TLS options. nats.js leaves the server name empty for an IP address, and node's TLS then checks the
+ * certificate against "localhost": for a server given by IP (`tls://10.0.0.5:4222`), its address is named as the host
+ * to check, so that a certificate for that IP is accepted.
+ */
+function tlsOptions(
+  servers: string,
+  caFile: string | undefined,
+): ConnectionOptions["tls"] {
+  const host = servers.split(",")[0]!.replace(/:\d+$/, "").replace(
+    /^\[(.*)\]$/,
+    "$1",
+  );
+  return {
+    ...(caFile ? { caFile } : {}),
+    ...(isIP(host) ? { host } as Record<string, string> : {}),
+  };
 }
 
 /** Creates (or updates) the streams and the graders' and server's durable consumers. The server does this. */

@@ -38,6 +38,8 @@ export interface NatsWorkerOptions {
   /** Jobs graded at once. Default 1. */
   slots?: number;
   credentials?: NatsCredentials | undefined;
+  /** The PEM certificate of the authority that signed nats-server's (TLS); see {@linkcode connectNats}. */
+  caFile?: string | undefined;
   /** The worker's name (default `host-pid`). */
   name?: string;
   stepTimeoutMs?: number;
@@ -59,7 +61,7 @@ const defaults = {
   backoffMs: NATS_LIMITS.backoffMs as readonly number[],
 } satisfies Omit<
   Required<NatsWorkerOptions>,
-  "credentials" | "nodeRed" | "onJobEnd"
+  "credentials" | "caFile" | "nodeRed" | "onJobEnd"
 >;
 
 interface Running {
@@ -105,6 +107,7 @@ export class NatsWorker {
   ): Promise<NatsWorker> {
     const nc = await connectNats(url, {
       credentials: options.credentials,
+      caFile: options.caFile,
       name: `fishtank-worker ${options.name ?? hostname()}`,
     });
     const broker = await EmbeddedBroker.start({ port: 0, wsPort: null });

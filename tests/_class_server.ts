@@ -81,9 +81,19 @@ export async function startServe(
       ...options.env,
     },
   });
-  const match = await child.waitFor(/Class server on (https?:\/\/\S+)/, 60_000);
+  // An exit before the server is up fails at once, with what it printed.
+  const exited = child.process.status.then((status) => {
+    throw new Error(
+      `deno task serve exited with code ${status.code} before it was up:\n${child.output}`,
+    );
+  });
+  exited.catch(() => {});
+  const match = await Promise.race([
+    child.waitFor(/Class server on (https?:\/\/\S+)/, 60_000),
+    exited,
+  ]);
   // "Teacher login" is the last line printed at start: all the others (requeued jobs…) are in the output by then.
-  await child.waitFor(/Teacher login at /, 60_000);
+  await Promise.race([child.waitFor(/Teacher login at /, 60_000), exited]);
   const tokens = new Map<string, string>();
   const text = await Deno.readTextFile(`${dir}/roster.tokens.csv`);
   for (const line of text.trim().split("\n").slice(1)) {
@@ -190,4 +200,37 @@ export async function startNats(
   ]);
   await child.waitFor(/Server is ready/, 20_000);
   return child;
+}
+
+/** NATS users of the tests: the class server's and the workers'. */
+export const NATS_USERS = {
+  server: { user: "class-server", pass: "server-secret-1" },
+  worker: { user: "grader", pass: "worker-secret-2" },
+};
+
+/**
+ * nats-server's config: JetStream in `dir`, the server's user with every right, the workers' with their subjects;
+ * `more` added (a `tls { … }` block).
+ */
+export function natsConfig(port: number, dir: string, more = ""): string {
+  const w = NATS_USERS.worker;
+  const s = NATS_USERS.server;
+  return `${more}listen: 127.0.0.1:${port}
+jetstream { store_dir: "${dir}/js" }
+max_payload: 8MB
+authorization {
+  users: [
+    { user: "${s.user}", password: "${s.pass}" }
+    { user: "${w.user}", password: "${w.pass}", permissions: {
+        publish: { allow: [
+          "$JS.API.CONSUMER.INFO.FISHTANK_JOBS.graders",
+          "$JS.API.CONSUMER.MSG.NEXT.FISHTANK_JOBS.graders",
+          "$JS.ACK.FISHTANK_JOBS.>",
+          "fishtank.results.>", "fishtank.workers.beat", "fishtank.start"
+        ] }
+        subscribe: { allow: ["_INBOX.>", "fishtank.cancel"] }
+    } }
+  ]
+}
+`;
 }

@@ -14,6 +14,8 @@ import {
   classFolder,
   classTeacher,
   NATS_SERVER,
+  NATS_USERS,
+  natsConfig,
   startNats,
   startServe,
   TEACHER_PASSWORD,
@@ -28,35 +30,6 @@ const CONTROLLERS = [
   "examples/fault_aware.ts",
   "examples/starter.ts",
 ];
-const USERS = {
-  server: { user: "class-server", pass: "server-secret-1" },
-  worker: { user: "grader", pass: "worker-secret-2" },
-};
-
-/** nats-server's config: JetStream in `dir`, the server's user with every right, the workers' with their subjects. */
-function natsConfig(port: number, dir: string): string {
-  const w = USERS.worker;
-  const s = USERS.server;
-  return `listen: 127.0.0.1:${port}
-jetstream { store_dir: "${dir}/js" }
-max_payload: 8MB
-authorization {
-  users: [
-    { user: "${s.user}", password: "${s.pass}" }
-    { user: "${w.user}", password: "${w.pass}", permissions: {
-        publish: { allow: [
-          "$JS.API.CONSUMER.INFO.FISHTANK_JOBS.graders",
-          "$JS.API.CONSUMER.MSG.NEXT.FISHTANK_JOBS.graders",
-          "$JS.ACK.FISHTANK_JOBS.>",
-          "fishtank.results.>", "fishtank.workers.beat", "fishtank.start"
-        ] }
-        subscribe: { allow: ["_INBOX.>", "fishtank.cancel"] }
-    } }
-  ]
-}
-`;
-}
-
 interface QueueJob {
   id: string;
   submissionId: string;
@@ -111,7 +84,7 @@ Deno.test({
     const started = await startServe(dir, {
       nats: natsUrl,
       assignments: ASSIGNMENTS,
-      env: env(USERS.server),
+      env: env(NATS_USERS.server),
     });
     serve = started.child;
     const { url, tokens } = started;
@@ -152,7 +125,7 @@ Deno.test({
       "cli/worker.ts",
       "--nats",
       natsUrl,
-    ], { env: env({ user: USERS.worker.user, pass: "wrong" }) });
+    ], { env: env({ user: NATS_USERS.worker.user, pass: "wrong" }) });
     assert.equal((await intruder.exit(30_000)).code, 2);
     assert.match(intruder.output, /Cannot connect/);
 
@@ -165,7 +138,7 @@ Deno.test({
         natsUrl,
         "--name",
         name,
-      ], { env: env(USERS.worker) });
+      ], { env: env(NATS_USERS.worker) });
       await child.waitFor(/Worker w\d on nats/, 60_000);
       workers.set(name, child);
     }
