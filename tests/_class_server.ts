@@ -234,3 +234,16 @@ authorization {
 }
 `;
 }
+
+/** The environment of a class server or worker process that connects to NATS as `user`. */
+export function natsEnv(
+  user: { user: string; pass: string },
+): Record<string, string> {
+  return {
+    FISHTANK_TEACHER_PASSWORD: TEACHER_PASSWORD,
+    FISHTANK_NATS_USER: user.user,
+    FISHTANK_NATS_PASSWORD: user.pass,
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+  };
+}

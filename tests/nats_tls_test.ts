@@ -18,9 +18,9 @@ import {
   NATS_SERVER,
   NATS_USERS,
   natsConfig,
+  natsEnv,
   startNats,
   startServe,
-  TEACHER_PASSWORD,
   until,
   upload,
 } from "./_class_server.ts";
@@ -41,23 +41,13 @@ function namespaces(): boolean {
   }
 }
 
-function env(user: { user: string; pass: string }): Record<string, string> {
-  return {
-    FISHTANK_TEACHER_PASSWORD: TEACHER_PASSWORD,
-    FISHTANK_NATS_USER: user.user,
-    FISHTANK_NATS_PASSWORD: user.pass,
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: Deno.env.get("HOME") ?? "/root",
-  };
-}
-
 /** `deno task worker` (as cli/worker.ts) with `args`, as the grader user unless `user` says otherwise. */
 function worker(
   args: string[],
   user: { user: string; pass: string } = NATS_USERS.worker,
 ): Child {
   return new Child(Deno.execPath(), ["run", "-A", "cli/worker.ts", ...args], {
-    env: env(user),
+    env: natsEnv(user),
   });
 }
 
@@ -107,7 +97,7 @@ Deno.test({
     const started = await startServe(dir, {
       nats: natsUrl,
       assignments: ASSIGNMENTS,
-      env: env(NATS_USERS.server),
+      env: natsEnv(NATS_USERS.server),
       args: ["--nats-ca", tls.ca],
     });
     serve = started.child;

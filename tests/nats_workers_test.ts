@@ -16,9 +16,9 @@ import {
   NATS_SERVER,
   NATS_USERS,
   natsConfig,
+  natsEnv,
   startNats,
   startServe,
-  TEACHER_PASSWORD,
   until,
   upload,
 } from "./_class_server.ts";
@@ -55,16 +55,6 @@ interface TeacherQueue {
   };
 }
 
-function env(user: { user: string; pass: string }): Record<string, string> {
-  return {
-    FISHTANK_TEACHER_PASSWORD: TEACHER_PASSWORD,
-    FISHTANK_NATS_USER: user.user,
-    FISHTANK_NATS_PASSWORD: user.pass,
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: Deno.env.get("HOME") ?? "/root",
-  };
-}
-
 Deno.test({
   name:
     "NATS workers: 40 submissions (and 4 more just before the restart) graded exactly once by two worker processes, across a worker SIGKILLed mid-run and a nats-server restart mid-queue",
@@ -84,7 +74,7 @@ Deno.test({
     const started = await startServe(dir, {
       nats: natsUrl,
       assignments: ASSIGNMENTS,
-      env: env(NATS_USERS.server),
+      env: natsEnv(NATS_USERS.server),
     });
     serve = started.child;
     const { url, tokens } = started;
@@ -125,7 +115,7 @@ Deno.test({
       "cli/worker.ts",
       "--nats",
       natsUrl,
-    ], { env: env({ user: NATS_USERS.worker.user, pass: "wrong" }) });
+    ], { env: natsEnv({ user: NATS_USERS.worker.user, pass: "wrong" }) });
     assert.equal((await intruder.exit(30_000)).code, 2);
     assert.match(intruder.output, /Cannot connect/);
 
@@ -138,7 +128,7 @@ Deno.test({
         natsUrl,
         "--name",
         name,
-      ], { env: env(NATS_USERS.worker) });
+      ], { env: natsEnv(NATS_USERS.worker) });
       await child.waitFor(/Worker w\d on nats/, 60_000);
       workers.set(name, child);
     }
