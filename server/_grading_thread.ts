@@ -19,7 +19,7 @@ import { LockstepHarness } from "../harness/lockstep/mod.ts";
 import { RunStore } from "../store/mod.ts";
 import type { JobProgress } from "./job_queue.ts";
 import { gradeNatsJob } from "./nats_grader.ts";
-import type { NatsJob } from "./nats_protocol.ts";
+import type { NatsJob, NatsResult } from "./nats_protocol.ts";
 
 /** What a grading thread is told. */
 export type ThreadRequest =
@@ -33,7 +33,7 @@ export type ThreadReply =
   | { kind: "progress"; progress: JobProgress }
   | {
     kind: "done";
-    result: Awaited<ReturnType<typeof gradeNatsJob>>;
+    result: Omit<NatsResult, "worker" | "host" | "delivery">;
   }
   | { kind: "failed"; message: string; stopped: boolean }
   | { kind: "closed" };
@@ -71,7 +71,7 @@ async function grade(job: NatsJob, options: ThreadGradeOptions): Promise<void> {
     last = performance.now();
   };
   try {
-    const result = await gradeNatsJob(job, {
+    const graded = await gradeNatsJob(job, {
       harness,
       scratch,
       tank: options.tank,
@@ -88,7 +88,7 @@ async function grade(job: NatsJob, options: ThreadGradeOptions): Promise<void> {
       ...(options.nodeRed ? { nodeRed: options.nodeRed } : {}),
     });
     clearTimeout(timer);
-    reply({ kind: "done", result });
+    reply({ kind: "done", result: { ...graded, runs: await graded.runs() } });
   } catch (error) {
     clearTimeout(timer);
     reply({

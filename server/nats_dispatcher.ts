@@ -15,7 +15,12 @@
  * @module
  */
 
-import type { Consumer, JetStreamClient, NatsConnection } from "nats";
+import type {
+  Consumer,
+  JetStreamClient,
+  NatsConnection,
+  ObjectStore,
+} from "nats";
 import type { RunStore } from "../store/mod.ts";
 import type { ClassStore } from "./class_store.ts";
 import type { Job } from "./job_queue.ts";
@@ -66,6 +71,8 @@ export class NatsDispatcher {
   readonly #runs: RunStore;
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
+  /** Opened at the first result that needs it. */
+  #bucket: Promise<ObjectStore> | undefined;
   readonly #options: NatsDispatcherOptions;
   readonly #published = new Set<string>();
   readonly #workers = new Map<string, KnownWorker>();
@@ -101,7 +108,7 @@ export class NatsDispatcher {
       name: "fishtank-class-server",
     });
     try {
-      await ensureStreams(await nc.jetstreamManager());
+      await ensureStreams(nc);
     } catch (error) {
       await nc.close();
       throw error;
@@ -234,6 +241,15 @@ export class NatsDispatcher {
     });
   }
 
+  /** A job cancelled while a worker had it: its submission says so (a waiting one was marked when cancelled). */
+  async #markCancelled(job: Job): Promise<void> {
+    await this.#markSubmission(
+      job,
+      "cancelled",
+      job.error ?? "cancelled by the teacher",
+    );
+  }
+
   async #mayStart(data: unknown): Promise<StartReply> {
     const { job: id, worker } = data as { job: string; worker: string };
     const queue = this.#classes.queue;
@@ -292,6 +308,7 @@ export class NatsDispatcher {
         }
       }
       this.#nc.publish(NATS_NAMES.cancel, JSON.stringify({ job: id }));
+      if (job?.state === "cancelled") await this.#markCancelled(job);
       this.#log(`job ${id}: told ${beat.worker} to stop (${job?.state})`);
     }
   }
@@ -309,8 +326,19 @@ export class NatsDispatcher {
         const msg = await consumer.next({ expires: 2_000 });
         if (msg === null) continue;
         try {
-          await this.#store(decodeMessage<NatsResult>(msg.data));
+          const object = msg.headers?.get(NATS_NAMES.resultObjectHeader);
+          await this.#store(
+            decodeMessage<NatsResult>(
+              object ? await this.#resultObject(object) : msg.data,
+            ),
+          );
           msg.ack();
+          // Not fetched again; one left behind (nats-server away) expires.
+          if (object) {
+            await this.#resultsBucket.then((b) => b.delete(object)).catch(
+              () => {},
+            );
+          }
         } catch (error) {
           this.#log(`nats: storing a result: ${error}; trying again`);
           msg.nak(2_000);
@@ -324,6 +352,23 @@ export class NatsDispatcher {
     }
   }
 
+  get #resultsBucket(): Promise<ObjectStore> {
+    return this.#bucket ??= this.#js.views.os(NATS_NAMES.resultsBucket)
+      .catch((error) => {
+        this.#bucket = undefined;
+        throw error;
+      });
+  }
+
+  /** A result a worker put in the object store (too large for one message). */
+  async #resultObject(name: string): Promise<Uint8Array> {
+    const data = await (await this.#resultsBucket).getBlob(name);
+    if (data === null) {
+      throw new Error(`the result object ${name} is not in the object store`);
+    }
+    return data;
+  }
+
   async #store(result: NatsResult): Promise<void> {
     const { classes } = { classes: this.#classes };
     const queue = classes.queue;
@@ -335,6 +380,7 @@ export class NatsDispatcher {
     }
     const job = await queue.get(result.job);
     if (job === undefined || job.state === "cancelled") {
+      if (job) await this.#markCancelled(job);
       this.#log(
         `job ${result.job}: ${
           job ? "cancelled" : "unknown"

@@ -40,14 +40,24 @@ export interface NatsGradeContext {
   nodeRed?: { runner: string; dir?: string };
 }
 
-/** Grades `job`; returns the result without `worker`, `host` and `delivery`. Throws when the harness fails. */
+/** A graded job: its result but `worker`, `host` and `delivery`, with the runs still to export. */
+export interface GradedJob
+  extends Omit<NatsResult, "worker" | "host" | "delivery" | "runs"> {
+  /**
+   * Exports the runs from the scratch store (JSON Lines and digests) and removes them there; call it once. Apart
+   * from the grading so that a worker can export and send them while it grades its next job.
+   */
+  runs: () => Promise<NatsResult["runs"]>;
+}
+
+/** Grades `job`. Throws when the harness fails. */
 export async function gradeNatsJob(
   job: NatsJob,
   context: NatsGradeContext,
-): Promise<Omit<NatsResult, "worker" | "host" | "delivery">> {
+): Promise<GradedJob> {
   const { submission, assignment } = job;
   const folder = await unpackFolder(job, context.tempDir);
-  const runIds: string[] = [];
+  let runIds: string[] = [];
   const results: ScenarioResult[] = [];
   const started = performance.now();
   try {
@@ -101,43 +111,57 @@ export async function gradeNatsJob(
       results.push(scenarioResult(assignment, index, grade));
     }
     if (context.signal.aborted) throw new Error("stopped");
+    const grade = submissionGrade({
+      assignment,
+      submission,
+      attempt: job.attempt,
+      results,
+      seconds: (performance.now() - started) / 1000,
+    });
+    const exported = runIds;
+    runIds = [];
+    return {
+      job: job.id,
+      submissionId: submission.id,
+      attempt: job.attempt,
+      grade,
+      runs: () => exportRuns(context.scratch, exported),
+    };
+  } finally {
+    // Runs of a grading that failed: not waited for, the store takes the next job's records beside the removal.
+    removeRuns(context.scratch, runIds);
+    await Deno.remove(folder, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Exports `runIds` from `scratch` with their digests, then removes them there (the server's store keeps them). */
+async function exportRuns(
+  scratch: RunStore,
+  runIds: string[],
+): Promise<NatsResult["runs"]> {
+  try {
     const runs = [];
     for (const runId of runIds) {
       const lines: string[] = [];
-      for await (const line of exportRun(context.scratch, runId)) {
-        lines.push(line);
-      }
+      for await (const line of exportRun(scratch, runId)) lines.push(line);
       // The digest made here goes along, so that the server stores it rather than grading the run again.
       runs.push({
         runId,
         lines,
-        digest: await context.scratch.getAttachment(
+        digest: await scratch.getAttachment(
           runId,
           DIGEST_ATTACHMENT,
         ) as RunDigest | null,
       });
     }
-    return {
-      job: job.id,
-      submissionId: submission.id,
-      attempt: job.attempt,
-      grade: submissionGrade({
-        assignment,
-        submission,
-        attempt: job.attempt,
-        results,
-        seconds: (performance.now() - started) / 1000,
-      }),
-      runs,
-    };
+    return runs;
   } finally {
-    // Not waited for: the result goes out while the scratch runs are removed (they are in memory, and the store
-    // takes the next job's records beside the removal).
-    for (const runId of runIds) {
-      void context.scratch.deleteRun(runId).catch(() => {});
-    }
-    await Deno.remove(folder, { recursive: true }).catch(() => {});
+    removeRuns(scratch, runIds);
   }
+}
+
+function removeRuns(scratch: RunStore, runIds: string[]): void {
+  for (const runId of runIds) void scratch.deleteRun(runId).catch(() => {});
 }
 
 async function unpackFolder(job: NatsJob, tempDir?: string): Promise<string> {

@@ -23,7 +23,6 @@ import {
   connect,
   type ConnectionOptions,
   DiscardPolicy,
-  type JetStreamManager,
   nanos,
   type NatsConnection,
   RetentionPolicy,
@@ -47,6 +46,10 @@ export const NATS_NAMES = {
   start: "fishtank.start",
   beat: "fishtank.workers.beat",
   cancel: "fishtank.cancel",
+  /** The object store a result too large for one message goes through (its stream is `OBJ_fishtank_results`). */
+  resultsBucket: "fishtank_results",
+  /** The header of a results message whose result is in {@linkcode NATS_NAMES.resultsBucket}: the object's name. */
+  resultObjectHeader: "Fishtank-Result-Object",
 } as const;
 
 /** How long JetStream waits for a worker's ack (renewed by in-progress acks every beat), and how often it delivers. */
@@ -57,6 +60,8 @@ export const NATS_LIMITS = {
   maxDeliver: 5,
   /** Back-off of a failed grading: `nak` delays, by delivery (the last one repeats). */
   backoffMs: [2_000, 10_000, 30_000, 60_000],
+  /** How long a result in the object store waits to be fetched. */
+  resultObjectTtlMs: 7 * 24 * 3_600_000,
   /** A worker's beat (and in-progress ack) interval. */
   beatMs: 2_000,
   /** The server's lease on a job it was told is running: renewed by beats, so a dead worker's lapses fast. */
@@ -239,8 +244,12 @@ function tlsOptions(
   };
 }
 
-/** Creates (or updates) the streams and the graders' and server's durable consumers. The server does this. */
-export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
+/**
+ * Creates (or updates) the streams, the graders' and server's durable consumers and the results object store. The
+ * server does this.
+ */
+export async function ensureStreams(nc: NatsConnection): Promise<void> {
+  const jsm = await nc.jetstreamManager();
   const n = NATS_NAMES;
   const streams = [
     {
@@ -299,6 +308,12 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
       await jsm.consumers.add(stream, full);
     }
   }
+  // A result larger than nats-server's max_payload goes in chunks through an object store; one that nobody fetched
+  // (its worker died between the object and the message) expires.
+  await nc.jetstream().views.os(n.resultsBucket, {
+    storage: StorageType.File,
+    ttl: nanos(NATS_LIMITS.resultObjectTtlMs),
+  });
 }
 
 /** The back-off before delivery `delivery` + 1 of a job whose grading failed, ms (the last step repeats). */

@@ -209,15 +209,20 @@ export const NATS_USERS = {
 };
 
 /**
- * nats-server's config: JetStream in `dir`, the server's user with every right, the workers' with their subjects;
- * `more` added (a `tls { … }` block).
+ * nats-server's config: JetStream in `dir`, the server's user with every right, the workers' with their subjects
+ * (as the README's), `more` added (a `tls { … }` block), and the largest message.
  */
-export function natsConfig(port: number, dir: string, more = ""): string {
+export function natsConfig(
+  port: number,
+  dir: string,
+  more = "",
+  maxPayload = "8MB",
+): string {
   const w = NATS_USERS.worker;
   const s = NATS_USERS.server;
   return `${more}listen: 127.0.0.1:${port}
 jetstream { store_dir: "${dir}/js" }
-max_payload: 8MB
+max_payload: ${maxPayload}
 authorization {
   users: [
     { user: "${s.user}", password: "${s.pass}" }
@@ -226,7 +231,11 @@ authorization {
           "$JS.API.CONSUMER.INFO.FISHTANK_JOBS.graders",
           "$JS.API.CONSUMER.MSG.NEXT.FISHTANK_JOBS.graders",
           "$JS.ACK.FISHTANK_JOBS.>",
-          "fishtank.results.>", "fishtank.workers.beat", "fishtank.start"
+          "fishtank.results.>", "fishtank.workers.beat", "fishtank.start",
+          "$JS.API.STREAM.INFO.OBJ_fishtank_results",
+          "$JS.API.STREAM.MSG.GET.OBJ_fishtank_results",
+          "$JS.API.STREAM.PURGE.OBJ_fishtank_results",
+          "$O.fishtank_results.>"
         ] }
         subscribe: { allow: ["_INBOX.>", "fishtank.cancel"] }
     } }
