@@ -256,3 +256,13 @@ export function natsEnv(
     HOME: Deno.env.get("HOME") ?? "/root",
   };
 }
+
+/** `deno task worker` (as cli/worker.ts) with `args` and the environment `env` (by default the grader user's). */
+export function workerProcess(
+  args: string[],
+  env: Record<string, string> = natsEnv(NATS_USERS.worker),
+): Child {
+  return new Child(Deno.execPath(), ["run", "-A", "cli/worker.ts", ...args], {
+    env,
+  });
+}

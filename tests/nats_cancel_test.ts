@@ -31,6 +31,7 @@ import {
   studentView,
   until,
   upload,
+  workerProcess,
 } from "./_class_server.ts";
 
 Deno.test({
@@ -95,16 +96,9 @@ Deno.test({
     await Deno.chmod(dir, 0o755);
     const scratch = `${dir}/worker-tmp`;
     await Deno.mkdir(scratch, { mode: 0o755 });
-    const worker = new Child(Deno.execPath(), [
-      "run",
-      "-A",
-      "cli/worker.ts",
-      "--nats",
-      natsUrl,
-      "--name",
-      "w1",
-    ], {
-      env: { ...natsEnv(NATS_USERS.worker), TMPDIR: scratch },
+    const worker = workerProcess(["--nats", natsUrl, "--name", "w1"], {
+      ...natsEnv(NATS_USERS.worker),
+      TMPDIR: scratch,
     });
     children.push(worker);
     await worker.waitFor(/Worker w1 on nats/, 60_000);

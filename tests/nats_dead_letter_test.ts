@@ -19,6 +19,7 @@ import {
   TEACHER_PASSWORD,
   until,
   upload,
+  workerProcess,
 } from "./_class_server.ts";
 
 Deno.test({
@@ -47,17 +48,10 @@ Deno.test({
     const url = serve.url;
     // A file where the worker's temporary folder should go: every grading fails before it starts a controller.
     await Deno.writeTextFile(`${dir}/not-a-folder`, "");
-    const worker = new Child(Deno.execPath(), [
-      "run",
-      "-A",
-      "cli/worker.ts",
-      "--nats",
-      natsUrl,
-      "--name",
-      "broken",
-      "--backoff",
-      "1",
-    ], { env: { ...env, TMPDIR: `${dir}/not-a-folder` } });
+    const worker = workerProcess(
+      ["--nats", natsUrl, "--name", "broken", "--backoff", "1"],
+      { ...env, TMPDIR: `${dir}/not-a-folder` },
+    );
     children.push(worker);
     await worker.waitFor(/Worker broken on nats/, 60_000);
 

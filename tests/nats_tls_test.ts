@@ -23,6 +23,7 @@ import {
   startServe,
   until,
   upload,
+  workerProcess,
 } from "./_class_server.ts";
 
 const ASSIGNMENTS = "tests/fixtures/class/pool_assignment.yaml";
@@ -39,16 +40,6 @@ function namespaces(): boolean {
   } catch {
     return false;
   }
-}
-
-/** `deno task worker` (as cli/worker.ts) with `args`, as the grader user unless `user` says otherwise. */
-function worker(
-  args: string[],
-  user: { user: string; pass: string } = NATS_USERS.worker,
-): Child {
-  return new Child(Deno.execPath(), ["run", "-A", "cli/worker.ts", ...args], {
-    env: natsEnv(user),
-  });
 }
 
 interface TeacherQueue {
@@ -105,15 +96,20 @@ Deno.test({
 
     // Refused, each with its reason: no CA (the system's authorities do not know the school's), plain text, and a
     // --nats-ca that is not a certificate.
-    const untrusting = worker(["--nats", natsUrl]);
+    const untrusting = workerProcess(["--nats", natsUrl]);
     assert.equal((await untrusting.exit(30_000)).code, 2);
     assert.match(untrusting.output, /Cannot connect to tls:\/\//);
     assert.match(untrusting.output, /certificate.*--nats-ca FILE/);
-    const plain = worker(["--nats", `nats://127.0.0.1:${port}`]);
+    const plain = workerProcess(["--nats", `nats://127.0.0.1:${port}`]);
     assert.equal((await plain.exit(30_000)).code, 2);
     assert.match(plain.output, /Cannot connect to nats:\/\//);
     assert.match(plain.output, /--nats-ca/);
-    const notPem = worker(["--nats", natsUrl, "--nats-ca", credentials]);
+    const notPem = workerProcess([
+      "--nats",
+      natsUrl,
+      "--nats-ca",
+      credentials,
+    ]);
     assert.equal((await notPem.exit(30_000)).code, 2);
     assert.match(notPem.output, /--nats-ca: ".*" is not a PEM certificate/);
 

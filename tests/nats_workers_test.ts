@@ -21,6 +21,7 @@ import {
   startServe,
   until,
   upload,
+  workerProcess,
 } from "./_class_server.ts";
 
 const ASSIGNMENTS = "tests/fixtures/class/pool_assignment.yaml";
@@ -109,26 +110,15 @@ Deno.test({
     ]);
 
     // A worker with the wrong password is refused by NATS.
-    const intruder = new Child(Deno.execPath(), [
-      "run",
-      "-A",
-      "cli/worker.ts",
-      "--nats",
-      natsUrl,
-    ], { env: natsEnv({ user: NATS_USERS.worker.user, pass: "wrong" }) });
+    const intruder = workerProcess(
+      ["--nats", natsUrl],
+      natsEnv({ user: NATS_USERS.worker.user, pass: "wrong" }),
+    );
     assert.equal((await intruder.exit(30_000)).code, 2);
     assert.match(intruder.output, /Cannot connect/);
 
     for (const name of ["w1", "w2"]) {
-      const child = new Child(Deno.execPath(), [
-        "run",
-        "-A",
-        "cli/worker.ts",
-        "--nats",
-        natsUrl,
-        "--name",
-        name,
-      ], { env: natsEnv(NATS_USERS.worker) });
+      const child = workerProcess(["--nats", natsUrl, "--name", name]);
       await child.waitFor(/Worker w\d on nats/, 60_000);
       workers.set(name, child);
     }
